@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { cosmiconfig } from 'cosmiconfig';
+import { defaults } from './defaults.ts';
+import { ConfigError, invalidSetting } from './errors.ts';
+import { logLevels, type LogLevel } from './logger.ts';
+import { resolvePlugins } from './plugin-entries.ts';
+import { checkOptions, oneOf, readSetting, seconds } from './settings.ts';
+import type { Plugin, ResolvedConfig } from './types.ts';
+
+const KEYS = ['stopTimeout', 'logLevel', 'plugins'] as const;
+export const logLevelSetting = { option: 'logLevel', env: 'LOG_LEVEL', parse: oneOf(logLevels), fallback: defaults.logLevel };
+
+export interface LoadConfigOptions {
+  /** `--config <file>`: that file or an error; otherwise search `cwd` with cosmiconfig. */
+  file?: string | undefined;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** `--log-level`, which beats LOG_LEVEL and the file. */
+  logLevel?: LogLevel | undefined;
+}
+
+/** Finds, loads and validates the config; every problem is a ConfigError naming the culprit. */
+export async function loadConfig({ file, cwd = process.cwd(), env = process.env, logLevel }: LoadConfigOptions = {}): Promise<ResolvedConfig> {
+  const found = await findConfig(file, cwd);
+  const where = found ? found.filepath : 'config';
+  const options = checkOptions(where, found?.config ?? {}, KEYS);
+  const plugins: Plugin[] =
+    options.plugins === undefined
+      ? (await import('./default-config.ts')).defaultPlugins()
+      : await resolvePlugins(options.plugins, path.dirname(where), where);
+  try {
+    return {
+      file: found?.filepath,
+      stopTimeout: readSetting({ option: 'stopTimeout', env: 'STOP_TIMEOUT', parse: seconds(120, { allowZero: false }), fallback: defaults.stopTimeout }, options, env),
+      logLevel: logLevel ?? readSetting(logLevelSetting, options, env),
+      plugins,
+    };
+  } catch (error) {
+    throw found && error instanceof ConfigError ? new ConfigError(`${where}: ${error.message}`) : error;
+  }
+}
+
+async function findConfig(file: string | undefined, cwd: string): Promise<{ config: unknown; filepath: string } | null> {
+  const explorer = cosmiconfig('task-helper', { cache: false });
+  if (file === undefined) return explorer.search(cwd).catch((error) => rethrow(error, `the config file in ${cwd}`));
+  const filepath = path.resolve(cwd, file);
+  if (!existsSync(filepath)) throw new ConfigError(`--config ${file}: no such file (looked for ${filepath})`);
+  const result = await explorer.load(filepath).catch((error) => rethrow(error, filepath));
+  if (result === null) throw invalidSetting('--config', file, 'a file cosmiconfig can read (.js, .mjs, .ts, .json, .yaml, or package.json)');
+  return result;
+}
+
+function rethrow(error: unknown, filepath: string): never {
+  const text = error instanceof Error ? error.message : String(error);
+  // cosmiconfig prefixes JSON/YAML errors with "JSON Error in <file>:" on a line of its own.
+  const detail = text.replace(/^(JSON|YAML) Error in [^\n]*:\n/, '').split('\n').find((line) => line.trim() !== '') ?? text;
+  throw new ConfigError(`${filepath} could not be loaded: ${detail.trim()}; fix the file or pass another with --config`);
+}

@@ -1,0 +1,9 @@
+import delay from '@task-helper/plugin-delay';
+import envoy from '@task-helper/plugin-envoy';
+import appCheck from './app-check.ts';
+import type { Plugin } from './types.ts';
+
+/** What runs when no config file is found: the ECS sidecar, configured from the environment alone. */
+export function defaultPlugins(): Plugin[] {
+  return [appCheck(), delay(), envoy()];
+}

@@ -1,0 +1,16 @@
+/** Core defaults, exported so the docs and `plan` read the same numbers the code uses. */
+export const defaults = Object.freeze({
+  /** Seconds ECS allows the helper after SIGTERM before SIGKILL (set it to the task's stopTimeout). */
+  stopTimeout: 120,
+  logLevel: 'info',
+  /** A tap that declares no `timeout` of its own must finish within this. */
+  tapTimeoutMs: 10_000,
+  /** How long a tap may take to return once its abortSignal has fired before it is abandoned. */
+  abandonGraceMs: 100,
+  /** Long waits log their progress this often. */
+  progressIntervalMs: 5_000,
+  /** The stop budget's abortSignal fires this long before SIGKILL (or a fifth of the budget if less), leaving afterDrain its time. */
+  afterDrainMarginMs: 5_000,
+  /** The helper itself exits this long before SIGKILL, whatever afterDrain is still doing. */
+  exitReserveMs: 250,
+} as const);

@@ -1,0 +1,25 @@
+export { default as appCheck, appCheckDefaults, type AppCheckOptions } from './app-check.ts';
+export { defaults } from './defaults.ts';
+export { defineConfig, definePlugin } from './define.ts';
+export { ConfigError, ExitError, invalidSetting } from './errors.ts';
+export { ExitCode, forcedExitCode } from './exit-codes.ts';
+export { createLogger, logLevels, type LogLevel } from './logger.ts';
+export { loadConfig } from './config.ts';
+export { Runner, type RunnerOptions } from './runner.ts';
+export { boolean, checkOptions, httpUrl, oneOf, port, readSetting, seconds, urlPath, type Parser, type SettingSpec } from './settings.ts';
+export { SharedFacts, TRAFFIC_STOPPED } from './shared.ts';
+export type { Sleep, SleepOptions, SleepResult } from './sleep.ts';
+export type {
+  HookContext,
+  HookName,
+  Hooks,
+  Plugin,
+  PluginEntry,
+  ResolvedConfig,
+  SetupContext,
+  SkipDrain,
+  Step,
+  StepOutcome,
+  TapExtras,
+  TaskHelperConfig,
+} from './types.ts';

@@ -1,0 +1,94 @@
+import type { FullTap } from 'tapable';
+import { defaults } from './defaults.ts';
+import { firstLine } from './errors.ts';
+import { createSleep } from './sleep.ts';
+import type { HookContext, SkipDrain, Step, TapExtras } from './types.ts';
+
+const TAP_TIMEOUT = 'tap timeout';
+
+class Abandoned extends Error {}
+
+/**
+ * Runs one tap in isolation: its own logger, abortSignal and timeout, every error caught and
+ * recorded, so a throwing or hanging plugin never stops the sequence. tapable's series hooks
+ * would otherwise stop at the first rejection.
+ */
+export async function runTap(
+  tap: FullTap & TapExtras,
+  phase: HookContext,
+  record: (step: Step) => void,
+): Promise<SkipDrain | undefined> {
+  const started = Date.now();
+  const timeoutMs = tap.timeout ?? defaults.tapTimeoutMs;
+  const controller = new AbortController();
+  const onPhaseAbort = (): void => controller.abort(phase.abortSignal.reason);
+  const timer = Number.isFinite(timeoutMs) ? setTimeout(() => controller.abort(TAP_TIMEOUT), timeoutMs) : undefined;
+  if (phase.abortSignal.aborted) onPhaseAbort();
+  else phase.abortSignal.addEventListener('abort', onPhaseAbort, { once: true });
+
+  const logger = phase.logger.child({ plugin: tap.name, hook: phase.hook });
+  const ctx: HookContext = {
+    ...phase,
+    logger,
+    abortSignal: controller.signal,
+    deadline: Math.min(phase.deadline, started + timeoutMs),
+    sleep: createSleep(logger, controller.signal),
+  };
+  const finish = (outcome: Step['outcome'], error?: string): void => {
+    const step: Step = { plugin: tap.name, hook: phase.hook, ms: Date.now() - started, outcome, ...(error === undefined ? {} : { error }) };
+    record(step);
+    if (outcome === 'failed') logger.error({ ms: step.ms, error }, 'step failed');
+    else if (outcome === 'timeout') logger.error({ ms: step.ms, error }, 'step timed out');
+    else logger.info({ ms: step.ms, outcome }, 'step finished');
+  };
+
+  const abandon = abandonAfterAbort(controller.signal);
+  try {
+    const result = await Promise.race([invoke(tap, ctx), abandon.promise]);
+    if (!controller.signal.aborted) finish('ok');
+    else if (controller.signal.reason === TAP_TIMEOUT) finish('timeout', `did not finish within its ${timeoutMs} ms timeout`);
+    else finish('cut');
+    return isSkip(result) ? { skip: result.skip } : undefined;
+  } catch (error) {
+    if (!(error instanceof Abandoned)) finish('failed', firstLine(error));
+    else if (controller.signal.reason === TAP_TIMEOUT) finish('timeout', `did not finish within its ${timeoutMs} ms timeout`);
+    else finish('timeout', `did not stop when asked (${String(controller.signal.reason)})`);
+    return undefined;
+  } finally {
+    abandon.cancel();
+    clearTimeout(timer);
+    phase.abortSignal.removeEventListener('abort', onPhaseAbort);
+  }
+}
+
+function invoke(tap: FullTap, ctx: HookContext): Promise<unknown> {
+  if (tap.type === 'async') {
+    return new Promise((resolve, reject) => {
+      tap.fn(ctx, (error: unknown, result: unknown) => (error ? reject(error) : resolve(result)));
+    });
+  }
+  // A sync tap's throw, or a promise tap that forgot to return a promise, still lands in the catch.
+  return Promise.resolve().then(() => tap.fn(ctx));
+}
+
+/** Rejects a short grace after the signal fires, so a tap that ignores its abortSignal is left behind. */
+function abandonAfterAbort(signal: AbortSignal): { promise: Promise<never>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort = (): void => undefined;
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => void (timer = setTimeout(() => reject(new Abandoned()), defaults.abandonGraceMs));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return {
+    promise,
+    cancel: () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+function isSkip(value: unknown): value is SkipDrain {
+  return typeof value === 'object' && value !== null && typeof (value as SkipDrain).skip === 'string';
+}

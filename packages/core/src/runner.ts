@@ -1,0 +1,100 @@
+import type { Logger } from 'pino';
+import { startBudget } from './budget.ts';
+import { ConfigError, firstLine } from './errors.ts';
+import { ExitCode } from './exit-codes.ts';
+import { createHooks } from './hooks.ts';
+import { SharedFacts } from './shared.ts';
+import { createSleep } from './sleep.ts';
+import type { HookContext, HookName, Hooks, ResolvedConfig, Step } from './types.ts';
+
+export interface RunnerOptions {
+  config: ResolvedConfig;
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Owns the hooks and runs them: `start()` runs onStart and logs `ready`; `stop(signal)` runs
+ * beforeDrain, drain (unless skipped) and afterDrain within the stop budget, once, and resolves
+ * with the exit code.
+ */
+export class Runner {
+  readonly hooks: Hooks;
+  readonly steps: Step[] = [];
+  readonly #config: ResolvedConfig;
+  readonly #logger: Logger;
+  readonly #shared = new SharedFacts();
+  #starting: Promise<void> = Promise.resolve();
+  readonly #startAbort = new AbortController();
+  #stopping: Promise<number> | undefined;
+
+  constructor({ config, logger, env = process.env }: RunnerOptions) {
+    this.#config = config;
+    this.#logger = logger;
+    this.hooks = createHooks((step) => this.steps.push(step));
+    for (const plugin of config.plugins) {
+      try {
+        plugin.apply(this.hooks, { env, config, logger: logger.child({ plugin: plugin.name }) });
+      } catch (error) {
+        const problem = error instanceof ConfigError ? `: ${error.message}` : ` could not be set up: ${firstLine(error)}`;
+        throw new ConfigError(`plugin "${plugin.name}"${problem}`);
+      }
+    }
+  }
+
+  start(): Promise<void> {
+    this.#starting = this.#start();
+    return this.#starting;
+  }
+
+  /** Runs the stop sequence; a second call returns the first call's promise. */
+  stop(signal: NodeJS.Signals): Promise<number> {
+    this.#stopping ??= this.#stop(signal);
+    return this.#stopping;
+  }
+
+  async #start(): Promise<void> {
+    const started = Date.now();
+    await this.hooks.onStart.promise(this.#context('onStart', undefined, this.#startAbort.signal, Infinity));
+    if (this.#startAbort.signal.aborted) {
+      this.#logger.warn({ ms: Date.now() - started }, 'start interrupted by stop signal');
+      return;
+    }
+    this.#logger.info({ ms: Date.now() - started, steps: this.steps.filter((s) => s.hook === 'onStart') }, 'ready');
+  }
+
+  async #stop(signal: NodeJS.Signals): Promise<number> {
+    const started = Date.now();
+    const budget = startBudget(this.#config.stopTimeout, started);
+    this.#logger.info({ signal, stopTimeout: this.#config.stopTimeout, abortInMs: budget.abortAt - started }, 'stop signal received');
+    this.#startAbort.abort('stop signal');
+    await this.#starting;
+
+    const bail = await this.hooks.beforeDrain.promise(this.#context('beforeDrain', signal, budget.drainSignal, budget.abortAt));
+    if (bail) this.#logger.info({ reason: bail.skip }, 'drain skipped');
+    else await this.hooks.drain.promise(this.#context('drain', signal, budget.drainSignal, budget.abortAt));
+    await this.hooks.afterDrain.promise(this.#context('afterDrain', signal, budget.exitSignal, budget.exitAt));
+    budget.dispose();
+
+    const failed = this.steps.some((s) => s.outcome === 'failed' || s.outcome === 'timeout');
+    const exitCode = failed ? ExitCode.stepFailed : ExitCode.ok;
+    this.#logger.info(
+      { signal, ms: Date.now() - started, exitCode, ...(bail ? { skipped: bail.skip } : {}), steps: this.steps },
+      'drain finished',
+    );
+    return exitCode;
+  }
+
+  #context(hook: HookName, signal: NodeJS.Signals | undefined, abortSignal: AbortSignal, deadline: number): HookContext {
+    return {
+      hook,
+      signal,
+      logger: this.#logger,
+      abortSignal,
+      deadline,
+      sleep: createSleep(this.#logger, abortSignal),
+      config: this.#config,
+      shared: this.#shared,
+    };
+  }
+}

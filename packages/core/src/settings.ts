@@ -1,0 +1,112 @@
+import { ConfigError, invalidSetting } from './errors.ts';
+
+/**
+ * Turns a raw setting into a value, or returns what was expected instead. Values from the
+ * environment arrive as strings; values from a config file must already have the right type.
+ */
+export interface Parser<T> {
+  readonly expected: string;
+  parse(raw: unknown, fromEnv: boolean): T | undefined;
+}
+
+const DECIMAL = /^\d+(\.\d+)?$/;
+
+function number(raw: unknown, fromEnv: boolean): number | undefined {
+  if (fromEnv) return typeof raw === 'string' && DECIMAL.test(raw.trim()) ? Number(raw) : undefined;
+  return typeof raw === 'number' && Number.isFinite(raw) ? raw : undefined;
+}
+
+/** A duration in seconds, decimals allowed; zero only when `allowZero`. */
+export function seconds(example: number, { allowZero = true } = {}): Parser<number> {
+  return {
+    expected: `a number of seconds ${allowZero ? '≥ 0' : '> 0'}, such as ${example}`,
+    parse: (raw, fromEnv) => {
+      const value = number(raw, fromEnv);
+      return value !== undefined && (allowZero || value > 0) ? value : undefined;
+    },
+  };
+}
+
+export const httpUrl: Parser<string> = {
+  expected: 'an http:// or https:// URL such as http://127.0.0.1:9901',
+  parse: (raw) => {
+    if (typeof raw !== 'string' || !URL.canParse(raw)) return undefined;
+    const { protocol } = new URL(raw);
+    return protocol === 'http:' || protocol === 'https:' ? raw.replace(/\/+$/, '') : undefined;
+  },
+};
+
+export const port: Parser<number> = {
+  expected: 'a TCP port from 1 to 65535',
+  parse: (raw, fromEnv) => {
+    const value = fromEnv && typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
+    return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65_535 ? (value as number) : undefined;
+  },
+};
+
+export const urlPath: Parser<string> = {
+  expected: 'a URL path starting with /, such as /ping/ping',
+  parse: (raw) => (typeof raw === 'string' && raw.startsWith('/') && !/\s/.test(raw) ? raw : undefined),
+};
+
+export const boolean: Parser<boolean> = {
+  expected: 'true or false',
+  parse: (raw, fromEnv) => {
+    if (!fromEnv) return typeof raw === 'boolean' ? raw : undefined;
+    return raw === 'true' ? true : raw === 'false' ? false : undefined;
+  },
+};
+
+export function oneOf<const T extends string>(values: readonly T[]): Parser<T> {
+  return {
+    expected: `one of ${values.join(', ')}`,
+    parse: (raw) => (values.includes(raw as T) ? (raw as T) : undefined),
+  };
+}
+
+export interface SettingSpec<T> {
+  /** The option's key in the config file. */
+  option: string;
+  /** The environment variable that overrides it, if any. */
+  env?: string;
+  parse: Parser<T>;
+  fallback: T;
+}
+
+/** Resolves one setting: environment variable, then config-file option, then the default. */
+export function readSetting<T>(
+  spec: SettingSpec<T>,
+  options: Readonly<Record<string, unknown>>,
+  env: NodeJS.ProcessEnv,
+): T {
+  const fromEnv = spec.env === undefined ? undefined : env[spec.env];
+  if (spec.env !== undefined && fromEnv !== undefined) return parseOrThrow(spec.env, fromEnv, true, spec.parse);
+  const fromFile = options[spec.option];
+  if (fromFile !== undefined) return parseOrThrow(spec.option, fromFile, false, spec.parse);
+  return spec.fallback;
+}
+
+function parseOrThrow<T>(name: string, raw: unknown, fromEnv: boolean, parser: Parser<T>): T {
+  const value = parser.parse(raw, fromEnv);
+  if (value === undefined) throw invalidSetting(name, raw, parser.expected);
+  return value;
+}
+
+/** Rejects anything but a plain object whose keys are all known: a typo must not go unnoticed. */
+export function checkOptions(
+  where: string,
+  options: unknown,
+  known: readonly string[],
+): Readonly<Record<string, unknown>> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ConfigError(`${where} must be an object of options, not ${JSON.stringify(options)}`);
+  }
+  const unknown = Object.keys(options).filter((key) => !known.includes(key));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `${where} has unknown option ${unknown.map((k) => `"${k}"`).join(', ')}; known options: ${known.join(', ') || 'none'}`,
+    );
+  }
+  return options as Record<string, unknown>;
+}

@@ -1,0 +1,86 @@
+import type { Logger } from 'pino';
+import type { AsyncSeriesBailHook, AsyncSeriesHook } from 'tapable';
+import type { LogLevel } from './logger.ts';
+import type { SharedFacts } from './shared.ts';
+import type { Sleep } from './sleep.ts';
+
+/** Extra tap options the runner understands, beside tapable's `name`, `stage` and `before`. */
+export interface TapExtras {
+  /** Milliseconds this tap may run (default `defaults.tapTimeoutMs`); `Infinity` for waits bounded by the stop budget alone. */
+  timeout?: number;
+}
+
+/** What a `beforeDrain` tap returns to skip the drain (afterDrain still runs). */
+export interface SkipDrain {
+  skip: string;
+}
+
+export interface Hooks {
+  readonly onStart: AsyncSeriesHook<[HookContext], TapExtras>;
+  readonly beforeDrain: AsyncSeriesBailHook<[HookContext], SkipDrain | undefined, TapExtras>;
+  readonly drain: AsyncSeriesHook<[HookContext], TapExtras>;
+  readonly afterDrain: AsyncSeriesHook<[HookContext], TapExtras>;
+}
+
+export type HookName = keyof Hooks;
+
+/** The one object every tap receives; `logger`, `abortSignal`, `deadline` and `sleep` are the tap's own. */
+export interface HookContext {
+  readonly hook: HookName;
+  /** The stop signal; undefined in onStart. */
+  readonly signal: NodeJS.Signals | undefined;
+  /** A pino child bound to `{ plugin, hook }`. */
+  readonly logger: Logger;
+  /** Fires when the tap must stop: its timeout, the stop budget, or (in onStart) a stop signal. */
+  readonly abortSignal: AbortSignal;
+  /** Epoch milliseconds at which `abortSignal` fires (Infinity when nothing bounds it). */
+  readonly deadline: number;
+  /** An abortable wait that logs progress. */
+  readonly sleep: Sleep;
+  readonly config: ResolvedConfig;
+  readonly shared: SharedFacts;
+}
+
+/** What `apply` receives beside the hooks: read settings here, and throw ConfigError for bad ones. */
+export interface SetupContext {
+  readonly env: NodeJS.ProcessEnv;
+  readonly config: ResolvedConfig;
+  readonly logger: Logger;
+}
+
+export interface Plugin {
+  readonly name: string;
+  apply(hooks: Hooks, setup: SetupContext): void;
+}
+
+/** A plugin object, a module name or path (its default export is a factory), or `[module, options]`. */
+export type PluginEntry = Plugin | string | readonly [string, Record<string, unknown>?];
+
+/** The config file's shape. */
+export interface TaskHelperConfig {
+  /** Seconds from SIGTERM to SIGKILL (ECS `stopTimeout`); env STOP_TIMEOUT. */
+  stopTimeout?: number;
+  /** env LOG_LEVEL, flag --log-level. */
+  logLevel?: LogLevel;
+  /** Omitted: the default plugins. An empty list: none. */
+  plugins?: readonly PluginEntry[];
+}
+
+export interface ResolvedConfig {
+  /** The config file used, or undefined for the built-in default. */
+  readonly file: string | undefined;
+  readonly stopTimeout: number;
+  readonly logLevel: LogLevel;
+  readonly plugins: readonly Plugin[];
+}
+
+export type StepOutcome = 'ok' | 'cut' | 'failed' | 'timeout';
+
+/** One tap's run, as the `ready` and `drain finished` lines report it. */
+export interface Step {
+  plugin: string;
+  hook: HookName;
+  ms: number;
+  outcome: StepOutcome;
+  error?: string;
+}

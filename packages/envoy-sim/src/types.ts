@@ -1,0 +1,73 @@
+export type ServerStateName = 'LIVE' | 'DRAINING' | 'PRE_INITIALIZING' | 'INITIALIZING';
+
+export interface AdminFault {
+  status: number;
+  body?: string;
+  delayMs?: number;
+}
+
+export interface EnvoySimOptions {
+  host?: string;
+  adminPort?: number;
+  /** The ingress listener that proxies to the app. */
+  listenerPort?: number;
+  /** App base URL, e.g. 'http://127.0.0.1:8080'. Without it the listener answers 503 `no healthy upstream`. */
+  upstream?: string;
+  /** Path the health check filter intercepts (exact match on `:path`). */
+  healthPath?: string;
+  /** Health check filter pass_through_mode: forward health checks to the app while healthy. */
+  passThrough?: boolean;
+  /** HTTP connection manager stat prefix of the ingress listener. */
+  statPrefix?: string;
+  /** Stay INITIALIZING this long after start, then LIVE. */
+  initializingMs?: number;
+  /** Envoy's --drain-time-s, used by /drain_listeners?graceful. */
+  drainTimeS?: number;
+  /**
+   * Test-only: make an admin path answer this way instead of doing its job, to stand in for a
+   * broken or slow endpoint. Looked up on every request, so a test may add or delete entries on
+   * the object it passed while the sim runs.
+   */
+  adminFaults?: Record<string, AdminFault>;
+}
+
+export interface AdminCall {
+  method: string;
+  path: string;
+  /** Query string without the leading '?'. */
+  query: string;
+  /** Answer status; 0 while the request is still being answered (e.g. a delayed fault). */
+  status: number;
+  /** Date.now() when the request arrived. */
+  at: number;
+}
+
+export interface EnvoySim {
+  adminUrl: string;
+  listenerUrl: string;
+  /** Every admin request in arrival order. */
+  calls: AdminCall[];
+  state(): ServerStateName;
+  healthCheckFailed(): boolean;
+  on(event: 'admin', fn: (call: AdminCall) => void): this;
+  on(event: 'quit', fn: () => void): this;
+  once(event: 'admin', fn: (call: AdminCall) => void): this;
+  once(event: 'quit', fn: () => void): this;
+  off(event: 'admin' | 'quit', fn: (...args: never[]) => void): this;
+  /** Closes both servers and every open connection; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+export interface ToyAppOptions {
+  host?: string;
+  port?: number;
+  healthPath?: string;
+}
+
+export interface ToyApp {
+  url: string;
+  port: number;
+  /** Requests received so far. */
+  readonly requests: number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,41 @@
+import { checkOptions, readSetting, seconds, TRAFFIC_STOPPED, type HookContext, type Plugin } from '@task-helper/core';
+
+/** The original helper's defaults, in seconds. */
+export const delayDefaults = Object.freeze({ drainDelay: 40, drainTimeout: 40 });
+
+export interface DelayOptions {
+  /** Seconds to wait after the stop signal, before the drain starts, so replacements come into service; env DRAIN_DELAY. */
+  drainDelay?: number;
+  /** Seconds to wait during the drain, after Envoy's health check fails, for callers to notice and in-flight work to end; env DRAIN_TIMEOUT. */
+  drainTimeout?: number;
+}
+
+const NAME = 'delay';
+const REASONS = { elapsed: 'timeout', until: 'traffic stopped', aborted: 'budget' } as const;
+/** After the drain's actions (plugin-envoy taps stage 0), so callers get the whole DRAIN_TIMEOUT to notice them. */
+export const DRAIN_TIMEOUT_STAGE = 100;
+
+export default function delay(options: DelayOptions = {}): Plugin {
+  return {
+    name: NAME,
+    apply(hooks, { env }) {
+      const opts = checkOptions(`plugin "${NAME}"`, options, ['drainDelay', 'drainTimeout']);
+      const drainDelay = readSetting({ option: 'drainDelay', env: 'DRAIN_DELAY', parse: seconds(40), fallback: delayDefaults.drainDelay }, opts, env);
+      const drainTimeout = readSetting({ option: 'drainTimeout', env: 'DRAIN_TIMEOUT', parse: seconds(40), fallback: delayDefaults.drainTimeout }, opts, env);
+      // Both waits are bounded by the stop budget, not by a tap timeout of their own.
+      hooks.beforeDrain.tapPromise({ name: NAME, timeout: Infinity }, (ctx) => wait(ctx, 'drainDelay', drainDelay));
+      hooks.drain.tapPromise({ name: NAME, stage: DRAIN_TIMEOUT_STAGE, timeout: Infinity }, (ctx) =>
+        wait(ctx, 'drainTimeout', drainTimeout, ctx.shared.whenSet(TRAFFIC_STOPPED)),
+      );
+    },
+  };
+}
+
+async function wait(ctx: HookContext, label: string, secondsToWait: number, until?: Promise<unknown>): Promise<undefined> {
+  const ms = secondsToWait * 1000;
+  ctx.logger.info({ wait: label, ms }, `${label} started`);
+  const started = Date.now();
+  const ended = await ctx.sleep(ms, { label, ...(until === undefined ? {} : { until }) });
+  ctx.logger.info({ wait: label, ms: Date.now() - started, reason: REASONS[ended] }, `${label} ended`);
+  return undefined;
+}

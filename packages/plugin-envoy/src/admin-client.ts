@@ -1,0 +1,64 @@
+import ky, { isHTTPError, isNetworkError, isTimeoutError, type KyInstance } from 'ky';
+import type { HookContext } from '@task-helper/core';
+
+export const adminRequestDefaults = Object.freeze({
+  /** Per attempt: a local admin API answers in milliseconds, so a second means it is stuck. */
+  attemptTimeoutMs: 1_000,
+  retries: 3,
+  /** First backoff; doubles each retry up to `maxBackoffMs`. */
+  backoffMs: 100,
+  maxBackoffMs: 1_000,
+});
+
+/** The tap's logger, abortSignal and deadline (the whole request, retries included, must be over by then). */
+export type AdminRequest = Pick<HookContext, 'logger' | 'abortSignal' | 'deadline'>;
+
+/** A failed admin request, described in one line with its status and body when Envoy answered. */
+export class AdminRequestError extends Error {
+  override readonly name = 'AdminRequestError';
+}
+
+/**
+ * Envoy's admin API over ky. State-changing endpoints are POST only (Envoy answers a GET with
+ * 405 and does nothing), so POSTs are retried explicitly: ky retries only idempotent methods by
+ * default, and every POST here is idempotent. A 405 or 404 is never retried: it cannot get better.
+ */
+export function createAdminClient(adminUrl: string): { post(path: string, request: AdminRequest): Promise<string> } {
+  const client: KyInstance = ky.create({
+    baseUrl: `${adminUrl}/`,
+    timeout: adminRequestDefaults.attemptTimeoutMs,
+    retry: {
+      limit: adminRequestDefaults.retries,
+      methods: ['post', 'get'],
+      retryOnTimeout: true,
+      delay: (attempt) => adminRequestDefaults.backoffMs * 2 ** (attempt - 1),
+      backoffLimit: adminRequestDefaults.maxBackoffMs,
+    },
+  });
+
+  return {
+    async post(path, { logger, abortSignal, deadline }) {
+      const remaining = deadline - Date.now();
+      try {
+        return await client
+          .post(path.replace(/^\//, ''), {
+            signal: abortSignal,
+            ...(Number.isFinite(remaining) ? { totalTimeout: Math.max(1, Math.floor(remaining)) } : {}),
+            hooks: {
+              beforeRetry: [({ error, retryCount }) => void logger.warn({ path, retry: retryCount, error: describe(error) }, 'envoy admin request retry')],
+            },
+          })
+          .text();
+      } catch (error) {
+        throw new AdminRequestError(`POST ${adminUrl}${path} failed: ${describe(error)}`);
+      }
+    },
+  };
+}
+
+function describe(error: unknown): string {
+  if (isHTTPError(error)) return `HTTP ${error.response.status} ${JSON.stringify(String(error.data ?? '').trim())}`;
+  if (isTimeoutError(error)) return 'no answer in time';
+  if (isNetworkError(error)) return (error.cause as { cause?: { code?: string } } | undefined)?.cause?.code ?? error.message;
+  return error instanceof Error ? error.message : String(error);
+}
