@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { cosmiconfig } from 'cosmiconfig';
+import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
 import { defaults } from './defaults.ts';
 import { ConfigError, invalidSetting } from './errors.ts';
 import { logLevels, type LogLevel } from './logger.ts';
@@ -42,14 +42,28 @@ export async function loadConfig({ file, cwd = process.cwd(), env = process.env,
 }
 
 async function findConfig(file: string | undefined, cwd: string): Promise<{ config: unknown; filepath: string } | null> {
-  const explorer = cosmiconfig('task-helper', { cache: false });
-  if (file === undefined) return explorer.search(cwd).catch((error) => rethrow(error, `the config file in ${cwd}`));
+  const explorer = cosmiconfig('task-helper', { cache: false, loaders: namingLoaders });
+  if (file === undefined) return explorer.search(cwd);
   const filepath = path.resolve(cwd, file);
   if (!existsSync(filepath)) throw new ConfigError(`--config ${file}: no such file (looked for ${filepath})`);
-  const result = await explorer.load(filepath).catch((error) => rethrow(error, filepath));
+  const result = await explorer.load(filepath);
   if (result === null) throw invalidSetting('--config', file, 'a file cosmiconfig can read (.js, .mjs, .ts, .json, .yaml, or package.json)');
   return result;
 }
+
+// cosmiconfig's errors do not always say which file failed; these loaders add it.
+const namingLoaders = Object.fromEntries(
+  Object.entries(defaultLoaders).map(([extension, load]): [string, Loader] => [
+    extension,
+    async (filepath, content) => {
+      try {
+        return await load(filepath, content);
+      } catch (error) {
+        return rethrow(error, filepath);
+      }
+    },
+  ]),
+);
 
 function rethrow(error: unknown, filepath: string): never {
   const text = error instanceof Error ? error.message : String(error);

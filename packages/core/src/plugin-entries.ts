@@ -68,9 +68,14 @@ function resolveSpecifier(specifier: string, baseDir: string, where: string): st
     if (!existsSync(file)) throw new ConfigError(`${where}: plugin file ${file} does not exist; fix the path (it is relative to the config file)`);
     return pathToFileURL(file).href;
   }
-  try {
-    return pathToFileURL(createRequire(path.join(baseDir, 'noop.js')).resolve(specifier)).href;
-  } catch {
-    throw new ConfigError(`${where}: cannot find plugin "${specifier}" from ${baseDir}; install it or fix the name`);
+  // From the config file's folder first, then from the helper's own installation, so the built-in
+  // plugins (and any installed beside the helper, as in a derived image) are found by name.
+  for (const dir of [baseDir, import.meta.dirname]) {
+    try {
+      return pathToFileURL(createRequire(path.join(dir, 'noop.js')).resolve(specifier)).href;
+    } catch {
+      // not installed there; try the next folder
+    }
   }
+  throw new ConfigError(`${where}: cannot find plugin "${specifier}" from ${baseDir} or the helper's installation; install it or fix the name`);
 }

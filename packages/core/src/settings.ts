@@ -22,7 +22,7 @@ export function seconds(example: number, { allowZero = true } = {}): Parser<numb
     expected: `a number of seconds ${allowZero ? '≥ 0' : '> 0'}, such as ${example}`,
     parse: (raw, fromEnv) => {
       const value = number(raw, fromEnv);
-      return value !== undefined && (allowZero || value > 0) ? value : undefined;
+      return value !== undefined && value >= 0 && (allowZero || value > 0) ? value : undefined;
     },
   };
 }

@@ -54,7 +54,7 @@ export async function startAdmin(options: AdminOptions): Promise<AdminServer> {
     const call: AdminCall = { method: req.method ?? 'GET', path, query, status: 0, at: Date.now() };
     options.onCall(call);
     req.resume();
-    answer(call.method, path, new URLSearchParams(query)).then(
+    answer(call.method, path, parseQuery(query)).then(
       (reply) => {
         send(res, reply);
         call.status = reply.status;
@@ -89,6 +89,29 @@ function send(res: ServerResponse, reply: AdminReply): void {
     server: 'envoy',
   });
   res.end(reply.body);
+}
+
+/**
+ * Percent-decodes names and values but, unlike URLSearchParams, leaves '+' alone: a `?filter=`
+ * regex such as `rq_[0-9]+` must reach the matcher intact.
+ */
+function parseQuery(query: string): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const pair of query.split('&')) {
+    if (!pair) continue;
+    const eq = pair.indexOf('=');
+    const [name, value] = eq < 0 ? [pair, ''] : [pair.slice(0, eq), pair.slice(eq + 1)];
+    params.append(decode(name), decode(value));
+  }
+  return params;
+}
+
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 function helpText(routes: AdminRoute[]): string {

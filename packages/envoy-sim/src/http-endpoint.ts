@@ -49,7 +49,7 @@ export async function listenHttp(host: string, port: number, handlers: EndpointH
   const bound = (acceptor.address() as AddressInfo).port;
   return {
     port: bound,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+    url: httpUrl(host, bound),
     stopAccepting,
     async close() {
       stopAccepting();
@@ -57,4 +57,8 @@ export async function listenHttp(host: string, port: number, handlers: EndpointH
       await closed;
     },
   };
+}
+
+export function httpUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

@@ -8,7 +8,7 @@ import type { Gauge, StatStore } from './stats.ts';
 export interface IngressOptions {
   host: string;
   port: number;
-  upstream: string | undefined;
+  upstream?: string;
   healthPath: string;
   passThrough: boolean;
   statPrefix: string;
@@ -37,7 +37,7 @@ export async function startIngress(
 
   const endpoint = await listenHttp(options.host, options.port, {
     onConnection(socket) {
-      // Stats are keyed by the bound port, known for certain from the socket itself.
+      // With port 0 the stat name is only known once bound; the accepted socket carries it.
       trackConnection(socket, [cm, listenerStats(stats, listenerName(socket.localPort ?? 0))], totalConnections);
     },
     onRequest(req, res) {
@@ -45,6 +45,7 @@ export async function startIngress(
       handle(req, res);
     },
   });
+  // Defined up front so /stats lists them at 0 before the first connection, as Envoy does.
   listenerStats(stats, listenerName(endpoint.port));
 
   function handle(req: IncomingMessage, res: ServerResponse): void {

@@ -64,7 +64,7 @@ export function createRouter(upstream: string | undefined): Router {
     });
     upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timeout);
-      if (timedOut) return;
+      if (timedOut || res.destroyed) return;
       if (res.headersSent) return void res.destroy();
       const reason = err.code === 'ECONNRESET' ? 'connection termination' : 'connection failure';
       localReply(res, 503, `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`, decorate);

@@ -1,8 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { httpUrl } from './http-endpoint.ts';
 import type { ToyApp, ToyAppOptions } from './types.ts';
 
-/** Longer than Envoy's upstream idle timeout would matter for, so pooled connections are not cut under it. */
+/**
+ * Node's 5 s default would close idle connections that the sim keeps pooled, and a request sent
+ * on one just as it closes fails; a longer timeout makes that race rare in tests and benchmarks.
+ */
 const KEEP_ALIVE_MS = 65_000;
 
 /** The app behind the sim: a health path, a slow endpoint for in-flight requests, and a catch-all. */
@@ -16,7 +20,7 @@ export async function startToyApp(options: ToyAppOptions = {}): Promise<ToyApp> 
     req.resume();
     const url = new URL(req.url ?? '/', 'http://app');
     const reply = (body: string) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     };
     if (url.pathname === healthPath) return reply('pong');
@@ -38,10 +42,9 @@ export async function startToyApp(options: ToyAppOptions = {}): Promise<ToyApp> 
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const host = options.host ?? '127.0.0.1';
 
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: httpUrl(options.host ?? '127.0.0.1', port),
     port,
     get requests() {
       return requests;

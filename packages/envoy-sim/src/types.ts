@@ -1,3 +1,5 @@
+import type { EventEmitter } from 'node:events';
+
 export type ServerStateName = 'LIVE' | 'DRAINING' | 'PRE_INITIALIZING' | 'INITIALIZING';
 
 export interface AdminFault {
@@ -42,18 +44,20 @@ export interface AdminCall {
   at: number;
 }
 
-export interface EnvoySim {
+export interface EnvoySimEvents {
+  /** An admin request was answered. */
+  admin: [call: AdminCall];
+  /** /quitquitquit was answered and the sim has closed. */
+  quit: [];
+}
+
+export interface EnvoySim extends EventEmitter<EnvoySimEvents> {
   adminUrl: string;
   listenerUrl: string;
   /** Every admin request in arrival order. */
   calls: AdminCall[];
   state(): ServerStateName;
   healthCheckFailed(): boolean;
-  on(event: 'admin', fn: (call: AdminCall) => void): this;
-  on(event: 'quit', fn: () => void): this;
-  once(event: 'admin', fn: (call: AdminCall) => void): this;
-  once(event: 'quit', fn: () => void): this;
-  off(event: 'admin' | 'quit', fn: (...args: never[]) => void): this;
   /** Closes both servers and every open connection; safe to call more than once. */
   close(): Promise<void>;
 }

@@ -1,0 +1,130 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Runner, type Plugin, type ResolvedConfig } from '@task-helper/core';
+import { recordingLogger } from '../../../test/support/log-lines.ts';
+import probe, { type ProbeOptions } from './fixtures/probe.ts';
+
+function setup(plugins: Plugin[], stopTimeout = 120) {
+  const { logger, lines } = recordingLogger();
+  const config: ResolvedConfig = { file: undefined, stopTimeout, logLevel: 'debug', plugins };
+  const runner = new Runner({ config, logger, env: {} });
+  const ran = () => lines.filter((l) => l.msg === 'probe ran').map((l) => `${l.plugin}:${l.hook}`);
+  return { runner, lines, ran };
+}
+
+const probes = (...options: ProbeOptions[]) => options.map((o) => probe(o));
+
+beforeEach(() => void vi.useFakeTimers());
+afterEach(() => void vi.useRealTimers());
+
+describe('Runner', () => {
+  it('runs the four hooks in order, by stage within a hook, and exits 0', async () => {
+    const { runner, lines, ran } = setup(probes({ name: 'late', stage: 10 }, { name: 'early', stage: -10 }));
+    await runner.start();
+    expect(lines.some((l) => l.msg === 'ready')).toBe(true);
+    expect(await runner.stop('SIGTERM')).toBe(0);
+    expect(ran()).toEqual([
+      'early:onStart', 'late:onStart',
+      'early:beforeDrain', 'late:beforeDrain',
+      'early:drain', 'late:drain',
+      'early:afterDrain', 'late:afterDrain',
+    ]);
+    expect(lines.find((l) => l.msg === 'probe ran' && l.hook === 'drain')?.signal).toBe('SIGTERM');
+  });
+
+  it('skips drain but not afterDrain when a beforeDrain tap returns { skip }', async () => {
+    const { runner, lines, ran } = setup(probes({ name: 'gate', stage: -1, skip: true }, { name: 'after' }));
+    await runner.start();
+    expect(await runner.stop('SIGTERM')).toBe(0);
+    expect(ran()).toEqual(['gate:onStart', 'after:onStart', 'gate:beforeDrain', 'gate:afterDrain', 'after:afterDrain']);
+    expect(lines.find((l) => l.msg === 'drain skipped')?.reason).toBe('the probe said so');
+    expect(lines.find((l) => l.msg === 'drain finished')?.skipped).toBe('the probe said so');
+  });
+
+  it('logs a throwing plugin with its name and hook, carries on, and exits 1', async () => {
+    const { runner, lines, ran } = setup(probes({ name: 'broken', stage: -1, throwIn: 'drain' }, { name: 'fine' }));
+    await runner.start();
+    expect(await runner.stop('SIGTERM')).toBe(1);
+    expect(ran()).toContain('fine:drain');
+    expect(ran()).toContain('fine:afterDrain');
+    const failure = lines.find((l) => l.msg === 'step failed');
+    expect(failure).toMatchObject({ plugin: 'broken', hook: 'drain', error: 'probe broken broke in drain', level: 'error' });
+  });
+
+  it('abandons a hanging plugin at its timeout, carries on, and exits 1', async () => {
+    const { runner, lines, ran } = setup(probes({ name: 'stuck', stage: -1, hangIn: 'drain', timeout: 1_000 }, { name: 'fine' }));
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(999);
+    expect(ran()).not.toContain('fine:drain');
+    await vi.advanceTimersByTimeAsync(200);
+    expect(await stopped).toBe(1);
+    expect(ran()).toContain('fine:drain');
+    expect(lines.find((l) => l.msg === 'step timed out')).toMatchObject({
+      plugin: 'stuck',
+      hook: 'drain',
+      error: 'did not finish within its 1000 ms timeout',
+    });
+  });
+
+  it('cuts a long wait when the stop budget runs out, so afterDrain still runs before SIGKILL', async () => {
+    // stopTimeout 10 s: waits end 2 s (a fifth of the budget) before SIGKILL would land.
+    const { runner, lines, ran } = setup(probes({ name: 'slow', wait: { hook: 'drain', ms: 60_000 }, timeout: Infinity }), 10);
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(7_999);
+    expect(ran()).not.toContain('slow:afterDrain');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await stopped).toBe(0);
+    expect(ran()).toContain('slow:afterDrain');
+    expect(lines.find((l) => l.msg === 'wait cut short')).toMatchObject({ plugin: 'slow', waitedMs: 8_000, remainingMs: 52_000 });
+    const summary = lines.find((l) => l.msg === 'drain finished');
+    expect(summary?.ms).toBe(8_000);
+    expect(summary?.steps).toContainEqual({ plugin: 'slow', hook: 'drain', ms: 8_000, outcome: 'cut' });
+  });
+
+  it('abandons an afterDrain tap that ignores the budget just before SIGKILL', async () => {
+    const { runner, lines } = setup(probes({ name: 'stuck', hangIn: 'afterDrain', timeout: Infinity }), 10);
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(9_850);
+    expect(await stopped).toBe(1);
+    expect(lines.find((l) => l.msg === 'drain finished')?.ms).toBeLessThan(10_000);
+    expect(lines.find((l) => l.msg === 'step timed out')?.error).toBe('did not stop when asked (stop budget)');
+  });
+
+  it('logs progress with remainingMs during a long wait', async () => {
+    const { runner, lines } = setup(probes({ wait: { hook: 'drain', ms: 12_000 }, timeout: Infinity }));
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(12_000);
+    await stopped;
+    expect(lines.filter((l) => l.msg === 'waiting').map((l) => l.remainingMs)).toEqual([7_000, 2_000]);
+    expect(lines.find((l) => l.msg === 'probe waited')?.result).toBe('elapsed');
+  });
+
+  it('gives a stop that arrives during onStart the whole stop sequence', async () => {
+    const { runner, lines, ran } = setup(probes({ wait: { hook: 'onStart', ms: 60_000 }, timeout: Infinity }));
+    const started = runner.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    const stopped = runner.stop('SIGINT');
+    await started;
+    expect(await stopped).toBe(0);
+    expect(ran()).toEqual(['probe:onStart', 'probe:beforeDrain', 'probe:drain', 'probe:afterDrain']);
+    expect(lines.some((l) => l.msg === 'ready')).toBe(false);
+    expect(lines.some((l) => l.msg === 'start interrupted by stop signal')).toBe(true);
+  });
+
+  it('runs the stop sequence once however often stop is called', async () => {
+    const { runner, ran } = setup(probes({}));
+    await runner.start();
+    const first = runner.stop('SIGTERM');
+    expect(runner.stop('SIGTERM')).toBe(first);
+    await first;
+    expect(ran().filter((r) => r === 'probe:drain')).toHaveLength(1);
+  });
+
+  it('reports a plugin whose apply throws as a config error naming it', () => {
+    const broken: Plugin = { name: 'broken', apply: () => { throw new Error('boom'); } };
+    expect(() => setup([broken])).toThrow('plugin "broken" could not be set up: boom');
+  });
+});

@@ -1,0 +1,74 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Runner, TRAFFIC_STOPPED, definePlugin } from '@task-helper/core';
+import delay from '@task-helper/plugin-delay';
+import { recordingLogger } from '../../../test/support/log-lines.ts';
+
+function setup(env: NodeJS.ProcessEnv, extra = definePlugin({ name: 'none', apply: () => undefined }), stopTimeout = 120) {
+  const { logger, lines } = recordingLogger();
+  const runner = new Runner({ config: { file: undefined, stopTimeout, logLevel: 'debug', plugins: [delay(), extra] }, logger, env });
+  const ended = (wait: string) => lines.find((l) => l.msg === `${wait} ended`);
+  return { runner, lines, ended };
+}
+
+beforeEach(() => void vi.useFakeTimers());
+afterEach(() => void vi.useRealTimers());
+
+describe('plugin-delay', () => {
+  it('waits DRAIN_DELAY in beforeDrain, then DRAIN_TIMEOUT in drain', async () => {
+    const { runner, ended } = setup({ DRAIN_DELAY: '1', DRAIN_TIMEOUT: '2.5' });
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(999);
+    expect(ended('drainDelay')).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ended('drainDelay')).toMatchObject({ ms: 1_000, reason: 'timeout', hook: 'beforeDrain' });
+    await vi.advanceTimersByTimeAsync(2_499);
+    expect(ended('drainTimeout')).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await stopped).toBe(0);
+    expect(ended('drainTimeout')).toMatchObject({ ms: 2_500, reason: 'timeout', hook: 'drain' });
+  });
+
+  it('defaults to 40 s and 40 s', async () => {
+    const { runner, lines } = setup({});
+    await runner.start();
+    void runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(40_000);
+    expect(lines.filter((l) => l.msg.endsWith(' started')).map((l) => [l.wait, l.ms])).toEqual([
+      ['drainDelay', 40_000],
+      ['drainTimeout', 40_000],
+    ]);
+  });
+
+  it('ends the DRAIN_TIMEOUT wait early once another plugin says traffic has stopped', async () => {
+    const watcher = definePlugin({
+      name: 'watcher',
+      apply: (hooks) => hooks.drain.tapPromise({ name: 'watcher', stage: 0 }, async (ctx) => void setTimeout(() => ctx.shared.set(TRAFFIC_STOPPED), 700)),
+    });
+    const { runner, ended } = setup({ DRAIN_DELAY: '0', DRAIN_TIMEOUT: '40' }, watcher);
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(700);
+    expect(await stopped).toBe(0);
+    expect(ended('drainTimeout')).toMatchObject({ ms: 700, reason: 'traffic stopped' });
+  });
+
+  it('is cut by the stop budget, which it reports as such', async () => {
+    // stopTimeout 10 s: waits must end 2 s before SIGKILL, so the 40 s DRAIN_TIMEOUT gets 8 s.
+    const { runner, ended, lines } = setup({ DRAIN_DELAY: '0', DRAIN_TIMEOUT: '40' }, undefined, 10);
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(await stopped).toBe(0);
+    expect(ended('drainTimeout')).toMatchObject({ ms: 8_000, reason: 'budget' });
+    expect(lines.find((l) => l.msg === 'wait cut short')).toMatchObject({ wait: 'drainTimeout', remainingMs: 32_000 });
+  });
+
+  it.each([
+    [{ DRAIN_DELAY: 'abc' }, 'plugin "delay": DRAIN_DELAY="abc" is invalid: expected a number of seconds ≥ 0, such as 40'],
+    [{ DRAIN_TIMEOUT: '-1' }, 'plugin "delay": DRAIN_TIMEOUT="-1" is invalid'],
+    [{ DRAIN_TIMEOUT: '' }, 'plugin "delay": DRAIN_TIMEOUT="" is invalid'],
+  ])('rejects %j at setup', (env, message) => {
+    expect(() => setup(env)).toThrow(message);
+  });
+});

@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { LogLine } from './log-lines.ts';
+
+export const CLI = path.resolve(import.meta.dirname, '../../packages/core/src/cli.ts');
+
+export interface HelperProcess {
+  readonly child: ChildProcess;
+  /** Every stdout JSON line so far, with `at` (Date.now() when it arrived). */
+  readonly lines: Array<LogLine & { at: number }>;
+  stderr(): string;
+  /** Resolves with the first line (already seen or still to come) for which `match` is true. */
+  waitForLog(match: string | ((line: LogLine) => boolean), timeoutMs?: number): Promise<LogLine & { at: number }>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  kill(signal: NodeJS.Signals): number;
+}
+
+/**
+ * Spawns the real CLI on this Node 24 binary (not through node_modules/.bin, whose shell shims do
+ * not forward signals) with only the environment given, so the tests' own env never leaks in.
+ */
+export function startHelper(args: string[], { env = {}, cwd }: { env?: Record<string, string>; cwd?: string } = {}): HelperProcess {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: cwd ?? path.dirname(CLI),
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Array<LogLine & { at: number }> = [];
+  const waiters = new Set<() => void>();
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    try {
+      lines.push({ ...(JSON.parse(text) as LogLine), at: Date.now() });
+    } catch {
+      lines.push({ level: 'raw', msg: text, at: Date.now() });
+    }
+    for (const wake of waiters) wake();
+  });
+  // 'close', not 'exit': by then every stdout line has been read.
+  const exited = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, at: Date.now() }));
+
+  return {
+    child,
+    lines,
+    stderr: () => stderr,
+    exited,
+    kill: (signal) => (child.kill(signal), Date.now()),
+    waitForLog(match, timeoutMs = 10_000) {
+      const test = typeof match === 'string' ? (line: LogLine) => line.msg === match : match;
+      return new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          const found = lines.find(test);
+          if (found) finish(() => resolve(found));
+          return found !== undefined;
+        };
+        const timer = setTimeout(() => finish(() => reject(new Error(`no log line matching ${String(match)} within ${timeoutMs} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\n${stderr}`))), timeoutMs);
+        const onExit = (): void => void setImmediate(() => check() || finish(() => reject(new Error(`exited without a log line matching ${String(match)}; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\n${stderr}`))));
+        const finish = (settle: () => void): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          child.off('close', onExit);
+          settle();
+        };
+        if (check()) return;
+        waiters.add(check);
+        child.once('close', onExit);
+      });
+    },
+  };
+}
+
+/** Runs the CLI to completion (for commands that exit by themselves). */
+export async function runHelper(args: string[], options?: { env?: Record<string, string>; cwd?: string }) {
+  const helper = startHelper(args, options);
+  const { code } = await helper.exited;
+  return { code, lines: helper.lines, stderr: helper.stderr() };
+}
