@@ -57,7 +57,8 @@ export async function runTap(
   } finally {
     abandon.cancel();
     clearTimeout(timer);
-    phase.abortSignal.removeEventListener('abort', onPhaseAbort);
+    // The phase listener stays: the tap's abortSignal also fires when its hook is over, which
+    // stops work the tap left running in the background (such as a traffic watcher).
   }
 }
 

@@ -55,7 +55,7 @@ export class Runner {
 
   async #start(): Promise<void> {
     const started = Date.now();
-    await this.hooks.onStart.promise(this.#context('onStart', undefined, this.#startAbort.signal, Infinity));
+    await this.#phase('onStart', undefined, this.#startAbort.signal, Infinity, (ctx) => this.hooks.onStart.promise(ctx));
     if (this.#startAbort.signal.aborted) {
       this.#logger.warn({ ms: Date.now() - started }, 'start interrupted by stop signal');
       return;
@@ -70,10 +70,11 @@ export class Runner {
     this.#startAbort.abort('stop signal');
     await this.#starting;
 
-    const bail = await this.hooks.beforeDrain.promise(this.#context('beforeDrain', signal, budget.drainSignal, budget.abortAt));
+    const { drainSignal, abortAt, exitSignal, exitAt } = budget;
+    const bail = await this.#phase('beforeDrain', signal, drainSignal, abortAt, (ctx) => this.hooks.beforeDrain.promise(ctx));
     if (bail) this.#logger.info({ reason: bail.skip }, 'drain skipped');
-    else await this.hooks.drain.promise(this.#context('drain', signal, budget.drainSignal, budget.abortAt));
-    await this.hooks.afterDrain.promise(this.#context('afterDrain', signal, budget.exitSignal, budget.exitAt));
+    else await this.#phase('drain', signal, drainSignal, abortAt, (ctx) => this.hooks.drain.promise(ctx));
+    await this.#phase('afterDrain', signal, exitSignal, exitAt, (ctx) => this.hooks.afterDrain.promise(ctx));
     budget.dispose();
 
     const failed = this.steps.some((s) => s.outcome === 'failed' || s.outcome === 'timeout');
@@ -83,6 +84,22 @@ export class Runner {
       'drain finished',
     );
     return exitCode;
+  }
+
+  /** Runs one hook; its taps' abortSignals fire at `limit` or, at the latest, when the hook is over. */
+  async #phase<T>(
+    hook: HookName,
+    signal: NodeJS.Signals | undefined,
+    limit: AbortSignal,
+    deadline: number,
+    run: (ctx: HookContext) => Promise<T>,
+  ): Promise<T> {
+    const over = new AbortController();
+    try {
+      return await run(this.#context(hook, signal, AbortSignal.any([limit, over.signal]), deadline));
+    } finally {
+      over.abort('hook finished');
+    }
   }
 
   #context(hook: HookName, signal: NodeJS.Signals | undefined, abortSignal: AbortSignal, deadline: number): HookContext {

@@ -31,7 +31,7 @@ export interface HookContext {
   readonly signal: NodeJS.Signals | undefined;
   /** A pino child bound to `{ plugin, hook }`. */
   readonly logger: Logger;
-  /** Fires when the tap must stop: its timeout, the stop budget, or (in onStart) a stop signal. */
+  /** Fires when the tap must stop: its timeout, the stop budget, (in onStart) a stop signal, or, for work it left running, the end of its hook. */
   readonly abortSignal: AbortSignal;
   /** Epoch milliseconds at which `abortSignal` fires (Infinity when nothing bounds it). */
   readonly deadline: number;

@@ -123,6 +123,25 @@ describe('Runner', () => {
     expect(ran().filter((r) => r === 'probe:drain')).toHaveLength(1);
   });
 
+  it('aborts work a tap left running once its hook is over', async () => {
+    const seen: string[] = [];
+    const background: Plugin = {
+      name: 'background',
+      apply: (hooks) =>
+        hooks.drain.tapPromise({ name: 'background' }, async (ctx) => {
+          ctx.abortSignal.addEventListener('abort', () => seen.push(`aborted: ${String(ctx.abortSignal.reason)}`));
+        }),
+    };
+    const { runner } = setup([background, ...probes({ wait: { hook: 'drain', ms: 1_000 }, stage: 1 })]);
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(999);
+    expect(seen).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await stopped;
+    expect(seen).toEqual(['aborted: hook finished']);
+  });
+
   it('reports a plugin whose apply throws as a config error naming it', () => {
     const broken: Plugin = { name: 'broken', apply: () => { throw new Error('boom'); } };
     expect(() => setup([broken])).toThrow('plugin "broken" could not be set up: boom');

@@ -2,22 +2,25 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { afterEach, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const cli = (name: string) => fileURLToPath(new URL(`../src/${name}`, import.meta.url));
-let child: ChildProcess | undefined;
-afterEach(() => {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+const children = new Set<ChildProcess>();
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
 /** Starts a CLI on Node 24 (the test runner's own binary) and reads its stdout as JSON lines. */
 function start(name: string, args: string[]) {
-  child = spawn(process.execPath, [cli(name), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [cli(name), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(child);
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async () => JSON.parse((await lines.next()).value as string) as Record<string, unknown>;
   return { child, next };
 }
 
+// Each test runs its own process on its own ports, so they can overlap.
+describe.concurrent('CLIs', () => {
 it('envoy-sim prints its ready line, logs admin calls, and exits 0 on SIGTERM', async () => {
   const sim = start('cli.ts', ['--admin-port', '0', '--listener-port', '0', '--upstream', 'http://127.0.0.1:1']);
   const ready = await sim.next();
@@ -50,4 +53,5 @@ it('toy-app prints its ready line and serves', async () => {
   app.child.kill('SIGTERM');
   const [code] = await once(app.child, 'exit');
   expect(code).toBe(0);
+});
 });

@@ -21,7 +21,7 @@ it('shows a slow request as active while it is in flight and not after', async (
   const { sim } = stack;
   expect(await readStat(sim, 'http.ingress.downstream_rq_active')).toBe(0);
 
-  const slow = send(`${sim.listenerUrl}/slow?ms=300`);
+  const slow = send(`${sim.listenerUrl}/slow?ms=200`);
   await waitFor('rq_active > 0', async () => (await readStat(sim, 'http.ingress.downstream_rq_active')) > 0);
   expect(await readStat(sim, 'http.ingress.downstream_cx_active')).toBe(1);
   expect(await readStat(sim, `listener.127.0.0.1_${new URL(sim.listenerUrl).port}.downstream_cx_active`)).toBe(1);
