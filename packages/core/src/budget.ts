@@ -1,3 +1,4 @@
+import { AbortReason } from './abort-reasons.ts';
 import { defaults } from './defaults.ts';
 
 /**
@@ -27,8 +28,8 @@ export function startBudget(stopTimeoutS: number, now: number = Date.now()): Sto
   const drain = new AbortController();
   const exit = new AbortController();
   const timers = [
-    setTimeout(() => drain.abort('stop budget'), abortAt - now),
-    setTimeout(() => exit.abort('stop budget'), exitAt - now),
+    setTimeout(() => drain.abort(AbortReason.stopBudget), abortAt - now),
+    setTimeout(() => exit.abort(AbortReason.stopBudget), exitAt - now),
   ];
   return {
     killAt,

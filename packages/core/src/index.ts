@@ -1,4 +1,6 @@
 export { default as appCheck, appCheckDefaults, type AppCheckOptions } from './app-check.ts';
+export { AbortReason } from './abort-reasons.ts';
+export { afterDrainMarginMs } from './budget.ts';
 export { defaults } from './defaults.ts';
 export { defineConfig, definePlugin } from './define.ts';
 export { ConfigError, ExitError, invalidSetting } from './errors.ts';

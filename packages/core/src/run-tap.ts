@@ -1,10 +1,9 @@
 import type { FullTap } from 'tapable';
+import { AbortReason } from './abort-reasons.ts';
 import { defaults } from './defaults.ts';
 import { firstLine } from './errors.ts';
 import { createSleep } from './sleep.ts';
 import type { HookContext, SkipDrain, Step, TapExtras } from './types.ts';
-
-const TAP_TIMEOUT = 'tap timeout';
 
 class Abandoned extends Error {}
 
@@ -22,7 +21,7 @@ export async function runTap(
   const timeoutMs = tap.timeout ?? defaults.tapTimeoutMs;
   const controller = new AbortController();
   const onPhaseAbort = (): void => controller.abort(phase.abortSignal.reason);
-  const timer = Number.isFinite(timeoutMs) ? setTimeout(() => controller.abort(TAP_TIMEOUT), timeoutMs) : undefined;
+  const timer = Number.isFinite(timeoutMs) ? setTimeout(() => controller.abort(AbortReason.tapTimeout), timeoutMs) : undefined;
   if (phase.abortSignal.aborted) onPhaseAbort();
   else phase.abortSignal.addEventListener('abort', onPhaseAbort, { once: true });
 
@@ -46,12 +45,12 @@ export async function runTap(
   try {
     const result = await Promise.race([invoke(tap, ctx), abandon.promise]);
     if (!controller.signal.aborted) finish('ok');
-    else if (controller.signal.reason === TAP_TIMEOUT) finish('timeout', `did not finish within its ${timeoutMs} ms timeout`);
+    else if (controller.signal.reason === AbortReason.tapTimeout) finish('timeout', `did not finish within its ${timeoutMs} ms timeout`);
     else finish('cut');
     return isSkip(result) ? { skip: result.skip } : undefined;
   } catch (error) {
     if (!(error instanceof Abandoned)) finish('failed', firstLine(error));
-    else if (controller.signal.reason === TAP_TIMEOUT) finish('timeout', `did not finish within its ${timeoutMs} ms timeout`);
+    else if (controller.signal.reason === AbortReason.tapTimeout) finish('timeout', `did not finish within its ${timeoutMs} ms timeout`);
     else finish('timeout', `did not stop when asked (${String(controller.signal.reason)})`);
     return undefined;
   } finally {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { AbortReason } from './abort-reasons.ts';
 import { startBudget } from './budget.ts';
 import { ConfigError, firstLine } from './errors.ts';
 import { ExitCode } from './exit-codes.ts';
@@ -67,7 +68,7 @@ export class Runner {
     const started = Date.now();
     const budget = startBudget(this.#config.stopTimeout, started);
     this.#logger.info({ signal, stopTimeout: this.#config.stopTimeout, abortInMs: budget.abortAt - started }, 'stop signal received');
-    this.#startAbort.abort('stop signal');
+    this.#startAbort.abort(AbortReason.stopSignal);
     await this.#starting;
 
     const { drainSignal, abortAt, exitSignal, exitAt } = budget;
@@ -98,7 +99,7 @@ export class Runner {
     try {
       return await run(this.#context(hook, signal, AbortSignal.any([limit, over.signal]), deadline));
     } finally {
-      over.abort('hook finished');
+      over.abort(AbortReason.hookFinished);
     }
   }
 

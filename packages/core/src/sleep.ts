@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { AbortReason } from './abort-reasons.ts';
 import { defaults } from './defaults.ts';
 
 /** How a wait ended: it ran its course, `until` settled first, or its abortSignal fired. */
@@ -16,7 +17,7 @@ export type Sleep = (ms: number, options?: SleepOptions) => Promise<SleepResult>
 // setTimeout fires at once for delays above 2^31-1 ms, so longer waits are clamped to that (24.8 days).
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** An abortable wait that logs `waiting` with `remainingMs` every few seconds, and says when it was cut short. */
+/** An abortable wait that logs `waiting` with `remainingMs` every few seconds, and says when a timeout or the budget cut it short. */
 export function createSleep(
   logger: Logger,
   abortSignal: AbortSignal,
@@ -33,7 +34,8 @@ export function createSleep(
         clearTimeout(timer);
         clearInterval(progress);
         abortSignal.removeEventListener('abort', onAbort);
-        if (result === 'aborted') {
+        // The end of the hook is how background waits normally end, not a cut.
+        if (result === 'aborted' && abortSignal.reason !== AbortReason.hookFinished) {
           const waitedMs = Date.now() - started;
           logger.warn({ ...fields, waitedMs, remainingMs: Math.max(0, ms - waitedMs), cause: String(abortSignal.reason) }, 'wait cut short');
         }

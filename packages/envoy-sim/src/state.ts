@@ -8,7 +8,7 @@ const STATE_CODES: Record<ServerStateName, number> = { LIVE: 0, DRAINING: 1, PRE
  * then DRAINING while the health check is failed, else LIVE.
  */
 export class ServerState {
-  readonly startedAt = Date.now();
+  #startedAt = Date.now();
   #initialized = false;
   #healthCheckFailed = false;
   #drainSequenceStarted = false;
@@ -46,7 +46,7 @@ export class ServerState {
     return this.#healthCheckFailed || this.#drainSequenceStarted;
   }
 
-  /** Runs `done` after the drain period. A second call while one is running is ignored, as in Envoy. */
+  /** Runs `done` after the drain period. Once a sequence has started, later calls are ignored, as in Envoy. */
   startDrainSequence(drainMs: number, done: () => void): void {
     if (this.#drainSequenceStarted) return;
     this.#drainSequenceStarted = true;
@@ -54,7 +54,7 @@ export class ServerState {
   }
 
   uptimeSeconds(): number {
-    return Math.floor((Date.now() - this.startedAt) / 1000);
+    return Math.floor((Date.now() - this.#startedAt) / 1000);
   }
 
   dispose(): void {

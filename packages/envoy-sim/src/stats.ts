@@ -1,8 +1,7 @@
-export type StatKind = 'counter' | 'gauge';
+type StatKind = 'counter' | 'gauge';
 
 export interface StatSample {
   name: string;
-  kind: StatKind;
   value: number;
   /** Envoy's "used" flag: set once the stat has been written, even if it went back to 0. */
   used: boolean;
@@ -60,7 +59,7 @@ export class StatStore {
   /** All stats sorted by name, the order Envoy's /stats uses. */
   snapshot(): StatSample[] {
     return [...this.#stats]
-      .map(([name, s]) => ({ name, kind: s.kind, value: s.read ? s.read() : s.value, used: s.used }))
+      .map(([name, s]) => ({ name, value: s.read ? s.read() : s.value, used: s.used }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 

@@ -1,39 +1,42 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { afterAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterEach, expect, it } from 'vitest';
 
 const cli = (name: string) => fileURLToPath(new URL(`../src/${name}`, import.meta.url));
-const children = new Set<ChildProcess>();
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
 /** Starts a CLI on Node 24 (the test runner's own binary) and reads its stdout as JSON lines. */
 function start(name: string, args: string[]) {
   const child = spawn(process.execPath, [cli(name), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.add(child);
+  children.push(child);
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const next = async () => JSON.parse((await lines.next()).value as string) as Record<string, unknown>;
+  const next = async () => JSON.parse((await lines.next()).value as string) as Record<string, string>;
   return { child, next };
 }
 
-// Each test runs its own process on its own ports, so they can overlap.
-describe.concurrent('CLIs', () => {
-it('envoy-sim prints its ready line, logs admin calls, and exits 0 on SIGTERM', async () => {
-  const sim = start('cli.ts', ['--admin-port', '0', '--listener-port', '0', '--upstream', 'http://127.0.0.1:1']);
+it('toy-app and envoy-sim print ready lines, proxy, log admin calls, and exit 0 on SIGTERM', async () => {
+  const app = start('toy-app-cli.ts', ['--port', '0']);
+  const appReady = await app.next();
+  expect(appReady).toMatchObject({ msg: 'toy-app ready' });
+
+  const sim = start('cli.ts', ['--admin-port', '0', '--listener-port', '0', '--upstream', appReady.url!]);
   const ready = await sim.next();
   expect(ready).toMatchObject({ msg: 'envoy-sim ready' });
   expect(ready.adminUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-  expect(ready.listenerUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  expect(await (await fetch(`${ready.listenerUrl}/ping/ping`)).text()).toBe('pong');
 
   expect((await fetch(`${ready.adminUrl}/healthcheck/fail`, { method: 'POST' })).status).toBe(200);
   expect(await sim.next()).toMatchObject({ msg: 'admin', method: 'POST', path: '/healthcheck/fail', status: 200 });
 
+  const exits = [once(sim.child, 'exit'), once(app.child, 'exit')];
   sim.child.kill('SIGTERM');
-  const [code] = await once(sim.child, 'exit');
-  expect(code).toBe(0);
+  app.child.kill('SIGTERM');
+  expect((await Promise.all(exits)).map(([code]) => code)).toEqual([0, 0]);
 });
 
 it('envoy-sim exits 0 after /quitquitquit', async () => {
@@ -43,15 +46,4 @@ it('envoy-sim exits 0 after /quitquitquit', async () => {
   expect((await fetch(`${ready.adminUrl}/quitquitquit`, { method: 'POST' })).status).toBe(200);
   const [code] = await exited;
   expect(code).toBe(0);
-});
-
-it('toy-app prints its ready line and serves', async () => {
-  const app = start('toy-app-cli.ts', ['--port', '0']);
-  const ready = await app.next();
-  expect(ready).toMatchObject({ msg: 'toy-app ready' });
-  expect(await (await fetch(`${ready.url}/ping/ping`)).text()).toBe('pong');
-  app.child.kill('SIGTERM');
-  const [code] = await once(app.child, 'exit');
-  expect(code).toBe(0);
-});
 });

@@ -1,4 +1,4 @@
-import { checkOptions, readSetting, seconds, TRAFFIC_STOPPED, type HookContext, type Plugin } from '@task-helper/core';
+import { afterDrainMarginMs, checkOptions, readSetting, seconds, TRAFFIC_STOPPED, type HookContext, type Plugin, type SetupContext } from '@task-helper/core';
 
 /** The original helper's defaults, in seconds. */
 export const delayDefaults = Object.freeze({ drainDelay: 40, drainTimeout: 40 });
@@ -18,10 +18,12 @@ export const DRAIN_TIMEOUT_STAGE = 100;
 export default function delay(options: DelayOptions = {}): Plugin {
   return {
     name: NAME,
-    apply(hooks, { env }) {
+    apply(hooks, setup) {
+      const { env } = setup;
       const opts = checkOptions(`plugin "${NAME}"`, options, ['drainDelay', 'drainTimeout']);
       const drainDelay = readSetting({ option: 'drainDelay', env: 'DRAIN_DELAY', parse: seconds(40), fallback: delayDefaults.drainDelay }, opts, env);
       const drainTimeout = readSetting({ option: 'drainTimeout', env: 'DRAIN_TIMEOUT', parse: seconds(40), fallback: delayDefaults.drainTimeout }, opts, env);
+      warnIfOverBudget(setup, drainDelay, drainTimeout);
       // Both waits are bounded by the stop budget, not by a tap timeout of their own.
       hooks.beforeDrain.tapPromise({ name: NAME, timeout: Infinity }, (ctx) => wait(ctx, 'drainDelay', drainDelay));
       hooks.drain.tapPromise({ name: NAME, stage: DRAIN_TIMEOUT_STAGE, timeout: Infinity }, (ctx) =>
@@ -29,6 +31,21 @@ export default function delay(options: DelayOptions = {}): Plugin {
       );
     },
   };
+}
+
+/** Says at start, not at SIGKILL, when the waits cannot fit the stop budget, and what will be cut. */
+function warnIfOverBudget({ config, logger }: SetupContext, drainDelay: number, drainTimeout: number): void {
+  const margin = afterDrainMarginMs(config.stopTimeout) / 1000;
+  const room = config.stopTimeout - margin;
+  if (drainDelay + drainTimeout <= room) return;
+  const cut =
+    drainDelay >= room
+      ? `DRAIN_DELAY will be cut to ${room} s and DRAIN_TIMEOUT to 0 s`
+      : `DRAIN_TIMEOUT will be cut to ${+(room - drainDelay).toFixed(3)} s`;
+  logger.warn(
+    { drainDelay, drainTimeout, afterDrainMargin: margin, stopTimeout: config.stopTimeout },
+    `DRAIN_DELAY ${drainDelay} s + DRAIN_TIMEOUT ${drainTimeout} s + ${margin} s kept for afterDrain do not fit STOP_TIMEOUT ${config.stopTimeout} s: ${cut} (afterDrain still runs before SIGKILL); raise stopTimeout or shorten the waits`,
+  );
 }
 
 async function wait(ctx: HookContext, label: string, secondsToWait: number, until?: Promise<unknown>): Promise<undefined> {

@@ -72,3 +72,21 @@ describe('plugin-delay', () => {
     expect(() => setup(env)).toThrow(message);
   });
 });
+
+describe('plugin-delay stop budget planning', () => {
+  it('warns once at setup, naming the three numbers and the cut, when the waits do not fit', () => {
+    const { logger, lines } = recordingLogger();
+    new Runner({ config: { file: undefined, stopTimeout: 60, logLevel: 'info', plugins: [delay()] }, logger, env: { DRAIN_DELAY: '40', DRAIN_TIMEOUT: '40' } });
+    const warnings = lines.filter((l) => l.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.msg).toBe(
+      'DRAIN_DELAY 40 s + DRAIN_TIMEOUT 40 s + 5 s kept for afterDrain do not fit STOP_TIMEOUT 60 s: DRAIN_TIMEOUT will be cut to 15 s (afterDrain still runs before SIGKILL); raise stopTimeout or shorten the waits',
+    );
+  });
+
+  it('says nothing when they fit', () => {
+    const { logger, lines } = recordingLogger();
+    new Runner({ config: { file: undefined, stopTimeout: 120, logLevel: 'info', plugins: [delay()] }, logger, env: {} });
+    expect(lines.filter((l) => l.level === 'warn')).toEqual([]);
+  });
+});

@@ -23,7 +23,12 @@ export class AdminRequestError extends Error {
  * 405 and does nothing), so POSTs are retried explicitly: ky retries only idempotent methods by
  * default, and every POST here is idempotent. A 405 or 404 is never retried: it cannot get better.
  */
-export function createAdminClient(adminUrl: string): { post(path: string, request: AdminRequest): Promise<string> } {
+export interface AdminClient {
+  post(path: string, request: AdminRequest): Promise<string>;
+  get(path: string, request: AdminRequest): Promise<string>;
+}
+
+export function createAdminClient(adminUrl: string): AdminClient {
   const client: KyInstance = ky.create({
     baseUrl: `${adminUrl}/`,
     timeout: adminRequestDefaults.attemptTimeoutMs,
@@ -36,23 +41,25 @@ export function createAdminClient(adminUrl: string): { post(path: string, reques
     },
   });
 
+  async function request(method: 'get' | 'post', path: string, { logger, abortSignal, deadline }: AdminRequest): Promise<string> {
+    const remaining = deadline - Date.now();
+    try {
+      return await client(path.replace(/^\//, ''), {
+        method,
+        signal: abortSignal,
+        ...(Number.isFinite(remaining) ? { totalTimeout: Math.max(1, Math.floor(remaining)) } : {}),
+        hooks: {
+          beforeRetry: [({ error, retryCount }) => void logger.warn({ path, retry: retryCount, error: describe(error) }, 'envoy admin request retry')],
+        },
+      }).text();
+    } catch (error) {
+      throw new AdminRequestError(`${method.toUpperCase()} ${adminUrl}${path} failed: ${describe(error)}`);
+    }
+  }
+
   return {
-    async post(path, { logger, abortSignal, deadline }) {
-      const remaining = deadline - Date.now();
-      try {
-        return await client
-          .post(path.replace(/^\//, ''), {
-            signal: abortSignal,
-            ...(Number.isFinite(remaining) ? { totalTimeout: Math.max(1, Math.floor(remaining)) } : {}),
-            hooks: {
-              beforeRetry: [({ error, retryCount }) => void logger.warn({ path, retry: retryCount, error: describe(error) }, 'envoy admin request retry')],
-            },
-          })
-          .text();
-      } catch (error) {
-        throw new AdminRequestError(`POST ${adminUrl}${path} failed: ${describe(error)}`);
-      }
-    },
+    post: (path, options) => request('post', path, options),
+    get: (path, options) => request('get', path, options),
   };
 }
 

@@ -1,0 +1,11 @@
+/** Why a tap's abortSignal fired; `String(signal.reason)` is one of these. */
+export const AbortReason = Object.freeze({
+  /** The stop budget ran out: waits end so afterDrain (and the exit) still happen before SIGKILL. */
+  stopBudget: 'stop budget',
+  /** The tap ran past its own `timeout`. */
+  tapTimeout: 'tap timeout',
+  /** A stop signal arrived during onStart. */
+  stopSignal: 'stop signal',
+  /** The tap's hook is over; only work the tap left running in the background still sees this. */
+  hookFinished: 'hook finished',
+});
