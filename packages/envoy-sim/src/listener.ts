@@ -32,6 +32,13 @@ export async function startIngress(
   totalConnections: Gauge,
 ): Promise<Ingress> {
   const cm = connectionManagerStats(stats, options.statPrefix);
+  // The health check filter's own stats: its requests also count in downstream_rq_total, and
+  // these let a reader tell them apart from application traffic.
+  const healthChecks = {
+    total: stats.counter(`http.${options.statPrefix}.health_check.request_total`),
+    ok: stats.counter(`http.${options.statPrefix}.health_check.ok`),
+    failed: stats.counter(`http.${options.statPrefix}.health_check.failed`),
+  };
   const router = createRouter(options.upstream);
   const listenerName = (port: number) => `${options.host}_${port}`;
 
@@ -51,6 +58,10 @@ export async function startIngress(
   function handle(req: IncomingMessage, res: ServerResponse): void {
     // The filter matches `:path` exactly, query string included.
     const healthCheck = req.url === options.healthPath;
+    if (healthCheck) {
+      healthChecks.total.inc();
+      res.once('finish', () => (res.statusCode === 200 ? healthChecks.ok : healthChecks.failed).inc());
+    }
     const decorate = (r: ServerResponse) => {
       // Encoder side of the health check filter: ordinary traffic tells downstream Envoys at once.
       if (!healthCheck && state.healthCheckFailed()) r.setHeader('x-envoy-immediate-health-check-fail', 'true');

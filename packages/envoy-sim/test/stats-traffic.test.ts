@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import { adminGet, readStat, send, startStack, waitFor, type Stack } from './helpers.ts';
+import { adminGet, adminPost, readStat, send, startStack, waitFor, type Stack } from './helpers.ts';
 
 let stack: Stack | undefined;
 afterEach(() => stack?.close());
@@ -62,4 +62,19 @@ it('puts counters back to 0 on /reset_counters but leaves gauges alone', async (
   await send(`${sim.adminUrl}/reset_counters`, { method: 'POST' });
   expect(await readStat(sim, 'http.ingress.downstream_rq_total')).toBe(0);
   expect(await readStat(sim, 'server.state')).toBe(0);
+});
+
+it('counts health-check requests in the health check filter\'s own stats as well as downstream_rq_total', async () => {
+  stack = await startStack();
+  const { sim } = stack;
+  const health = `${sim.listenerUrl}/ping/ping`;
+  await send(health);
+  await send(`${sim.listenerUrl}/`);
+  await adminPost(sim, '/healthcheck/fail');
+  expect((await send(health)).status).toBe(503);
+
+  expect(await readStat(sim, 'http.ingress.downstream_rq_total')).toBe(3);
+  expect(await readStat(sim, 'http.ingress.health_check.request_total')).toBe(2);
+  expect(await readStat(sim, 'http.ingress.health_check.ok')).toBe(1);
+  expect(await readStat(sim, 'http.ingress.health_check.failed')).toBe(1);
 });
