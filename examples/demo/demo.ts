@@ -14,7 +14,13 @@ const CLI = path.resolve(import.meta.dirname, '../../packages/core/src/cli.ts');
 
 const app = await startToyApp();
 const envoy = await startEnvoySim({ upstream: app.url });
-const pretty = prettyFactory({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' });
+const pretty = prettyFactory({
+  colorize: true,
+  singleLine: true,
+  translateTime: 'HH:MM:ss.l',
+  ignore: 'pid,hostname,plugin,hook,steps',
+  messageFormat: '{if plugin}[{plugin} {hook}] {end}{msg}',
+});
 const say = (text: string): void => void process.stdout.write(`\x1b[1m▶ ${text}\x1b[0m\n`);
 
 say(`toy app on ${app.url}, Envoy simulator: admin ${envoy.adminUrl}, listener ${envoy.listenerUrl}`);

@@ -1,3 +1,4 @@
+import { get } from 'node:http';
 import { checkOptions, boolean, port, readSetting, urlPath } from './settings.ts';
 import type { HookContext, Plugin, SkipDrain } from './types.ts';
 
@@ -36,22 +37,29 @@ export default function appCheck(options: AppCheckOptions = {}): Plugin {
 
 async function check(url: string, ctx: HookContext): Promise<SkipDrain | undefined> {
   try {
-    const response = await fetch(url, {
-      redirect: 'manual',
-      signal: AbortSignal.any([ctx.abortSignal, AbortSignal.timeout(appCheckDefaults.timeoutMs)]),
-    });
-    await response.body?.cancel();
-    ctx.logger.info({ url, status: response.status }, 'app is up');
+    const status = await probe(url, ctx.abortSignal);
+    ctx.logger.info({ url, status }, 'app is up');
     return undefined;
   } catch (error) {
-    const reason = describeFailure(error);
+    const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
     ctx.logger.warn({ url, reason }, 'app is not reachable: the task failed while starting, skipping the drain');
     return { skip: `app not reachable at ${url} (${reason})` };
   }
 }
 
-function describeFailure(error: unknown): string {
-  if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${appCheckDefaults.timeoutMs} ms`;
-  const cause = error instanceof Error ? (error.cause as { code?: string } | undefined) : undefined;
-  return cause?.code ?? (error instanceof Error ? error.message : String(error));
+/**
+ * Any HTTP answer, redirects included, means the app is up. node:http rather than fetch, which
+ * refuses "bad ports" such as 6000 and would report a healthy app there as unreachable.
+ */
+function probe(url: string, abortSignal: AbortSignal): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timeout = AbortSignal.timeout(appCheckDefaults.timeoutMs);
+    const request = get(url, { signal: AbortSignal.any([abortSignal, timeout]) }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on('error', (error) =>
+      reject(timeout.aborted ? Object.assign(new Error(`no answer within ${appCheckDefaults.timeoutMs} ms`), { code: 'TIMEOUT' }) : error),
+    );
+  });
 }

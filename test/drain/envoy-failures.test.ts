@@ -1,0 +1,72 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHelper } from '../support/helper-process.ts';
+import { startStack, type Stack } from '../support/stack.ts';
+
+let stack: Stack;
+afterEach(() => stack?.close());
+
+/** SIGTERM with DRAIN_TIMEOUT=1, then the failed step as the summary reports it. */
+async function drainAgainst(env: Record<string, string>) {
+  const helper = startHelper(['run'], { env: { ...env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '1' } });
+  await helper.waitForLog('ready');
+  helper.kill('SIGTERM');
+  const { code } = await helper.exited;
+  const summary = helper.lines.find((l) => l.msg === 'drain finished');
+  const steps = summary?.steps as Array<{ plugin: string; hook: string; outcome: string; error?: string; ms: number }>;
+  return { code, helper, envoyStep: steps.find((s) => s.plugin === 'envoy'), waitStep: steps.find((s) => s.plugin === 'delay' && s.hook === 'drain') };
+}
+
+describe('an Envoy that is down or answers an error: the failure is logged, DRAIN_TIMEOUT still runs, exit 1', () => {
+  it('Envoy down: retried three times, then failed', async () => {
+    stack = await startStack();
+    await stack.envoy.close();
+    const { code, helper, envoyStep, waitStep } = await drainAgainst(stack.env);
+    expect(code).toBe(1);
+    expect(envoyStep).toMatchObject({ outcome: 'failed', error: `POST ${stack.env.ENVOY_ADMIN_URL}/healthcheck/fail failed: ECONNREFUSED` });
+    expect(helper.lines.filter((l) => l.msg === 'envoy admin request retry').map((l) => l.retry)).toEqual([1, 2, 3]);
+    expect(waitStep).toMatchObject({ outcome: 'ok' });
+    expect(waitStep!.ms).toBeGreaterThanOrEqual(1_000 - 50);
+  });
+
+  it('Envoy answering 500: retried three times (four calls), status and body logged', async () => {
+    stack = await startStack({ adminFaults: { '/healthcheck/fail': { status: 500, body: 'upstream trouble' } } });
+    const { code, envoyStep, waitStep } = await drainAgainst(stack.env);
+    expect(code).toBe(1);
+    expect(stack.envoy.calls.map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual(Array(4).fill('POST /healthcheck/fail 500'));
+    expect(envoyStep?.error).toBe(`POST ${stack.env.ENVOY_ADMIN_URL}/healthcheck/fail failed: HTTP 500 "upstream trouble"`);
+    expect(waitStep!.ms).toBeGreaterThanOrEqual(1_000 - 50);
+  });
+
+  it('Envoy answering 405: not retried (it cannot get better), status and body logged', async () => {
+    stack = await startStack({ adminFaults: { '/healthcheck/fail': { status: 405, body: 'Method GET not allowed, POST required.' } } });
+    const { code, envoyStep, waitStep } = await drainAgainst(stack.env);
+    expect(code).toBe(1);
+    expect(stack.envoy.calls).toHaveLength(1);
+    expect(envoyStep?.error).toBe(`POST ${stack.env.ENVOY_ADMIN_URL}/healthcheck/fail failed: HTTP 405 "Method GET not allowed, POST required."`);
+    expect(waitStep!.ms).toBeGreaterThanOrEqual(1_000 - 50);
+  });
+
+  it('Envoy too slow to answer: each attempt times out after 1 s, then the step fails', async () => {
+    stack = await startStack({ adminFaults: { '/healthcheck/fail': { status: 200, body: 'OK\n', delayMs: 5_000 } } });
+    const { code, envoyStep } = await drainAgainst(stack.env);
+    expect(code).toBe(1);
+    expect(envoyStep?.error).toBe(`POST ${stack.env.ENVOY_ADMIN_URL}/healthcheck/fail failed: no answer in time`);
+    expect(stack.envoy.calls).toHaveLength(4);
+  });
+});
+
+describe('bad Envoy and delay settings: exit 78 before ready, naming the variable', () => {
+  it.each([
+    [{ DRAIN_DELAY: 'abc' }, 'plugin "delay": DRAIN_DELAY="abc" is invalid: expected a number of seconds ≥ 0, such as 40'],
+    [{ DRAIN_TIMEOUT: '-1' }, 'plugin "delay": DRAIN_TIMEOUT="-1" is invalid: expected a number of seconds ≥ 0, such as 40'],
+    [{ ENVOY_ADMIN_URL: 'not a url' }, 'plugin "envoy": ENVOY_ADMIN_URL="not a url" is invalid: expected an http:// or https:// URL such as http://127.0.0.1:9901'],
+    [{ ENVOY_ADMIN_ACCESS_PORT: '99999' }, 'plugin "envoy": ENVOY_ADMIN_ACCESS_PORT="99999" is invalid: expected a TCP port from 1 to 65535'],
+    [{ PORT: 'http' }, 'plugin "app-check": PORT="http" is invalid: expected a TCP port from 1 to 65535'],
+    [{ DRAIN_MIN: 'soon' }, 'plugin "envoy": DRAIN_MIN="soon" is invalid: expected a number of seconds ≥ 0, such as 10'],
+  ])('%j', async (env, message) => {
+    const helper = startHelper(['run'], { env });
+    const { code } = await helper.exited;
+    expect(code).toBe(78);
+    expect(helper.lines).toEqual([expect.objectContaining({ level: 'fatal', msg: message, exitCode: 78 })]);
+  });
+});

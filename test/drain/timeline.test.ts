@@ -1,0 +1,111 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startToyApp } from '@task-helper/envoy-sim';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../support/free-port.ts';
+import { startHelper } from '../support/helper-process.ts';
+import { startStack, type Stack } from '../support/stack.ts';
+
+let stack: Stack;
+afterEach(() => stack?.close());
+
+// Timers never fire early, so lower bounds are exact; upper bounds allow a busy machine a second.
+const SLACK_MS = 1_000;
+
+describe('the default drain, from environment variables alone', () => {
+  it('POSTs /healthcheck/fail DRAIN_DELAY after SIGTERM and exits 0 DRAIN_TIMEOUT later', async () => {
+    stack = await startStack();
+    const helper = startHelper(['run'], { env: { ...stack.env, DRAIN_DELAY: '1', DRAIN_TIMEOUT: '2' } });
+    await helper.waitForLog('ready');
+    const sentAt = helper.kill('SIGTERM');
+    const { code, at: exitAt } = await helper.exited;
+
+    expect(code).toBe(0);
+    expect(stack.envoy.calls.map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual(['POST /healthcheck/fail 200']);
+    const failAt = stack.envoy.calls[0]!.at;
+    expect(failAt - sentAt).toBeGreaterThanOrEqual(1_000);
+    expect(failAt - sentAt).toBeLessThan(1_000 + SLACK_MS);
+    expect(exitAt - failAt).toBeGreaterThanOrEqual(2_000 - 50);
+    expect(exitAt - failAt).toBeLessThan(2_000 + SLACK_MS);
+    expect(stack.envoy.state()).toBe('DRAINING');
+    expect(helper.lines.at(-1)).toMatchObject({ msg: 'drain finished', exitCode: 0 });
+  });
+
+  it('finishes at once with DRAIN_DELAY=0 DRAIN_TIMEOUT=0', async () => {
+    stack = await startStack();
+    const helper = startHelper(['run'], { env: { ...stack.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
+    await helper.waitForLog('ready');
+    helper.kill('SIGTERM');
+    expect((await helper.exited).code).toBe(0);
+    expect(stack.envoy.calls.map((c) => c.path)).toEqual(['/healthcheck/fail']);
+    expect(helper.lines.find((l) => l.msg === 'drain finished')?.ms).toBeLessThan(SLACK_MS);
+  });
+
+  it('skips the drain and exits at once when the app is not reachable', async () => {
+    stack = await startStack();
+    const helper = startHelper(['run'], { env: { ...stack.env, PORT: String(await freePort()), DRAIN_DELAY: '30', DRAIN_TIMEOUT: '30' } });
+    await helper.waitForLog('ready');
+    helper.kill('SIGTERM');
+    expect((await helper.exited).code).toBe(0);
+    expect(stack.envoy.calls).toEqual([]);
+    expect(helper.lines.find((l) => l.msg.startsWith('app is not reachable'))).toMatchObject({ plugin: 'app-check', reason: 'ECONNREFUSED' });
+    expect(helper.lines.find((l) => l.msg === 'drain finished')).toMatchObject({ skipped: expect.stringContaining('app not reachable'), exitCode: 0 });
+    expect(helper.lines.find((l) => l.msg === 'drain finished')?.ms).toBeLessThan(SLACK_MS);
+  });
+
+  it('skips the drain when the app accepts connections but does not answer within 2.5 s', async () => {
+    stack = await startStack();
+    const silent = createServer(() => undefined).listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    try {
+      const env = { ...stack.env, PORT: String((silent.address() as AddressInfo).port), DRAIN_DELAY: '30', DRAIN_TIMEOUT: '30' };
+      const helper = startHelper(['run'], { env });
+      await helper.waitForLog('ready');
+      helper.kill('SIGTERM');
+      expect((await helper.exited).code).toBe(0);
+      expect(stack.envoy.calls).toEqual([]);
+      expect(helper.lines.find((l) => l.msg.startsWith('app is not reachable'))).toMatchObject({ reason: 'TIMEOUT' });
+      const ms = helper.lines.find((l) => l.msg === 'drain finished')?.ms as number;
+      expect(ms).toBeGreaterThanOrEqual(2_500);
+      expect(ms).toBeLessThan(2_500 + SLACK_MS);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
+  it('counts an app on a port that fetch would refuse (6000) as up', async () => {
+    stack = await startStack();
+    const app = await startToyApp({ port: 6000 }).catch(() => undefined);
+    if (!app) return expect.fail('port 6000 is taken on this machine; free it to run this test');
+    try {
+      const helper = startHelper(['run'], { env: { ...stack.env, PORT: '6000', DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
+      await helper.waitForLog('ready');
+      helper.kill('SIGTERM');
+      expect((await helper.exited).code).toBe(0);
+      expect(helper.lines.find((l) => l.msg === 'app is up')).toMatchObject({ status: 200 });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('drains anyway when the app check is turned off', async () => {
+    stack = await startStack();
+    const helper = startHelper(['run'], { env: { ...stack.env, PORT: String(await freePort()), APP_CHECK: 'false', DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
+    await helper.waitForLog('ready');
+    helper.kill('SIGTERM');
+    expect((await helper.exited).code).toBe(0);
+    expect(stack.envoy.calls.map((c) => c.path)).toEqual(['/healthcheck/fail']);
+  });
+
+  it('finds Envoy on ENVOY_ADMIN_ACCESS_PORT when ENVOY_ADMIN_URL is unset', async () => {
+    stack = await startStack();
+    const env = { PORT: stack.env.PORT!, ENVOY_ADMIN_ACCESS_PORT: new URL(stack.envoy.adminUrl).port, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' };
+    const helper = startHelper(['run'], { env });
+    await helper.waitForLog('ready');
+    helper.kill('SIGTERM');
+    expect((await helper.exited).code).toBe(0);
+    expect(stack.envoy.calls.map((c) => c.path)).toEqual(['/healthcheck/fail']);
+  });
+});

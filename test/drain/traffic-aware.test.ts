@@ -1,0 +1,57 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHelper } from '../support/helper-process.ts';
+import { startStack, type Stack } from '../support/stack.ts';
+
+let stack: Stack;
+afterEach(() => stack?.close());
+
+const env = (extra: Record<string, string>) => ({ ...stack.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '20', DRAIN_MIN: '0.5', DRAIN_QUIET_PERIOD: '0.5', ...extra });
+
+describe('the traffic-aware drain (DRAIN_MIN), against the simulator\'s stats', () => {
+  it('ends DRAIN_TIMEOUT early once Envoy shows no request in flight or arriving, after DRAIN_MIN', async () => {
+    stack = await startStack();
+    const helper = startHelper(['run'], { env: env({}) });
+    await helper.waitForLog('ready');
+    helper.kill('SIGTERM');
+    expect((await helper.exited).code).toBe(0);
+    const ended = helper.lines.find((l) => l.msg === 'drainTimeout ended');
+    expect(ended).toMatchObject({ reason: 'traffic stopped' });
+    expect(ended?.ms).toBeGreaterThanOrEqual(1_000);
+    expect(ended?.ms).toBeLessThan(5_000);
+    // The helper's own stats polling goes through the admin listener and never counts as traffic.
+    expect(stack.envoy.calls.filter((c) => c.path === '/stats').length).toBeGreaterThan(1);
+  });
+
+  it('keeps waiting while a slow request is in flight, and ends once it completes', async () => {
+    stack = await startStack();
+    const helper = startHelper(['run'], { env: env({}) });
+    await helper.waitForLog('ready');
+    const slow = fetch(`${stack.envoy.listenerUrl}/slow?ms=2500`);
+    helper.kill('SIGTERM');
+    expect((await slow).status).toBe(200);
+    expect((await helper.exited).code).toBe(0);
+    const ended = helper.lines.find((l) => l.msg === 'drainTimeout ended');
+    expect(ended).toMatchObject({ reason: 'traffic stopped' });
+    expect(ended?.ms).toBeGreaterThanOrEqual(2_500);
+  });
+
+  it('waits the full DRAIN_TIMEOUT when Envoy\'s stats do not have the named connection manager', async () => {
+    stack = await startStack();
+    const helper = startHelper(['run'], { env: env({ DRAIN_TIMEOUT: '2', ENVOY_STAT_PREFIXES: 'nonexistent' }) });
+    await helper.waitForLog('ready');
+    helper.kill('SIGTERM');
+    expect((await helper.exited).code).toBe(0);
+    expect(helper.lines.find((l) => l.msg === 'drainTimeout ended')).toMatchObject({ reason: 'timeout' });
+    expect(helper.lines.find((l) => l.msg.startsWith('traffic stats missing'))).toMatchObject({ level: 'warn', statPrefixes: 'nonexistent' });
+  });
+
+  it('does not watch traffic when /healthcheck/fail failed: downstreams are still routing here', async () => {
+    stack = await startStack({ adminFaults: { '/healthcheck/fail': { status: 405 } } });
+    const helper = startHelper(['run'], { env: env({ DRAIN_TIMEOUT: '2' }) });
+    await helper.waitForLog('ready');
+    helper.kill('SIGTERM');
+    expect((await helper.exited).code).toBe(1);
+    expect(helper.lines.find((l) => l.msg === 'drainTimeout ended')).toMatchObject({ reason: 'timeout' });
+    expect(stack.envoy.calls.filter((c) => c.path === '/stats')).toEqual([]);
+  });
+});
