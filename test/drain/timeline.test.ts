@@ -22,8 +22,8 @@ describe('the default drain, from environment variables alone', () => {
     const { code, at: exitAt } = await helper.exited;
 
     expect(code).toBe(0);
-    expect(stack.envoy.calls.map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual(['POST /healthcheck/fail 200']);
-    const failAt = stack.envoy.calls[0]!.at;
+    expect(stack.envoy.calls.map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual(['GET /ready 200', 'POST /healthcheck/fail 200']);
+    const failAt = stack.envoy.calls[1]!.at;
     expect(failAt - sentAt).toBeGreaterThanOrEqual(1_000);
     expect(failAt - sentAt).toBeLessThan(1_000 + SLACK_MS);
     expect(exitAt - failAt).toBeGreaterThanOrEqual(2_000 - 50);
@@ -38,7 +38,7 @@ describe('the default drain, from environment variables alone', () => {
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(stack.envoy.calls.map((c) => c.path)).toEqual(['/healthcheck/fail']);
+    expect(stack.envoy.calls.map((c) => c.path)).toEqual(['/ready', '/healthcheck/fail']);
     expect(helper.lines.find((l) => l.msg === 'drain finished')?.ms).toBeLessThan(SLACK_MS);
   });
 
@@ -48,7 +48,7 @@ describe('the default drain, from environment variables alone', () => {
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(stack.envoy.calls).toEqual([]);
+    expect(stack.envoy.calls.map((c) => c.path)).toEqual(['/ready']);
     expect(helper.lines.find((l) => l.msg.startsWith('app is not reachable'))).toMatchObject({ plugin: 'app-check', reason: 'ECONNREFUSED' });
     expect(helper.lines.find((l) => l.msg === 'drain finished')).toMatchObject({ skipped: expect.stringContaining('app not reachable'), exitCode: 0 });
     expect(helper.lines.find((l) => l.msg === 'drain finished')?.ms).toBeLessThan(SLACK_MS);
@@ -64,7 +64,7 @@ describe('the default drain, from environment variables alone', () => {
       await helper.waitForLog('ready');
       helper.kill('SIGTERM');
       expect((await helper.exited).code).toBe(0);
-      expect(stack.envoy.calls).toEqual([]);
+      expect(stack.envoy.calls.map((c) => c.path)).toEqual(['/ready']);
       expect(helper.lines.find((l) => l.msg.startsWith('app is not reachable'))).toMatchObject({ reason: 'TIMEOUT' });
       const ms = helper.lines.find((l) => l.msg === 'drain finished')?.ms as number;
       expect(ms).toBeGreaterThanOrEqual(2_500);
@@ -96,7 +96,7 @@ describe('the default drain, from environment variables alone', () => {
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(stack.envoy.calls.map((c) => c.path)).toEqual(['/healthcheck/fail']);
+    expect(stack.envoy.calls.map((c) => c.path)).toEqual(['/ready', '/healthcheck/fail']);
   });
 
   it('finds Envoy on ENVOY_ADMIN_ACCESS_PORT when ENVOY_ADMIN_URL is unset', async () => {
@@ -106,6 +106,6 @@ describe('the default drain, from environment variables alone', () => {
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(stack.envoy.calls.map((c) => c.path)).toEqual(['/healthcheck/fail']);
+    expect(stack.envoy.calls.map((c) => c.path)).toEqual(['/ready', '/healthcheck/fail']);
   });
 });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { LogLine } from './log-lines.ts';
+import type { LogLine } from '@task-helper/core/testing';
 
 export const CLI = path.resolve(import.meta.dirname, '../../packages/core/src/cli.ts');
 

@@ -4,6 +4,8 @@ export const AbortReason = Object.freeze({
   stopBudget: 'stop budget',
   /** The tap ran past its own `timeout`. */
   tapTimeout: 'tap timeout',
+  /** onStart ran past START_TIMEOUT: the helper carries on without it. */
+  startTimeout: 'start timeout',
   /** A stop signal arrived during onStart. */
   stopSignal: 'stop signal',
   /** The tap's hook is over; only work the tap left running in the background still sees this. */

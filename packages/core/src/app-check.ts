@@ -1,8 +1,18 @@
 import { get } from 'node:http';
-import { checkOptions, boolean, port, readSetting, urlPath } from './settings.ts';
+import { boolean, checkOptions, port, urlPath } from './settings.ts';
 import type { HookContext, Plugin, SkipDrain } from './types.ts';
 
-export const appCheckDefaults = Object.freeze({ enabled: true, port: 8080, path: '/ping/ping', timeoutMs: 2_500 });
+export const appCheckDefaults = Object.freeze({
+  enabled: true,
+  port: 8080,
+  path: '/ping/ping',
+  waitReady: false,
+  /** The original helper's timeout for this check. */
+  timeoutMs: 2_500,
+  retryMs: 500,
+  /** `task-helper health` must answer well inside ECS's 5 s. */
+  healthTimeoutMs: 1_000,
+});
 
 export interface AppCheckOptions {
   /** env APP_CHECK=false turns the check off. */
@@ -11,55 +21,89 @@ export interface AppCheckOptions {
   port?: number;
   /** env HEALTHCHECK_PATH. */
   path?: string;
+  /** In onStart, wait until the app answers before `ready`; env APP_WAIT_READY. */
+  waitReady?: boolean;
 }
 
 const NAME = 'app-check';
 
 /**
  * At the stop signal, skips the whole drain when the app does not answer: a task that failed
- * while starting has no traffic to drain, and waiting would only delay its replacement.
+ * while starting has no traffic to drain, and waiting would only delay its replacement. Any HTTP
+ * answer, redirects and errors included, means the app is up.
  */
 export default function appCheck(options: AppCheckOptions = {}): Plugin {
   return {
     name: NAME,
-    apply(hooks, { env }) {
-      const opts = checkOptions(`plugin "${NAME}"`, options, ['enabled', 'port', 'path']);
-      const enabled = readSetting({ option: 'enabled', env: 'APP_CHECK', parse: boolean, fallback: appCheckDefaults.enabled }, opts, env);
-      const appPort = readSetting({ option: 'port', env: 'PORT', parse: port, fallback: appCheckDefaults.port }, opts, env);
-      const path = readSetting({ option: 'path', env: 'HEALTHCHECK_PATH', parse: urlPath, fallback: appCheckDefaults.path }, opts, env);
+    apply(hooks, { setting }) {
+      const opts = checkOptions(`plugin "${NAME}"`, options, ['enabled', 'port', 'path', 'waitReady']);
+      const enabled = setting({ option: 'enabled', env: 'APP_CHECK', parse: boolean, fallback: appCheckDefaults.enabled }, opts);
+      const appPort = setting({ option: 'port', env: 'PORT', parse: port, fallback: appCheckDefaults.port }, opts);
+      const path = setting({ option: 'path', env: 'HEALTHCHECK_PATH', parse: urlPath, fallback: appCheckDefaults.path }, opts);
+      const waitReady = setting({ option: 'waitReady', env: 'APP_WAIT_READY', parse: boolean, fallback: appCheckDefaults.waitReady }, opts);
       if (!enabled) return;
       const url = `http://127.0.0.1:${appPort}${path}`;
+
+      if (waitReady) {
+        hooks.onStart.tapPromise({ name: NAME, timeout: Infinity, plan: { label: `wait until the app answers ${url}` } }, (ctx) => waitForApp(url, ctx));
+      }
       // Stage -100: decide before plugin-delay's DRAIN_DELAY (stage 0) starts waiting.
-      hooks.beforeDrain.tapPromise({ name: NAME, stage: -100, timeout: appCheckDefaults.timeoutMs + 1_000 }, (ctx) => check(url, ctx));
+      hooks.beforeDrain.tapPromise(
+        { name: NAME, stage: -100, timeout: appCheckDefaults.timeoutMs + 1_000, plan: { label: `skip the drain if ${url} does not answer` } },
+        (ctx) => skipIfDown(url, ctx),
+      );
+      hooks.health.tapPromise({ name: NAME }, async (ctx) => {
+        try {
+          await probe(url, ctx.abortSignal, appCheckDefaults.healthTimeoutMs);
+        } catch (error) {
+          throw new Error(`app not answering at ${url} (${reasonOf(error)})`);
+        }
+      });
     },
   };
 }
 
-async function check(url: string, ctx: HookContext): Promise<SkipDrain | undefined> {
+async function skipIfDown(url: string, ctx: HookContext): Promise<SkipDrain | undefined> {
   try {
-    const status = await probe(url, ctx.abortSignal);
+    const status = await probe(url, ctx.abortSignal, appCheckDefaults.timeoutMs);
     ctx.logger.info({ url, status }, 'app is up');
     return undefined;
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    const reason = reasonOf(error);
     ctx.logger.warn({ url, reason }, 'app is not reachable: the task failed while starting, skipping the drain');
     return { skip: `app not reachable at ${url} (${reason})` };
   }
 }
 
-/**
- * Any HTTP answer, redirects included, means the app is up. node:http rather than fetch, which
- * refuses "bad ports" such as 6000 and would report a healthy app there as unreachable.
- */
-function probe(url: string, abortSignal: AbortSignal): Promise<number> {
+async function waitForApp(url: string, ctx: HookContext): Promise<void> {
+  const started = Date.now();
+  let reason = '';
+  while (!ctx.abortSignal.aborted) {
+    try {
+      const status = await probe(url, ctx.abortSignal, appCheckDefaults.timeoutMs);
+      ctx.logger.info({ url, status, ms: Date.now() - started }, 'app is up');
+      return;
+    } catch (error) {
+      if (reason === '') ctx.logger.info({ url, reason: reasonOf(error) }, 'waiting for the app to answer');
+      reason = reasonOf(error);
+    }
+    await ctx.sleep(appCheckDefaults.retryMs);
+  }
+  throw new Error(`app did not answer at ${url} within ${Date.now() - started} ms (last: ${reason}); carrying on`);
+}
+
+function reasonOf(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+}
+
+/** node:http rather than fetch, which refuses "bad ports" such as 6000 and would call a healthy app there down. */
+function probe(url: string, abortSignal: AbortSignal, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const timeout = AbortSignal.timeout(appCheckDefaults.timeoutMs);
+    const timeout = AbortSignal.timeout(timeoutMs);
     const request = get(url, { signal: AbortSignal.any([abortSignal, timeout]) }, (response) => {
       response.resume();
       resolve(response.statusCode ?? 0);
     });
-    request.on('error', (error) =>
-      reject(timeout.aborted ? Object.assign(new Error(`no answer within ${appCheckDefaults.timeoutMs} ms`), { code: 'TIMEOUT' }) : error),
-    );
+    request.on('error', (error) => reject(timeout.aborted ? Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'TIMEOUT' }) : error));
   });
 }

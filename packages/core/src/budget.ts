@@ -1,3 +1,4 @@
+import { abortAfter } from './abort-after.ts';
 import { AbortReason } from './abort-reasons.ts';
 import { defaults } from './defaults.ts';
 
@@ -25,18 +26,17 @@ export function startBudget(stopTimeoutS: number, now: number = Date.now()): Sto
   const margin = afterDrainMarginMs(stopTimeoutS);
   const abortAt = killAt - margin;
   const exitAt = killAt - Math.min(defaults.exitReserveMs, margin / 2);
-  const drain = new AbortController();
-  const exit = new AbortController();
-  const timers = [
-    setTimeout(() => drain.abort(AbortReason.stopBudget), abortAt - now),
-    setTimeout(() => exit.abort(AbortReason.stopBudget), exitAt - now),
-  ];
+  const drain = abortAfter(abortAt - now, AbortReason.stopBudget);
+  const exit = abortAfter(exitAt - now, AbortReason.stopBudget);
   return {
     killAt,
     abortAt,
     exitAt,
     drainSignal: drain.signal,
     exitSignal: exit.signal,
-    dispose: () => timers.forEach(clearTimeout),
+    dispose: () => {
+      drain.cancel();
+      exit.cancel();
+    },
   };
 }

@@ -1,22 +1,29 @@
 #!/usr/bin/env node
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import packageJson from '../package.json' with { type: 'json' };
+import { health } from './commands/health.ts';
+import { plan } from './commands/plan.ts';
+import { run } from './commands/run.ts';
 import { ExitCode } from './exit-codes.ts';
 import { logLevels, type LogLevel } from './logger.ts';
-import { run } from './run.ts';
+
+const common = (command: Argv) =>
+  command
+    .option('config', { type: 'string', describe: 'config file (default: task-helper.config.* or .task-helperrc* in the working folder, else the built-in plugins)' })
+    .option('log-level', { type: 'string', choices: logLevels, describe: 'overrides LOG_LEVEL and the config file' });
+const options = (argv: { config?: string | undefined; logLevel?: string | undefined }) => ({ config: argv.config, logLevel: argv.logLevel as LogLevel | undefined });
 
 await yargs(hideBin(process.argv))
   .scriptName('task-helper')
-  .usage('$0 <command>\n\nRuns a task\'s drain sequence as plugin hooks: on SIGTERM, wait DRAIN_DELAY, fail Envoy\'s health check, wait DRAIN_TIMEOUT, exit.')
+  .usage('$0 <command>\n\nDrains an Envoy sidecar task on SIGTERM: wait DRAIN_DELAY, fail Envoy\'s health check, wait DRAIN_TIMEOUT, exit.')
+  .command('run', 'run onStart, then drain on SIGTERM or SIGINT', common, (argv) => run(options(argv)))
+  .command('health', 'exit 0 if Envoy is LIVE and the app answers (for the container\'s ECS healthCheck), else 1', common, (argv) => health(options(argv)))
   .command(
-    'run',
-    'run onStart, then drain on SIGTERM or SIGINT',
-    (command) =>
-      command
-        .option('config', { type: 'string', describe: 'config file (default: search for task-helper.config.* and .task-helperrc*, else the built-in plugins)' })
-        .option('log-level', { type: 'string', choices: logLevels, describe: 'overrides LOG_LEVEL and the config file' }),
-    (argv) => run({ config: argv.config, logLevel: argv.logLevel as LogLevel | undefined }),
+    'plan',
+    'print the settings, the hooks and the stop sequence to scale, without running anything',
+    (command) => common(command).option('json', { type: 'boolean', describe: 'the same, as JSON' }),
+    (argv) => plan({ ...options(argv), json: argv.json }),
   )
   .demandCommand(1, 'Name a command, such as: task-helper run')
   .strict()

@@ -5,11 +5,13 @@ import { defaults } from './defaults.ts';
 import { ConfigError, invalidSetting } from './errors.ts';
 import { logLevels, type LogLevel } from './logger.ts';
 import { resolvePlugins } from './plugin-entries.ts';
-import { checkOptions, oneOf, readSetting, seconds } from './settings.ts';
+import { checkOptions, oneOf, resolveSetting, seconds, type SettingRecord, type SettingSpec } from './settings.ts';
 import type { Plugin, ResolvedConfig } from './types.ts';
 
-const KEYS = ['stopTimeout', 'logLevel', 'plugins'] as const;
+const KEYS = ['stopTimeout', 'startTimeout', 'logLevel', 'plugins'] as const;
 export const logLevelSetting = { option: 'logLevel', env: 'LOG_LEVEL', parse: oneOf(logLevels), fallback: defaults.logLevel };
+const stopTimeoutSetting = { option: 'stopTimeout', env: 'STOP_TIMEOUT', parse: seconds(120, { allowZero: false }), fallback: defaults.stopTimeout };
+const startTimeoutSetting = { option: 'startTimeout', env: 'START_TIMEOUT', parse: seconds(60, { allowZero: false }), fallback: defaults.startTimeout };
 
 export interface LoadConfigOptions {
   /** `--config <file>`: that file or an error; otherwise search `cwd` with cosmiconfig. */
@@ -30,12 +32,16 @@ export async function loadConfig({ file, cwd = process.cwd(), env = process.env,
       ? (await import('./default-config.ts')).defaultPlugins()
       : await resolvePlugins(options.plugins, path.dirname(where), where);
   try {
-    return {
-      file: found?.filepath,
-      stopTimeout: readSetting({ option: 'stopTimeout', env: 'STOP_TIMEOUT', parse: seconds(120, { allowZero: false }), fallback: defaults.stopTimeout }, options, env),
-      logLevel: logLevel ?? readSetting(logLevelSetting, options, env),
-      plugins,
+    const settings: SettingRecord[] = [];
+    const read = <T>(spec: SettingSpec<T>): T => {
+      const { value, source } = resolveSetting(spec, options, env);
+      settings.push({ plugin: undefined, option: spec.option, env: spec.env, value, source });
+      return value;
     };
+    const stopTimeout = read(stopTimeoutSetting);
+    const startTimeout = read(startTimeoutSetting);
+    const level = read(logLevelSetting);
+    return { file: found?.filepath, stopTimeout, startTimeout, logLevel: logLevel ?? level, plugins, settings };
   } catch (error) {
     throw found && error instanceof ConfigError ? new ConfigError(`${where}: ${error.message}`) : error;
   }

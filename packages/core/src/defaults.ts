@@ -2,7 +2,11 @@
 export const defaults = Object.freeze({
   /** Seconds ECS allows the helper after SIGTERM before SIGKILL (set it to the task's stopTimeout). */
   stopTimeout: 120,
+  /** Seconds onStart may take (waiting for Envoy to be live, say) before the helper gives up waiting and carries on. */
+  startTimeout: 60,
   logLevel: 'info',
+  /** `task-helper health` answers within this, well inside ECS's 5 s healthCheck timeout. */
+  healthTimeoutMs: 3_000,
   /** A tap that declares no `timeout` of its own must finish within this. */
   tapTimeoutMs: 10_000,
   /** How long a tap may take to return once its abortSignal has fired before it is abandoned. */

@@ -8,7 +8,7 @@ export { ExitCode, forcedExitCode } from './exit-codes.ts';
 export { createLogger, logLevels, type LogLevel } from './logger.ts';
 export { loadConfig } from './config.ts';
 export { Runner, type RunnerOptions } from './runner.ts';
-export { boolean, checkOptions, httpUrl, oneOf, port, readSetting, seconds, urlPath, type Parser, type SettingSpec } from './settings.ts';
+export { boolean, checkOptions, httpUrl, oneOf, port, resolveSetting, seconds, urlPath, type Parser, type SettingRecord, type SettingSource, type SettingSpec } from './settings.ts';
 export { SharedFacts, TRAFFIC_STOPPED } from './shared.ts';
 export type { Sleep, SleepOptions, SleepResult } from './sleep.ts';
 export type {
@@ -23,5 +23,6 @@ export type {
   Step,
   StepOutcome,
   TapExtras,
+  TapPlan,
   TaskHelperConfig,
 } from './types.ts';

@@ -1,9 +1,12 @@
 import type { Logger } from 'pino';
 import { AbortReason } from './abort-reasons.ts';
+import { abortAfter } from './abort-after.ts';
 import { startBudget } from './budget.ts';
+import { defaults } from './defaults.ts';
 import { ConfigError, firstLine } from './errors.ts';
 import { ExitCode } from './exit-codes.ts';
 import { createHooks } from './hooks.ts';
+import { resolveSetting, type SettingRecord, type SettingSpec } from './settings.ts';
 import { SharedFacts } from './shared.ts';
 import { createSleep } from './sleep.ts';
 import type { HookContext, HookName, Hooks, ResolvedConfig, Step } from './types.ts';
@@ -22,7 +25,9 @@ export interface RunnerOptions {
 export class Runner {
   readonly hooks: Hooks;
   readonly steps: Step[] = [];
-  readonly #config: ResolvedConfig;
+  /** Every setting core and the plugins read, with its source. */
+  readonly settings: SettingRecord[];
+  readonly config: ResolvedConfig;
   readonly #logger: Logger;
   readonly #shared = new SharedFacts();
   #starting: Promise<void> = Promise.resolve();
@@ -30,12 +35,18 @@ export class Runner {
   #stopping: Promise<number> | undefined;
 
   constructor({ config, logger, env = process.env }: RunnerOptions) {
-    this.#config = config;
+    this.config = config;
     this.#logger = logger;
     this.hooks = createHooks((step) => this.steps.push(step));
+    this.settings = [...config.settings];
     for (const plugin of config.plugins) {
+      const setting = <T>(spec: SettingSpec<T>, options: Readonly<Record<string, unknown>>): T => {
+        const { value, source } = resolveSetting(spec, options, env);
+        this.settings.push({ plugin: plugin.name, option: spec.option, env: spec.env, value, source });
+        return value;
+      };
       try {
-        plugin.apply(this.hooks, { env, config, logger: logger.child({ plugin: plugin.name }) });
+        plugin.apply(this.hooks, { env, config, logger: logger.child({ plugin: plugin.name }), setting });
       } catch (error) {
         const problem = error instanceof ConfigError ? `: ${error.message}` : ` could not be set up: ${firstLine(error)}`;
         throw new ConfigError(`plugin "${plugin.name}"${problem}`);
@@ -54,9 +65,27 @@ export class Runner {
     return this.#stopping;
   }
 
+  /** Runs the `health` hook once, within `defaults.healthTimeoutMs`, and returns its steps. */
+  async health(): Promise<Step[]> {
+    const limit = abortAfter(defaults.healthTimeoutMs, AbortReason.tapTimeout);
+    try {
+      await this.#phase('health', undefined, limit.signal, Date.now() + defaults.healthTimeoutMs, (ctx) => this.hooks.health.promise(ctx));
+    } finally {
+      limit.cancel();
+    }
+    return this.steps.filter((s) => s.hook === 'health');
+  }
+
   async #start(): Promise<void> {
     const started = Date.now();
-    await this.#phase('onStart', undefined, this.#startAbort.signal, Infinity, (ctx) => this.hooks.onStart.promise(ctx));
+    const startTimeoutMs = this.config.startTimeout * 1000;
+    const limit = abortAfter(startTimeoutMs, AbortReason.startTimeout);
+    try {
+      const signal = AbortSignal.any([this.#startAbort.signal, limit.signal]);
+      await this.#phase('onStart', undefined, signal, started + startTimeoutMs, (ctx) => this.hooks.onStart.promise(ctx));
+    } finally {
+      limit.cancel();
+    }
     if (this.#startAbort.signal.aborted) {
       this.#logger.warn({ ms: Date.now() - started }, 'start interrupted by stop signal');
       return;
@@ -66,8 +95,8 @@ export class Runner {
 
   async #stop(signal: NodeJS.Signals): Promise<number> {
     const started = Date.now();
-    const budget = startBudget(this.#config.stopTimeout, started);
-    this.#logger.info({ signal, stopTimeout: this.#config.stopTimeout, abortInMs: budget.abortAt - started }, 'stop signal received');
+    const budget = startBudget(this.config.stopTimeout, started);
+    this.#logger.info({ signal, stopTimeout: this.config.stopTimeout, abortInMs: budget.abortAt - started }, 'stop signal received');
     this.#startAbort.abort(AbortReason.stopSignal);
     await this.#starting;
 
@@ -111,7 +140,7 @@ export class Runner {
       abortSignal,
       deadline,
       sleep: createSleep(this.#logger, abortSignal),
-      config: this.#config,
+      config: this.config,
       shared: this.#shared,
     };
   }

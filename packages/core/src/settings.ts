@@ -65,25 +65,36 @@ export function oneOf<const T extends string>(values: readonly T[]): Parser<T> {
 }
 
 export interface SettingSpec<T> {
-  /** The option's key in the config file. */
-  option: string;
+  /** The option's key in the config file; none for a setting only the environment gives. */
+  option?: string;
   /** The environment variable that overrides it, if any. */
   env?: string;
   parse: Parser<T>;
   fallback: T;
 }
 
+export type SettingSource = 'default' | 'file' | 'env';
+
+/** Where a setting's value came from, as `task-helper plan` shows it. */
+export interface SettingRecord {
+  plugin: string | undefined;
+  option: string | undefined;
+  env: string | undefined;
+  value: unknown;
+  source: SettingSource;
+}
+
 /** Resolves one setting: environment variable, then config-file option, then the default. */
-export function readSetting<T>(
+export function resolveSetting<T>(
   spec: SettingSpec<T>,
   options: Readonly<Record<string, unknown>>,
   env: NodeJS.ProcessEnv,
-): T {
+): { value: T; source: SettingSource } {
   const fromEnv = spec.env === undefined ? undefined : env[spec.env];
-  if (spec.env !== undefined && fromEnv !== undefined) return parseOrThrow(spec.env, fromEnv, true, spec.parse);
-  const fromFile = options[spec.option];
-  if (fromFile !== undefined) return parseOrThrow(spec.option, fromFile, false, spec.parse);
-  return spec.fallback;
+  if (spec.env !== undefined && fromEnv !== undefined) return { value: parseOrThrow(spec.env, fromEnv, true, spec.parse), source: 'env' };
+  const fromFile = spec.option === undefined ? undefined : options[spec.option];
+  if (spec.option !== undefined && fromFile !== undefined) return { value: parseOrThrow(spec.option, fromFile, false, spec.parse), source: 'file' };
+  return { value: spec.fallback, source: 'default' };
 }
 
 function parseOrThrow<T>(name: string, raw: unknown, fromEnv: boolean, parser: Parser<T>): T {

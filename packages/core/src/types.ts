@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AsyncSeriesBailHook, AsyncSeriesHook } from 'tapable';
 import type { LogLevel } from './logger.ts';
+import type { SettingRecord, SettingSpec } from './settings.ts';
 import type { SharedFacts } from './shared.ts';
 import type { Sleep } from './sleep.ts';
 
@@ -8,6 +9,13 @@ import type { Sleep } from './sleep.ts';
 export interface TapExtras {
   /** Milliseconds this tap may run (default `defaults.tapTimeoutMs`); `Infinity` for waits bounded by the stop budget alone. */
   timeout?: number;
+  /** What the tap does, for `task-helper plan`: a label and, for a wait, how long it plans to take. */
+  plan?: TapPlan;
+}
+
+export interface TapPlan {
+  label: string;
+  ms?: number;
 }
 
 /** What a `beforeDrain` tap returns to skip the drain (afterDrain still runs). */
@@ -20,6 +28,8 @@ export interface Hooks {
   readonly beforeDrain: AsyncSeriesBailHook<[HookContext], SkipDrain | undefined, TapExtras>;
   readonly drain: AsyncSeriesHook<[HookContext], TapExtras>;
   readonly afterDrain: AsyncSeriesHook<[HookContext], TapExtras>;
+  /** Runs for `task-helper health` only (the container's ECS healthCheck): a tap throws to say its part is not ready. */
+  readonly health: AsyncSeriesHook<[HookContext], TapExtras>;
 }
 
 export type HookName = keyof Hooks;
@@ -46,6 +56,8 @@ export interface SetupContext {
   readonly env: NodeJS.ProcessEnv;
   readonly config: ResolvedConfig;
   readonly logger: Logger;
+  /** Resolves a setting (env, then `options`, then the default), validates it, and records where it came from for `plan`. */
+  setting<T>(spec: SettingSpec<T>, options: Readonly<Record<string, unknown>>): T;
 }
 
 export interface Plugin {
@@ -60,6 +72,8 @@ export type PluginEntry = Plugin | string | readonly [string, Record<string, unk
 export interface TaskHelperConfig {
   /** Seconds from SIGTERM to SIGKILL (ECS `stopTimeout`); env STOP_TIMEOUT. */
   stopTimeout?: number;
+  /** Seconds onStart may take before the helper carries on without it; env START_TIMEOUT. */
+  startTimeout?: number;
   /** env LOG_LEVEL, flag --log-level. */
   logLevel?: LogLevel;
   /** Omitted: the default plugins. An empty list: none. */
@@ -70,8 +84,11 @@ export interface ResolvedConfig {
   /** The config file used, or undefined for the built-in default. */
   readonly file: string | undefined;
   readonly stopTimeout: number;
+  readonly startTimeout: number;
   readonly logLevel: LogLevel;
   readonly plugins: readonly Plugin[];
+  /** Core's own settings and where each came from. */
+  readonly settings: readonly SettingRecord[];
 }
 
 export type StepOutcome = 'ok' | 'cut' | 'failed' | 'timeout';

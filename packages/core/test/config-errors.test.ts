@@ -31,7 +31,7 @@ describe('bad configuration: exit 78, one line, before ready', () => {
     expectConfigError({ 'task-helper.config.mjs': 'throw new Error("no such secret");' }, [], /task-helper\.config\.mjs could not be loaded: no such secret/));
 
   it('an unknown top-level key', () =>
-    expectConfigError({ 'c.json': { stopTimeout: 30, plugin: [] } }, ['--config', 'c.json'], /c\.json has unknown option "plugin"; known options: stopTimeout, logLevel, plugins/));
+    expectConfigError({ 'c.json': { stopTimeout: 30, plugin: [] } }, ['--config', 'c.json'], /c\.json has unknown option "plugin"; known options: stopTimeout, startTimeout, logLevel, plugins/));
 
   it('a wrong type', () =>
     expectConfigError({ 'c.json': { stopTimeout: '30' } }, ['--config', 'c.json'], /c\.json: stopTimeout="30" is invalid: expected a number of seconds > 0/));

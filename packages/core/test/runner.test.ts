@@ -1,12 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Runner, type Plugin, type ResolvedConfig } from '@task-helper/core';
-import { recordingLogger } from '../../../test/support/log-lines.ts';
+import type { Plugin } from '@task-helper/core';
+import { createTestRunner } from '@task-helper/core/testing';
 import probe, { type ProbeOptions } from './fixtures/probe.ts';
 
 function setup(plugins: Plugin[], stopTimeout = 120) {
-  const { logger, lines } = recordingLogger();
-  const config: ResolvedConfig = { file: undefined, stopTimeout, logLevel: 'debug', plugins };
-  const runner = new Runner({ config, logger, env: {} });
+  const { runner, lines } = createTestRunner({ plugins, stopTimeout });
   const ran = () => lines.filter((l) => l.msg === 'probe ran').map((l) => `${l.plugin}:${l.hook}`);
   return { runner, lines, ran };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boolean, checkOptions, httpUrl, oneOf, port, readSetting, seconds, urlPath } from '@task-helper/core';
+import { boolean, checkOptions, httpUrl, oneOf, port, resolveSetting, seconds, urlPath } from '@task-helper/core';
 
 describe('setting parsers', () => {
   it.each([
@@ -42,18 +42,18 @@ describe('setting parsers', () => {
   });
 });
 
-describe('readSetting', () => {
+describe('resolveSetting', () => {
   const spec = { option: 'drainDelay', env: 'DRAIN_DELAY', parse: seconds(40), fallback: 40 };
 
   it('takes the environment over the file over the default', () => {
-    expect(readSetting(spec, { drainDelay: 5 }, { DRAIN_DELAY: '7' })).toBe(7);
-    expect(readSetting(spec, { drainDelay: 5 }, {})).toBe(5);
-    expect(readSetting(spec, {}, {})).toBe(40);
+    expect(resolveSetting(spec, { drainDelay: 5 }, { DRAIN_DELAY: '7' })).toEqual({ value: 7, source: 'env' });
+    expect(resolveSetting(spec, { drainDelay: 5 }, {})).toEqual({ value: 5, source: 'file' });
+    expect(resolveSetting(spec, {}, {})).toEqual({ value: 40, source: 'default' });
   });
 
   it('names the variable, the value and what is allowed', () => {
-    expect(() => readSetting(spec, {}, { DRAIN_DELAY: 'abc' })).toThrow('DRAIN_DELAY="abc" is invalid: expected a number of seconds ≥ 0, such as 40');
-    expect(() => readSetting(spec, { drainDelay: -1 }, {})).toThrow('drainDelay=-1 is invalid');
+    expect(() => resolveSetting(spec, {}, { DRAIN_DELAY: 'abc' })).toThrow('DRAIN_DELAY="abc" is invalid: expected a number of seconds ≥ 0, such as 40');
+    expect(() => resolveSetting(spec, { drainDelay: -1 }, {})).toThrow('drainDelay=-1 is invalid');
   });
 });
 

@@ -1,4 +1,4 @@
-import { afterDrainMarginMs, checkOptions, readSetting, seconds, TRAFFIC_STOPPED, type HookContext, type Plugin, type SetupContext } from '@task-helper/core';
+import { afterDrainMarginMs, checkOptions, seconds, TRAFFIC_STOPPED, type HookContext, type Plugin, type SetupContext } from '@task-helper/core';
 
 /** The original helper's defaults, in seconds. */
 export const delayDefaults = Object.freeze({ drainDelay: 40, drainTimeout: 40 });
@@ -19,14 +19,13 @@ export default function delay(options: DelayOptions = {}): Plugin {
   return {
     name: NAME,
     apply(hooks, setup) {
-      const { env } = setup;
       const opts = checkOptions(`plugin "${NAME}"`, options, ['drainDelay', 'drainTimeout']);
-      const drainDelay = readSetting({ option: 'drainDelay', env: 'DRAIN_DELAY', parse: seconds(40), fallback: delayDefaults.drainDelay }, opts, env);
-      const drainTimeout = readSetting({ option: 'drainTimeout', env: 'DRAIN_TIMEOUT', parse: seconds(40), fallback: delayDefaults.drainTimeout }, opts, env);
+      const drainDelay = setup.setting({ option: 'drainDelay', env: 'DRAIN_DELAY', parse: seconds(40), fallback: delayDefaults.drainDelay }, opts);
+      const drainTimeout = setup.setting({ option: 'drainTimeout', env: 'DRAIN_TIMEOUT', parse: seconds(40), fallback: delayDefaults.drainTimeout }, opts);
       warnIfOverBudget(setup, drainDelay, drainTimeout);
       // Both waits are bounded by the stop budget, not by a tap timeout of their own.
-      hooks.beforeDrain.tapPromise({ name: NAME, timeout: Infinity }, (ctx) => wait(ctx, 'drainDelay', drainDelay));
-      hooks.drain.tapPromise({ name: NAME, stage: DRAIN_TIMEOUT_STAGE, timeout: Infinity }, (ctx) =>
+      hooks.beforeDrain.tapPromise({ name: NAME, timeout: Infinity, plan: { label: 'DRAIN_DELAY', ms: drainDelay * 1000 } }, (ctx) => wait(ctx, 'drainDelay', drainDelay));
+      hooks.drain.tapPromise({ name: NAME, stage: DRAIN_TIMEOUT_STAGE, timeout: Infinity, plan: { label: 'DRAIN_TIMEOUT', ms: drainTimeout * 1000 } }, (ctx) =>
         wait(ctx, 'drainTimeout', drainTimeout, ctx.shared.whenSet(TRAFFIC_STOPPED)),
       );
     },

@@ -1,11 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Runner, TRAFFIC_STOPPED, definePlugin } from '@task-helper/core';
+import { TRAFFIC_STOPPED, definePlugin } from '@task-helper/core';
+import { createTestRunner } from '@task-helper/core/testing';
 import delay from '@task-helper/plugin-delay';
-import { recordingLogger } from '../../../test/support/log-lines.ts';
 
 function setup(env: NodeJS.ProcessEnv, extra = definePlugin({ name: 'none', apply: () => undefined }), stopTimeout = 120) {
-  const { logger, lines } = recordingLogger();
-  const runner = new Runner({ config: { file: undefined, stopTimeout, logLevel: 'debug', plugins: [delay(), extra] }, logger, env });
+  const { runner, lines } = createTestRunner({ plugins: [delay(), extra], env, stopTimeout });
   const ended = (wait: string) => lines.find((l) => l.msg === `${wait} ended`);
   return { runner, lines, ended };
 }
@@ -75,8 +74,7 @@ describe('plugin-delay', () => {
 
 describe('plugin-delay stop budget planning', () => {
   it('warns once at setup, naming the three numbers and the cut, when the waits do not fit', () => {
-    const { logger, lines } = recordingLogger();
-    new Runner({ config: { file: undefined, stopTimeout: 60, logLevel: 'info', plugins: [delay()] }, logger, env: { DRAIN_DELAY: '40', DRAIN_TIMEOUT: '40' } });
+    const { lines } = createTestRunner({ plugins: [delay()], stopTimeout: 60, env: { DRAIN_DELAY: '40', DRAIN_TIMEOUT: '40' } });
     const warnings = lines.filter((l) => l.level === 'warn');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.msg).toBe(
@@ -85,8 +83,7 @@ describe('plugin-delay stop budget planning', () => {
   });
 
   it('says nothing when they fit', () => {
-    const { logger, lines } = recordingLogger();
-    new Runner({ config: { file: undefined, stopTimeout: 120, logLevel: 'info', plugins: [delay()] }, logger, env: {} });
+    const { lines } = createTestRunner({ plugins: [delay()] });
     expect(lines.filter((l) => l.level === 'warn')).toEqual([]);
   });
 });

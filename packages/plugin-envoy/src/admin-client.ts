@@ -24,8 +24,11 @@ export class AdminRequestError extends Error {
  * default, and every POST here is idempotent. A 405 or 404 is never retried: it cannot get better.
  */
 export interface AdminClient {
+  /** Retried on errors, timeouts and 5xx; rejects with AdminRequestError when it does not get a 2xx. */
   post(path: string, request: AdminRequest): Promise<string>;
   get(path: string, request: AdminRequest): Promise<string>;
+  /** One attempt, whatever the status: for `/ready`, whose 503 is an answer, not an error. */
+  probe(path: string, request: AdminRequest): Promise<{ status: number; body: string }>;
 }
 
 export function createAdminClient(adminUrl: string): AdminClient {
@@ -60,6 +63,14 @@ export function createAdminClient(adminUrl: string): AdminClient {
   return {
     post: (path, options) => request('post', path, options),
     get: (path, options) => request('get', path, options),
+    async probe(path, { abortSignal }) {
+      try {
+        const response = await client.get(path.replace(/^\//, ''), { signal: abortSignal, retry: 0, throwHttpErrors: false });
+        return { status: response.status, body: await response.text() };
+      } catch (error) {
+        throw new AdminRequestError(`GET ${adminUrl}${path} failed: ${describe(error)}`);
+      }
+    },
   };
 }
 

@@ -1,15 +1,19 @@
-import { checkOptions, httpUrl, port, readSetting, seconds, type Plugin } from '@task-helper/core';
+import { boolean, checkOptions, httpUrl, oneOf, port, seconds, type Plugin } from '@task-helper/core';
 import { createAdminClient } from './admin-client.ts';
+import { assertLive, waitUntilLive } from './readiness.ts';
 import { TRAFFIC_STATS_FILTER, trafficDefaults, watchTraffic, type Stat, type TrafficWatch } from './traffic.ts';
 
 export { adminRequestDefaults, AdminRequestError, createAdminClient, type AdminClient, type AdminRequest } from './admin-client.ts';
+export { readinessDefaults } from './readiness.ts';
 export { sampleTraffic, trafficDefaults, watchTraffic, type Stat, type TrafficSample, type TrafficWatch } from './traffic.ts';
 
-export const envoyDefaults = Object.freeze({ adminUrl: 'http://127.0.0.1:9901' });
+export const envoyDefaults = Object.freeze({ adminUrl: 'http://127.0.0.1:9901', waitReady: true, drainListeners: 'off', quit: false });
 
 export interface EnvoyOptions {
   /** Envoy's admin API; env ENVOY_ADMIN_URL, else 127.0.0.1 on ENVOY_ADMIN_ACCESS_PORT (App Mesh's variable). */
   adminUrl?: string;
+  /** In onStart, wait until `/ready` answers LIVE (bounded by START_TIMEOUT); env ENVOY_WAIT_READY; default true. */
+  waitReady?: boolean;
   /**
    * Seconds after `/healthcheck/fail` before the drain may end early on Envoy's stats (cover the
    * downstream health checks' interval × unhealthy threshold); env DRAIN_MIN. Unset: no early end.
@@ -19,10 +23,14 @@ export interface EnvoyOptions {
   quietPeriod?: number;
   /** Connection managers to watch; env ENVOY_STAT_PREFIXES (comma-separated); default every one but admin (App Mesh's is `ingress`). */
   statPrefixes?: string[];
+  /** After `/healthcheck/fail`, also POST `/drain_listeners?graceful` (`inbound`: with `inboundonly`); env ENVOY_DRAIN_LISTENERS; default off. */
+  drainListeners?: 'off' | 'all' | 'inbound';
+  /** In afterDrain, POST `/quitquitquit` so Envoy exits as soon as the helper is done; env ENVOY_QUIT; default false. */
+  quit?: boolean;
 }
 
 const NAME = 'envoy';
-const OPTIONS = ['adminUrl', 'drainMin', 'quietPeriod', 'statPrefixes'];
+const OPTIONS = ['adminUrl', 'waitReady', 'drainMin', 'quietPeriod', 'statPrefixes', 'drainListeners', 'quit'];
 
 const statPrefixList = {
   expected: 'a list of stat prefixes such as ingress (comma-separated in the environment)',
@@ -35,21 +43,31 @@ const statPrefixList = {
 export default function envoy(options: EnvoyOptions = {}): Plugin {
   return {
     name: NAME,
-    apply(hooks, { env }) {
+    apply(hooks, { setting }) {
       const opts = checkOptions(`plugin "${NAME}"`, options, OPTIONS);
-      const accessPort = readSetting({ option: 'adminAccessPort', env: 'ENVOY_ADMIN_ACCESS_PORT', parse: port, fallback: undefined }, {}, env);
+      const accessPort = setting({ env: 'ENVOY_ADMIN_ACCESS_PORT', parse: port, fallback: undefined }, opts);
       const fallback = accessPort === undefined ? envoyDefaults.adminUrl : `http://127.0.0.1:${accessPort}`;
-      const adminUrl = readSetting({ option: 'adminUrl', env: 'ENVOY_ADMIN_URL', parse: httpUrl, fallback }, opts, env);
-      const drainMin = readSetting({ option: 'drainMin', env: 'DRAIN_MIN', parse: seconds(10), fallback: undefined }, opts, env);
-      const quietPeriod = readSetting({ option: 'quietPeriod', env: 'DRAIN_QUIET_PERIOD', parse: seconds(1), fallback: trafficDefaults.quietPeriod }, opts, env);
-      const statPrefixes = readSetting({ option: 'statPrefixes', env: 'ENVOY_STAT_PREFIXES', parse: statPrefixList, fallback: [] }, opts, env);
+      const adminUrl = setting({ option: 'adminUrl', env: 'ENVOY_ADMIN_URL', parse: httpUrl, fallback }, opts);
+      const waitReady = setting({ option: 'waitReady', env: 'ENVOY_WAIT_READY', parse: boolean, fallback: envoyDefaults.waitReady }, opts);
+      const drainMin = setting({ option: 'drainMin', env: 'DRAIN_MIN', parse: seconds(10), fallback: undefined }, opts);
+      const quietPeriod = setting({ option: 'quietPeriod', env: 'DRAIN_QUIET_PERIOD', parse: seconds(1), fallback: trafficDefaults.quietPeriod }, opts);
+      const statPrefixes = setting({ option: 'statPrefixes', env: 'ENVOY_STAT_PREFIXES', parse: statPrefixList, fallback: [] }, opts);
+      const drainListeners = setting({ option: 'drainListeners', env: 'ENVOY_DRAIN_LISTENERS', parse: oneOf(['off', 'all', 'inbound']), fallback: 'off' }, opts);
+      const quit = setting({ option: 'quit', env: 'ENVOY_QUIT', parse: boolean, fallback: envoyDefaults.quit }, opts);
       const watch: TrafficWatch | undefined =
         drainMin === undefined ? undefined : { drainMinMs: drainMin * 1000, quietMs: quietPeriod * 1000, statPrefixes };
       const admin = createAdminClient(adminUrl);
       const statsPath = `/stats?format=json&filter=${encodeURIComponent(TRAFFIC_STATS_FILTER)}`;
+      const drainListenersPath = `/drain_listeners?graceful${drainListeners === 'inbound' ? '&inboundonly' : ''}`;
+
+      if (waitReady) {
+        hooks.onStart.tapPromise({ name: NAME, timeout: Infinity, plan: { label: 'wait until envoy /ready is LIVE' } }, (ctx) => waitUntilLive(admin, ctx));
+      }
+      hooks.health.tapPromise({ name: NAME }, (ctx) => assertLive(admin, ctx));
 
       // Stage 0: the drain's action; plugin-delay's DRAIN_TIMEOUT wait follows at a later stage.
-      hooks.drain.tapPromise({ name: NAME }, async (ctx) => {
+      const plan = { label: ['POST /healthcheck/fail', drainListeners !== 'off' && `POST ${drainListenersPath}`].filter(Boolean).join(', then ') };
+      hooks.drain.tapPromise({ name: NAME, plan: watch ? { ...plan, label: `${plan.label}; DRAIN_TIMEOUT may end ${drainMin} s after it, once traffic stops` } : plan }, async (ctx) => {
         const started = Date.now();
         await admin.post('/healthcheck/fail', ctx);
         ctx.logger.info({ adminUrl, ms: Date.now() - started }, 'envoy health check failed: callers will stop routing here');
@@ -59,7 +77,18 @@ export default function envoy(options: EnvoyOptions = {}): Plugin {
           const read = async (): Promise<Stat[]> => (JSON.parse(await admin.get(statsPath, request)) as { stats?: Stat[] }).stats ?? [];
           void watchTraffic(ctx, read, watch);
         }
+        if (drainListeners !== 'off') {
+          await admin.post(drainListenersPath, ctx);
+          ctx.logger.info({ inboundOnly: drainListeners === 'inbound' }, 'envoy listeners draining');
+        }
       });
+
+      if (quit) {
+        hooks.afterDrain.tapPromise({ name: NAME, plan: { label: 'POST /quitquitquit' } }, async (ctx) => {
+          await admin.post('/quitquitquit', ctx);
+          ctx.logger.info('envoy told to quit');
+        });
+      }
     },
   };
 }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Runner, TRAFFIC_STOPPED, definePlugin, type HookContext } from '@task-helper/core';
+import { TRAFFIC_STOPPED, definePlugin, type HookContext } from '@task-helper/core';
+import { createTestRunner } from '@task-helper/core/testing';
 import { sampleTraffic, watchTraffic, type Stat } from '@task-helper/plugin-envoy';
-import { recordingLogger } from '../../../test/support/log-lines.ts';
 
 const stats = (prefix: string, active: number, total: number, healthChecks = 0): Stat[] => [
   { name: `http.${prefix}.downstream_rq_active`, value: active },
@@ -30,7 +30,6 @@ describe('watchTraffic', () => {
 
   /** Runs watchTraffic inside a real drain hook, with the delay plugin's seam: a wait that ends on TRAFFIC_STOPPED. */
   async function drainWith(read: () => Promise<Stat[]>, drainTimeoutMs: number) {
-    const { logger, lines } = recordingLogger();
     let ended: string | undefined;
     const plugin = definePlugin({
       name: 'envoy',
@@ -39,7 +38,7 @@ describe('watchTraffic', () => {
         hooks.drain.tapPromise({ name: 'delay', stage: 100, timeout: Infinity }, async (ctx) => void (ended = await ctx.sleep(drainTimeoutMs, { until: ctx.shared.whenSet(TRAFFIC_STOPPED) })));
       },
     });
-    const runner = new Runner({ config: { file: undefined, stopTimeout: 120, logLevel: 'debug', plugins: [plugin] }, logger, env: {} });
+    const { runner, lines } = createTestRunner({ plugins: [plugin] });
     await runner.start();
     const started = Date.now();
     const stopped = runner.stop('SIGTERM');

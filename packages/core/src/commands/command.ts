@@ -1,0 +1,54 @@
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import { loadConfig, logLevelSetting } from '../config.ts';
+import { ExitError } from '../errors.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { createLogger, type LogLevel } from '../logger.ts';
+import { Runner } from '../runner.ts';
+import { resolveSetting } from '../settings.ts';
+
+export interface CommandOptions {
+  config?: string | undefined;
+  logLevel?: LogLevel | undefined;
+}
+
+export interface Loaded {
+  runner: Runner;
+  logger: Logger;
+  exit(code: number): never;
+}
+
+/**
+ * What every command shares: a logger, the config and a runner with the plugins applied, and one
+ * exit path that reports errors (one line for what the operator can fix; a stack only for our bugs).
+ * `run` logs to stdout; `plan` and `health` print their answer there and log to stderr.
+ */
+export async function command(
+  options: CommandOptions,
+  body: (loaded: Loaded) => Promise<void>,
+  { logTo = 1 as 1 | 2, env = process.env } = {},
+): Promise<void> {
+  const logger = createLogger('info', pino.destination({ dest: logTo, sync: true }));
+  const exit = (code: number): never => {
+    logger.flush();
+    process.exit(code);
+  };
+  try {
+    logger.level = options.logLevel ?? resolveSetting(logLevelSetting, {}, env).value;
+    const config = await loadConfig({ file: options.config, env, logLevel: options.logLevel });
+    logger.level = config.logLevel;
+    logger.debug({ file: config.file ?? 'none (default plugins)', plugins: config.plugins.map((p) => p.name) }, 'config loaded');
+    await body({ runner: new Runner({ config, logger, env }), logger, exit });
+  } catch (error) {
+    exit(report(error, logger));
+  }
+}
+
+function report(error: unknown, logger: Logger): number {
+  if (error instanceof ExitError) {
+    logger.fatal({ exitCode: error.exitCode }, error.message);
+    return error.exitCode;
+  }
+  logger.fatal({ err: error }, 'unexpected error: this is a bug in task-helper, please report it');
+  return ExitCode.stepFailed;
+}

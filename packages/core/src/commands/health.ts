@@ -1,0 +1,21 @@
+import { ExitCode } from '../exit-codes.ts';
+import { command, type CommandOptions } from './command.ts';
+
+/**
+ * `task-helper health`, for the helper container's ECS healthCheck: runs the plugins' health
+ * taps once (Envoy LIVE, the app answering) and answers in one line, exit 0 or 1.
+ */
+export function health(options: CommandOptions): Promise<void> {
+  // Quiet unless asked: the one line below is the answer ECS keeps.
+  return command({ ...options, logLevel: options.logLevel ?? 'fatal' }, async ({ runner, exit }) => {
+    const steps = await runner.health();
+    const failed = steps.filter((step) => step.outcome !== 'ok');
+    const checked = steps.map((step) => step.plugin).join(', ') || 'nothing to check';
+    if (failed.length === 0) {
+      process.stdout.write(`healthy: ${checked}\n`);
+      exit(ExitCode.ok);
+    }
+    process.stdout.write(`not healthy: ${failed.map((step) => `${step.plugin}: ${step.error ?? step.outcome}`).join('; ')}\n`);
+    exit(ExitCode.stepFailed);
+  }, { logTo: 2 });
+}

@@ -1,0 +1,70 @@
+import { afterDrainMarginMs } from './budget.ts';
+import type { Runner } from './runner.ts';
+import type { SettingRecord } from './settings.ts';
+import type { HookName, ResolvedConfig, TapExtras, TapPlan } from './types.ts';
+
+export interface PlannedTap {
+  plugin: string;
+  stage: number;
+  timeoutMs: number | undefined;
+  plan: TapPlan | undefined;
+}
+
+/** One tap on the stop timeline, in milliseconds from the stop signal. */
+export interface TimelineEntry {
+  hook: HookName;
+  plugin: string;
+  label: string;
+  startMs: number;
+  endMs: number;
+  /** The stop budget will end this wait early. */
+  cut: boolean;
+}
+
+export interface Plan {
+  config: string | null;
+  settings: SettingRecord[];
+  hooks: Record<HookName, PlannedTap[]>;
+  timeline: {
+    stopTimeoutMs: number;
+    /** Waits end here, leaving afterDrain its margin. */
+    abortAtMs: number;
+    entries: TimelineEntry[];
+    /** When the planned waits are over (before any cut). */
+    waitsEndMs: number;
+    fits: boolean;
+  };
+}
+
+const STOP_HOOKS = ['beforeDrain', 'drain', 'afterDrain'] as const;
+
+/** What `run` would do, read off the hooks after the plugins applied themselves: nothing runs. */
+export function planOf(runner: Runner, config: ResolvedConfig): Plan {
+  const hooks = Object.fromEntries(
+    (Object.keys(runner.hooks) as HookName[]).map((name) => [
+      name,
+      runner.hooks[name].taps.map((tap) => {
+        const { timeout, plan } = tap as typeof tap & TapExtras;
+        return { plugin: tap.name, stage: tap.stage ?? 0, timeoutMs: timeout, plan };
+      }),
+    ]),
+  ) as Record<HookName, PlannedTap[]>;
+
+  const stopTimeoutMs = config.stopTimeout * 1000;
+  const abortAtMs = stopTimeoutMs - afterDrainMarginMs(config.stopTimeout);
+  const entries: TimelineEntry[] = [];
+  let at = 0;
+  for (const hook of STOP_HOOKS) {
+    for (const tap of hooks[hook]) {
+      const ms = tap.plan?.ms ?? 0;
+      entries.push({ hook, plugin: tap.plugin, label: tap.plan?.label ?? '(no plan given)', startMs: at, endMs: at + ms, cut: hook !== 'afterDrain' && at + ms > abortAtMs });
+      at += ms;
+    }
+  }
+  return {
+    config: config.file ?? null,
+    settings: runner.settings,
+    hooks,
+    timeline: { stopTimeoutMs, abortAtMs, entries, waitsEndMs: at, fits: at <= abortAtMs },
+  };
+}

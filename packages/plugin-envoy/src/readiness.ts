@@ -1,0 +1,41 @@
+import type { HookContext } from '@task-helper/core';
+import type { AdminClient } from './admin-client.ts';
+
+export const readinessDefaults = Object.freeze({ pollMs: 250, progressMs: 5_000 });
+
+/** Envoy's state as `/ready` reports it: `LIVE` with 200, else 503 and the state's name. */
+async function readState(admin: AdminClient, ctx: HookContext): Promise<string> {
+  const { status, body } = await admin.probe('/ready', ctx);
+  const state = body.trim() || `HTTP ${status}`;
+  return status === 200 && state === 'LIVE' ? 'LIVE' : state;
+}
+
+/** onStart: waits until Envoy is LIVE (bounded by START_TIMEOUT through the abortSignal), logging progress. */
+export async function waitUntilLive(admin: AdminClient, ctx: HookContext): Promise<void> {
+  const started = Date.now();
+  let state = 'unknown';
+  let loggedAt = 0;
+  while (!ctx.abortSignal.aborted) {
+    try {
+      state = await readState(admin, ctx);
+    } catch (error) {
+      state = error instanceof Error ? error.message : String(error);
+    }
+    if (state === 'LIVE') {
+      ctx.logger.info({ ms: Date.now() - started }, 'envoy is live');
+      return;
+    }
+    if (Date.now() - loggedAt >= readinessDefaults.progressMs) {
+      loggedAt = Date.now();
+      ctx.logger.info({ state, waitedMs: loggedAt - started }, 'waiting for envoy to be live');
+    }
+    await ctx.sleep(readinessDefaults.pollMs);
+  }
+  throw new Error(`envoy was not live after ${Date.now() - started} ms (last: ${state}); carrying on, the drain will still run`);
+}
+
+/** `task-helper health`: throws unless Envoy answers LIVE now. */
+export async function assertLive(admin: AdminClient, ctx: HookContext): Promise<void> {
+  const state = await readState(admin, ctx);
+  if (state !== 'LIVE') throw new Error(`envoy is ${state}, not LIVE`);
+}

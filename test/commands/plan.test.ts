@@ -1,0 +1,72 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runHelper } from '../support/helper-process.ts';
+import { tempDir } from '../support/temp-config.ts';
+
+const PROBE = path.resolve(import.meta.dirname, '../../packages/core/test/fixtures/probe.ts');
+
+async function plan(args: string[], env: Record<string, string> = {}, cwd?: string) {
+  const { code, lines, stderr } = await runHelper(['plan', ...args], { env, ...(cwd ? { cwd } : {}) });
+  return { code, text: lines.map((l) => l.msg).join('\n'), stderr };
+}
+
+const section = (text: string, title: string): string => {
+  const start = text.indexOf(title);
+  return text.slice(start, text.indexOf('\n\n', start) === -1 ? undefined : text.indexOf('\n\n', start));
+};
+
+describe('task-helper plan', () => {
+  it('shows the default plan: settings with their sources, hooks in order, and a stop sequence that fits', async () => {
+    const { code, text, stderr } = await plan([], { DRAIN_DELAY: '30' }, tempDir({}));
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(text).toContain('task-helper plan: no config file, the built-in plugins');
+    expect(text).toMatch(/DRAIN_DELAY +30 +env +delay/);
+    expect(text).toMatch(/DRAIN_TIMEOUT +40 +default +delay/);
+    expect(text).toMatch(/STOP_TIMEOUT +120 +default +core/);
+    expect(section(text, 'Hooks')).toMatch(/beforeDrain +app-check \(stage -100\), delay \(stage 0\)\n +drain +envoy \(stage 0\), delay \(stage 100\)/);
+    expect(text).toContain('fits: the waits end at 70 s, before the stop budget\'s 115 s');
+  });
+
+  it('draws the stop sequence to scale', async () => {
+    const { text } = await plan([], { DRAIN_DELAY: '20', DRAIN_TIMEOUT: '50', STOP_TIMEOUT: '60', DRAIN_MIN: '5' }, tempDir({}));
+    expect(section(text, 'Stop sequence')).toMatchSnapshot();
+    expect(text).toContain('does not fit: the waits would end at 70 s, but the stop budget ends them at 55 s');
+  });
+
+  it('shows a config file\'s plugins, options from the file, and env overrides', async () => {
+    const dir = tempDir({
+      'c.json': { stopTimeout: 90, plugins: [[PROBE, { name: 'notify' }], ['@task-helper/plugin-delay', { drainDelay: 10, drainTimeout: 20 }]] },
+    });
+    const { code, text } = await plan(['--config', 'c.json'], { DRAIN_TIMEOUT: '25' }, dir);
+    expect(code).toBe(0);
+    expect(text).toContain(`task-helper plan: ${path.join(dir, 'c.json')}`);
+    expect(text).toMatch(/STOP_TIMEOUT +90 +file +core/);
+    expect(text).toMatch(/DRAIN_DELAY +10 +file +delay/);
+    expect(text).toMatch(/DRAIN_TIMEOUT +25 +env +delay/);
+    expect(section(text, 'Hooks')).toMatch(/afterDrain +notify \(stage 0\)/);
+  });
+
+  it('--json gives the same as data', async () => {
+    const { code, text } = await plan(['--json'], { DRAIN_DELAY: '1', DRAIN_TIMEOUT: '2' }, tempDir({}));
+    expect(code).toBe(0);
+    const data = JSON.parse(text);
+    expect(data.config).toBeNull();
+    expect(data.settings).toContainEqual({ plugin: 'delay', option: 'drainDelay', env: 'DRAIN_DELAY', value: 1, source: 'env' });
+    expect(data.hooks.drain.map((t: { plugin: string; stage: number }) => [t.plugin, t.stage])).toEqual([['envoy', 0], ['delay', 100]]);
+    expect(data.timeline).toMatchObject({ stopTimeoutMs: 120_000, abortAtMs: 115_000, waitsEndMs: 3_000, fits: true });
+    expect(data.timeline.entries.map((e: { plugin: string; startMs: number; endMs: number }) => [e.plugin, e.startMs, e.endMs])).toEqual([
+      ['app-check', 0, 0],
+      ['delay', 0, 1_000],
+      ['envoy', 1_000, 1_000],
+      ['delay', 1_000, 3_000],
+    ]);
+  });
+
+  it('exits 78 with the usual one line when the config is invalid, so CI can run it before deploying', async () => {
+    const { code, text, stderr } = await plan(['--config', 'c.json'], {}, tempDir({ 'c.json': { stopTimeout: 0 } }));
+    expect(code).toBe(78);
+    expect(text).toBe('');
+    expect(JSON.parse(stderr)).toMatchObject({ level: 'fatal', msg: expect.stringMatching(/stopTimeout=0 is invalid: expected a number of seconds > 0/) });
+  });
+});
