@@ -1,0 +1,85 @@
+import { checkOptions, ConfigError, httpUrl, seconds, type HookContext, type Plugin } from '@task-helper/core';
+
+/** The JSON body the webhook receives. */
+export interface DrainNotice {
+  /** The task's ARN from the ECS task metadata endpoint; absent outside ECS. */
+  task?: string;
+  signal: NodeJS.Signals | undefined;
+  /** `skipped`: a beforeDrain plugin (the app check, say) skipped the drain. */
+  outcome: 'drained' | 'skipped';
+  /** When the notice was sent, ISO 8601. */
+  at: string;
+}
+
+export interface NotifyOptions {
+  /** Where to POST the notice (required); env NOTIFY_URL. */
+  url?: string;
+  /** Seconds the notice may take, metadata lookup included; env NOTIFY_TIMEOUT. */
+  timeout?: number;
+}
+
+// 3 s fits the 5 s the stop budget keeps for afterDrain even when the waits used up the rest.
+export const notifyDefaults = Object.freeze({ timeout: 3 });
+
+const NAME = 'notify';
+
+/** Tells a webhook that this task has drained (or skipped its drain), in afterDrain. */
+export default function notify(options: NotifyOptions = {}): Plugin {
+  return {
+    name: NAME,
+    apply(hooks, setup) {
+      const opts = checkOptions(`plugin "${NAME}"`, options, ['url', 'timeout']);
+      const url = setup.setting({ option: 'url', env: 'NOTIFY_URL', parse: httpUrl, fallback: undefined }, opts);
+      const timeout = setup.setting({ option: 'timeout', env: 'NOTIFY_TIMEOUT', parse: seconds(3, { allowZero: false }), fallback: notifyDefaults.timeout }, opts);
+      // Set by ECS in every container; reading it as a setting shows in `plan` whether the helper runs in ECS.
+      const metadataUri = setup.setting({ env: 'ECS_CONTAINER_METADATA_URI_V4', parse: httpUrl, fallback: undefined }, opts);
+      if (url === undefined) throw new ConfigError('the url option (or NOTIFY_URL) is required');
+
+      // afterDrain taps are not told whether the drain ran; a no-op drain tap is the only witness.
+      let drained = false;
+      hooks.drain.tapPromise({ name: NAME, plan: { label: 'note that the drain ran, for the notice' } }, async () => {
+        drained = true;
+      });
+      hooks.afterDrain.tapPromise({ name: NAME, timeout: timeout * 1000, plan: { label: `POST ${url}` } }, async (ctx) => {
+        const task = metadataUri === undefined ? undefined : await taskArn(metadataUri, ctx);
+        const notice: DrainNotice = { ...(task === undefined ? {} : { task }), signal: ctx.signal, outcome: drained ? 'drained' : 'skipped', at: new Date().toISOString() };
+        await post(url, notice, ctx);
+      });
+    },
+  };
+}
+
+async function post(url: string, notice: DrainNotice, ctx: HookContext): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(notice), signal: ctx.abortSignal });
+  } catch (error) {
+    // Out of time: returning lets the runner report it as `timeout` (or `cut` by the stop budget)
+    // in its own words; a rejection would be reported as a generic failure.
+    if (ctx.abortSignal.aborted) return;
+    throw new Error(`POST ${url} failed: ${reasonOf(error)}`);
+  }
+  await response.body?.cancel();
+  if (!response.ok) throw new Error(`POST ${url} answered HTTP ${response.status}`);
+  ctx.logger.info({ url, status: response.status, task: notice.task, outcome: notice.outcome }, 'drain notice sent');
+}
+
+/** The task ARN, or undefined: a notice without it is better than none. */
+async function taskArn(metadataUri: string, ctx: HookContext): Promise<string | undefined> {
+  try {
+    const response = await fetch(`${metadataUri}/task`, { signal: ctx.abortSignal });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const { TaskARN } = (await response.json()) as { TaskARN?: unknown };
+    if (typeof TaskARN !== 'string') throw new Error('no TaskARN in the answer');
+    return TaskARN;
+  } catch (error) {
+    if (!ctx.abortSignal.aborted) ctx.logger.warn({ reason: reasonOf(error) }, 'task metadata unreadable: sending the notice without the task ARN');
+    return undefined;
+  }
+}
+
+/** fetch rejects with "fetch failed" and hides the useful part (ECONNREFUSED, ENOTFOUND) in its cause. */
+function reasonOf(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+}

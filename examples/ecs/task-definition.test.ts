@@ -1,0 +1,107 @@
+import { afterDrainMarginMs, defaults, type SettingRecord } from '@task-helper/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runHelper } from '../../test/support/helper-process.ts';
+import { tempDir } from '../../test/support/temp-config.ts';
+import { container, environmentOf, loadTaskDefinition } from './task-definition.ts';
+
+const task = loadTaskDefinition();
+const helper = container(task, 'task-helper');
+const helperEnv = environmentOf(helper);
+const FARGATE_MAX_STOP_TIMEOUT = 120;
+const CONDITIONS = ['START', 'COMPLETE', 'SUCCESS', 'HEALTHY'];
+
+interface PlanJson {
+  settings: SettingRecord[];
+  timeline: { stopTimeoutMs: number; fits: boolean };
+}
+
+/** `task-helper plan --json` with exactly the helper container's environment, from a folder with no config file. */
+async function planWith(env: Record<string, string>): Promise<PlanJson> {
+  const { code, lines, stderr } = await runHelper(['plan', '--json'], { env, cwd: tempDir({}) });
+  // stderr holds warnings, such as waits that do not fit the budget; the tests below judge those.
+  expect(code, stderr).toBe(0);
+  // runHelper parses stdout line by line; the indented JSON only survives as raw lines.
+  expect(lines.every((line) => line.level === 'raw')).toBe(true);
+  return JSON.parse(lines.map((line) => line.msg).join('\n')) as PlanJson;
+}
+
+/** A setting's resolved value (env, else default) as the helper itself reads it. */
+const valueOf = (plan: PlanJson, env: string): unknown => plan.settings.find((s) => s.env === env)?.value;
+
+let plan: PlanJson;
+beforeAll(async () => {
+  plan = await planWith(helperEnv);
+});
+
+describe('the ECS task definition example', () => {
+  it('is a Fargate task in awsvpc mode, every container logging to CloudWatch', () => {
+    expect(task.networkMode).toBe('awsvpc');
+    expect(task.requiresCompatibilities).toContain('FARGATE');
+    for (const c of task.containerDefinitions) {
+      expect(c.logConfiguration?.logDriver, c.name).toBe('awslogs');
+      expect(Object.keys(c.logConfiguration?.options ?? {}).sort(), c.name).toEqual(['awslogs-group', 'awslogs-region', 'awslogs-stream-prefix']);
+    }
+  });
+
+  it('starts the helper after both the app and Envoy: ECS dependsOn is not transitive', () => {
+    expect(helper.dependsOn?.map((d) => d.containerName).sort()).toEqual(['app', 'envoy']);
+  });
+
+  it('uses only valid dependsOn conditions, HEALTHY only on a container with a healthCheck', () => {
+    const names = task.containerDefinitions.map((c) => c.name);
+    for (const c of task.containerDefinitions) {
+      for (const { containerName, condition } of c.dependsOn ?? []) {
+        expect(names, `${c.name} dependsOn ${containerName}`).toContain(containerName);
+        expect(CONDITIONS, `${c.name} dependsOn ${containerName}`).toContain(condition);
+        if (condition === 'HEALTHY') expect(container(task, containerName).healthCheck, `${containerName} needs a healthCheck`).toBeDefined();
+      }
+    }
+  });
+
+  it('makes the helper essential, so a helper that cannot start stops the task instead of leaving it undrainable', () => {
+    expect(helper.essential).toBe(true);
+  });
+
+  it('gives the helper a stopTimeout that covers DRAIN_DELAY + DRAIN_TIMEOUT + the afterDrain margin, within Fargate\'s 120 s', () => {
+    const stopTimeout = helper.stopTimeout ?? 30;
+    const waits = Number(valueOf(plan, 'DRAIN_DELAY')) + Number(valueOf(plan, 'DRAIN_TIMEOUT'));
+    expect(stopTimeout).toBeLessThanOrEqual(FARGATE_MAX_STOP_TIMEOUT);
+    expect(stopTimeout * 1000).toBeGreaterThanOrEqual(waits * 1000 + afterDrainMarginMs(stopTimeout));
+  });
+
+  it('tells the helper its own stopTimeout (STOP_TIMEOUT), so it plans with the budget ECS really gives', () => {
+    if (helperEnv.STOP_TIMEOUT !== undefined) expect(Number(helperEnv.STOP_TIMEOUT)).toBe(helper.stopTimeout);
+    expect(plan.timeline.stopTimeoutMs).toBe((helper.stopTimeout ?? 30) * 1000);
+  });
+
+  it('keeps Envoy and the app alive at least as long as the helper', () => {
+    for (const name of ['app', 'envoy']) {
+      expect(container(task, name).stopTimeout ?? 30, name).toBeGreaterThanOrEqual(helper.stopTimeout ?? 30);
+    }
+  });
+
+  it('sets only environment variables the helper reads', () => {
+    const read = new Set(plan.settings.map((s) => s.env).filter((env) => env !== undefined));
+    expect(Object.keys(helperEnv).filter((name) => !read.has(name))).toEqual([]);
+    // Each one took effect (a value equal to the default would still say "env").
+    for (const name of Object.keys(helperEnv)) expect(plan.settings.find((s) => s.env === name)?.source, name).toBe('env');
+  });
+
+  it('plans a stop sequence that fits the budget', () => {
+    expect(plan.timeline.fits).toBe(true);
+  });
+
+  it('checks the helper with `task-helper health`, given more time than the command allows itself', () => {
+    expect(helper.healthCheck?.command).toEqual(['CMD', 'task-helper', 'health']);
+    expect((helper.healthCheck?.timeout ?? 5) * 1000).toBeGreaterThan(defaults.healthTimeoutMs);
+  });
+
+  it('points the helper at the port and path the app\'s own healthCheck uses, and at Envoy\'s admin port', () => {
+    const app = container(task, 'app');
+    const port = valueOf(plan, 'PORT');
+    expect(app.portMappings?.map((p) => p.containerPort)).toContain(port);
+    expect(app.healthCheck?.command.join(' ')).toContain(`:${String(port)}${String(valueOf(plan, 'HEALTHCHECK_PATH'))}`);
+    const adminPort = new URL(String(valueOf(plan, 'ENVOY_ADMIN_URL'))).port;
+    expect(container(task, 'envoy').healthCheck?.command.join(' ')).toContain(`/${adminPort} `);
+  });
+});
