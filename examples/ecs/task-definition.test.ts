@@ -17,12 +17,10 @@ interface PlanJson {
 
 /** `task-helper plan --json` with exactly the helper container's environment, from a folder with no config file. */
 async function planWith(env: Record<string, string>): Promise<PlanJson> {
-  const { code, lines, stderr } = await runHelper(['plan', '--json'], { env, cwd: tempDir({}) });
+  const { code, stdout, stderr } = await runHelper(['plan', '--json'], { env, cwd: tempDir({}) });
   // stderr holds warnings, such as waits that do not fit the budget; the tests below judge those.
   expect(code, stderr).toBe(0);
-  // runHelper parses stdout line by line; the indented JSON only survives as raw lines.
-  expect(lines.every((line) => line.level === 'raw')).toBe(true);
-  return JSON.parse(lines.map((line) => line.msg).join('\n')) as PlanJson;
+  return JSON.parse(stdout) as PlanJson;
 }
 
 /** A setting's resolved value (env, else default) as the helper itself reads it. */

@@ -6,8 +6,8 @@ import { tempDir } from '../support/temp-config.ts';
 const PROBE = path.resolve(import.meta.dirname, '../../packages/core/test/fixtures/probe.ts');
 
 async function plan(args: string[], env: Record<string, string> = {}, cwd?: string) {
-  const { code, lines, stderr } = await runHelper(['plan', ...args], { env, ...(cwd ? { cwd } : {}) });
-  return { code, text: lines.map((l) => l.msg).join('\n'), stderr };
+  const { code, stdout, stderr } = await runHelper(['plan', ...args], { env, ...(cwd ? { cwd } : {}) });
+  return { code, text: stdout, stderr };
 }
 
 const section = (text: string, title: string): string => {

@@ -10,6 +10,8 @@ export interface HelperProcess {
   readonly child: ChildProcess;
   /** Every stdout JSON line so far, with `at` (Date.now() when it arrived). */
   readonly lines: Array<LogLine & { at: number }>;
+  /** Everything printed on stdout, as printed. */
+  stdout(): string;
   stderr(): string;
   /** Resolves with the first line (already seen or still to come) for which `match` is true. */
   waitForLog(match: string | ((line: LogLine) => boolean), timeoutMs?: number): Promise<LogLine & { at: number }>;
@@ -30,13 +32,11 @@ export function startHelper(args: string[], { env = {}, cwd }: { env?: Record<st
   const lines: Array<LogLine & { at: number }> = [];
   const waiters = new Set<() => void>();
   let stderr = '';
+  let stdout = '';
   child.stderr?.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => void (stdout += chunk.toString()));
   createInterface({ input: child.stdout! }).on('line', (text) => {
-    try {
-      lines.push({ ...(JSON.parse(text) as LogLine), at: Date.now() });
-    } catch {
-      lines.push({ level: 'raw', msg: text, at: Date.now() });
-    }
+    lines.push({ ...(asLogLine(text) ?? { level: 'raw', msg: text }), at: Date.now() });
     for (const wake of waiters) wake();
   });
   // 'close', not 'exit': by then every stdout line has been read.
@@ -45,6 +45,7 @@ export function startHelper(args: string[], { env = {}, cwd }: { env?: Record<st
   return {
     child,
     lines,
+    stdout: () => stdout,
     stderr: () => stderr,
     exited,
     kill: (signal) => (child.kill(signal), Date.now()),
@@ -76,5 +77,15 @@ export function startHelper(args: string[], { env = {}, cwd }: { env?: Record<st
 export async function runHelper(args: string[], options?: { env?: Record<string, string>; cwd?: string }) {
   const helper = startHelper(args, options);
   const { code } = await helper.exited;
-  return { code, lines: helper.lines, stderr: helper.stderr() };
+  return { code, lines: helper.lines, stdout: helper.stdout(), stderr: helper.stderr() };
+}
+
+/** A pino line is a JSON object with a level; anything else (help text, `plan` output) is raw. */
+function asLogLine(text: string): LogLine | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && 'level' in value ? (value as LogLine) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -28,21 +28,16 @@ export default function notify(options: NotifyOptions = {}): Plugin {
   return {
     name: NAME,
     apply(hooks, setup) {
-      const opts = checkOptions(`plugin "${NAME}"`, options, ['url', 'timeout']);
+      const opts = checkOptions(options, ['url', 'timeout']);
       const url = setup.setting({ option: 'url', env: 'NOTIFY_URL', parse: httpUrl, fallback: undefined }, opts);
       const timeout = setup.setting({ option: 'timeout', env: 'NOTIFY_TIMEOUT', parse: seconds(3, { allowZero: false }), fallback: notifyDefaults.timeout }, opts);
       // Set by ECS in every container; reading it as a setting shows in `plan` whether the helper runs in ECS.
       const metadataUri = setup.setting({ env: 'ECS_CONTAINER_METADATA_URI_V4', parse: httpUrl, fallback: undefined }, opts);
       if (url === undefined) throw new ConfigError('the url option (or NOTIFY_URL) is required');
 
-      // afterDrain taps are not told whether the drain ran; a no-op drain tap is the only witness.
-      let drained = false;
-      hooks.drain.tapPromise({ name: NAME, plan: { label: 'note that the drain ran, for the notice' } }, async () => {
-        drained = true;
-      });
       hooks.afterDrain.tapPromise({ name: NAME, timeout: timeout * 1000, plan: { label: `POST ${url}` } }, async (ctx) => {
         const task = metadataUri === undefined ? undefined : await taskArn(metadataUri, ctx);
-        const notice: DrainNotice = { ...(task === undefined ? {} : { task }), signal: ctx.signal, outcome: drained ? 'drained' : 'skipped', at: new Date().toISOString() };
+        const notice: DrainNotice = { ...(task === undefined ? {} : { task }), signal: ctx.signal, outcome: ctx.skipped === undefined ? 'drained' : 'skipped', at: new Date().toISOString() };
         await post(url, notice, ctx);
       });
     },
@@ -54,9 +49,6 @@ async function post(url: string, notice: DrainNotice, ctx: HookContext): Promise
   try {
     response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(notice), signal: ctx.abortSignal });
   } catch (error) {
-    // Out of time: returning lets the runner report it as `timeout` (or `cut` by the stop budget)
-    // in its own words; a rejection would be reported as a generic failure.
-    if (ctx.abortSignal.aborted) return;
     throw new Error(`POST ${url} failed: ${reasonOf(error)}`);
   }
   await response.body?.cancel();

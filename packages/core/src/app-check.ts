@@ -36,7 +36,7 @@ export default function appCheck(options: AppCheckOptions = {}): Plugin {
   return {
     name: NAME,
     apply(hooks, { setting }) {
-      const opts = checkOptions(`plugin "${NAME}"`, options, ['enabled', 'port', 'path', 'waitReady']);
+      const opts = checkOptions(options, ['enabled', 'port', 'path', 'waitReady']);
       const enabled = setting({ option: 'enabled', env: 'APP_CHECK', parse: boolean, fallback: appCheckDefaults.enabled }, opts);
       const appPort = setting({ option: 'port', env: 'PORT', parse: port, fallback: appCheckDefaults.port }, opts);
       const path = setting({ option: 'path', env: 'HEALTHCHECK_PATH', parse: urlPath, fallback: appCheckDefaults.path }, opts);

@@ -26,7 +26,7 @@ export interface LoadConfigOptions {
 export async function loadConfig({ file, cwd = process.cwd(), env = process.env, logLevel }: LoadConfigOptions = {}): Promise<ResolvedConfig> {
   const found = await findConfig(file, cwd);
   const where = found ? found.filepath : 'config';
-  const options = checkOptions(where, found?.config ?? {}, KEYS);
+  const options = checkOptions(found?.config ?? {}, KEYS, where);
   const plugins: Plugin[] =
     options.plugins === undefined
       ? (await import('./default-config.ts')).defaultPlugins()

@@ -49,9 +49,11 @@ export async function runTap(
     else finish('cut');
     return isSkip(result) ? { skip: result.skip } : undefined;
   } catch (error) {
-    if (!(error instanceof Abandoned)) finish('failed', firstLine(error));
-    else if (controller.signal.reason === AbortReason.tapTimeout) finish('timeout', `did not finish within its ${timeoutMs} ms timeout`);
-    else finish('timeout', `did not stop when asked (${String(controller.signal.reason)})`);
+    const { aborted, reason } = controller.signal;
+    // A tap that honours its abortSignal usually rejects with an AbortError: report why it was stopped.
+    if (aborted && reason === AbortReason.tapTimeout) finish('timeout', `did not finish within its ${timeoutMs} ms timeout`);
+    else if (error instanceof Abandoned) finish('timeout', `did not stop when asked (${String(reason)})`);
+    else finish('failed', aborted ? `${firstLine(error)} (stopped: ${String(reason)})` : firstLine(error));
     return undefined;
   } finally {
     abandon.cancel();

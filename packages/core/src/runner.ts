@@ -28,15 +28,17 @@ export class Runner {
   /** Every setting core and the plugins read, with its source. */
   readonly settings: SettingRecord[];
   readonly config: ResolvedConfig;
-  readonly #logger: Logger;
+  /** Every line of a phase carries `phase` (start, stop, health), so one query finds a whole drain. */
+  readonly #phaseLogger: Record<'start' | 'stop' | 'health', Logger>;
   readonly #shared = new SharedFacts();
   #starting: Promise<void> = Promise.resolve();
   readonly #startAbort = new AbortController();
   #stopping: Promise<number> | undefined;
+  #skipped: string | undefined;
 
   constructor({ config, logger, env = process.env }: RunnerOptions) {
     this.config = config;
-    this.#logger = logger;
+    this.#phaseLogger = { start: logger.child({ phase: 'start' }), stop: logger.child({ phase: 'stop' }), health: logger.child({ phase: 'health' }) };
     this.hooks = createHooks((step) => this.steps.push(step));
     this.settings = [...config.settings];
     for (const plugin of config.plugins) {
@@ -87,29 +89,30 @@ export class Runner {
       limit.cancel();
     }
     if (this.#startAbort.signal.aborted) {
-      this.#logger.warn({ ms: Date.now() - started }, 'start interrupted by stop signal');
+      this.#phaseLogger.start.warn({ ms: Date.now() - started }, 'start interrupted by stop signal');
       return;
     }
-    this.#logger.info({ ms: Date.now() - started, steps: this.steps.filter((s) => s.hook === 'onStart') }, 'ready');
+    this.#phaseLogger.start.info({ ms: Date.now() - started, steps: this.steps.filter((s) => s.hook === 'onStart') }, 'ready');
   }
 
   async #stop(signal: NodeJS.Signals): Promise<number> {
     const started = Date.now();
     const budget = startBudget(this.config.stopTimeout, started);
-    this.#logger.info({ signal, stopTimeout: this.config.stopTimeout, abortInMs: budget.abortAt - started }, 'stop signal received');
+    this.#phaseLogger.stop.info({ signal, stopTimeout: this.config.stopTimeout, abortInMs: budget.abortAt - started }, 'stop signal received');
     this.#startAbort.abort(AbortReason.stopSignal);
     await this.#starting;
 
     const { drainSignal, abortAt, exitSignal, exitAt } = budget;
     const bail = await this.#phase('beforeDrain', signal, drainSignal, abortAt, (ctx) => this.hooks.beforeDrain.promise(ctx));
-    if (bail) this.#logger.info({ reason: bail.skip }, 'drain skipped');
+    this.#skipped = bail?.skip;
+    if (bail) this.#phaseLogger.stop.info({ reason: bail.skip }, 'drain skipped');
     else await this.#phase('drain', signal, drainSignal, abortAt, (ctx) => this.hooks.drain.promise(ctx));
     await this.#phase('afterDrain', signal, exitSignal, exitAt, (ctx) => this.hooks.afterDrain.promise(ctx));
     budget.dispose();
 
     const failed = this.steps.some((s) => s.outcome === 'failed' || s.outcome === 'timeout');
     const exitCode = failed ? ExitCode.stepFailed : ExitCode.ok;
-    this.#logger.info(
+    this.#phaseLogger.stop.info(
       { signal, ms: Date.now() - started, exitCode, ...(bail ? { skipped: bail.skip } : {}), steps: this.steps },
       'drain finished',
     );
@@ -134,14 +137,20 @@ export class Runner {
 
   #context(hook: HookName, signal: NodeJS.Signals | undefined, abortSignal: AbortSignal, deadline: number): HookContext {
     return {
+      steps: this.steps,
+      skipped: this.#skipped,
       hook,
       signal,
-      logger: this.#logger,
+      logger: this.#phaseLogger[phaseOf(hook)],
       abortSignal,
       deadline,
-      sleep: createSleep(this.#logger, abortSignal),
+      sleep: createSleep(this.#phaseLogger[phaseOf(hook)], abortSignal),
       config: this.config,
       shared: this.#shared,
     };
   }
+}
+
+function phaseOf(hook: HookName): 'start' | 'stop' | 'health' {
+  return hook === 'onStart' ? 'start' : hook === 'health' ? 'health' : 'stop';
 }

@@ -28,7 +28,7 @@ export function seconds(example: number, { allowZero = true } = {}): Parser<numb
 }
 
 export const httpUrl: Parser<string> = {
-  expected: 'an http:// or https:// URL such as http://127.0.0.1:9901',
+  expected: 'an http:// or https:// URL',
   parse: (raw) => {
     if (typeof raw !== 'string' || !URL.canParse(raw)) return undefined;
     const { protocol } = new URL(raw);
@@ -103,21 +103,23 @@ function parseOrThrow<T>(name: string, raw: unknown, fromEnv: boolean, parser: P
   return value;
 }
 
-/** Rejects anything but a plain object whose keys are all known: a typo must not go unnoticed. */
+/**
+ * Rejects anything but a plain object whose keys are all known: a typo must not go unnoticed.
+ * `where` names the object in the message (a plugin's runner already prefixes its name).
+ */
 export function checkOptions(
-  where: string,
   options: unknown,
   known: readonly string[],
+  where?: string,
 ): Readonly<Record<string, unknown>> {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new ConfigError(`${where} must be an object of options, not ${JSON.stringify(options)}`);
+    throw new ConfigError(`${where ?? 'options'} must be an object, not ${JSON.stringify(options)}`);
   }
   const unknown = Object.keys(options).filter((key) => !known.includes(key));
   if (unknown.length > 0) {
-    throw new ConfigError(
-      `${where} has unknown option ${unknown.map((k) => `"${k}"`).join(', ')}; known options: ${known.join(', ') || 'none'}`,
-    );
+    const names = unknown.map((k) => `"${k}"`).join(', ');
+    throw new ConfigError(`${where === undefined ? 'unknown' : `${where} has unknown`} option ${names}; known options: ${known.join(', ') || 'none'}`);
   }
   return options as Record<string, unknown>;
 }

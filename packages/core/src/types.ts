@@ -49,6 +49,10 @@ export interface HookContext {
   readonly sleep: Sleep;
   readonly config: ResolvedConfig;
   readonly shared: SharedFacts;
+  /** The steps that have run so far (afterDrain sees the whole drain). */
+  readonly steps: readonly Step[];
+  /** Why a beforeDrain tap skipped the drain; undefined when it was not skipped. */
+  readonly skipped: string | undefined;
 }
 
 /** What `apply` receives beside the hooks: read settings here, and throw ConfigError for bad ones. */

@@ -145,3 +145,31 @@ describe('Runner', () => {
     expect(() => setup([broken])).toThrow('plugin "broken" could not be set up: boom');
   });
 });
+
+describe('Runner: taps that honour their abortSignal by rejecting', () => {
+  const rejecting = (timeout: number): Plugin => ({
+    name: 'fetcher',
+    apply: (hooks) =>
+      hooks.drain.tapPromise({ name: 'fetcher', timeout }, (ctx) =>
+        new Promise((_, reject) => ctx.abortSignal.addEventListener('abort', () => reject(new DOMException('This operation was aborted', 'AbortError')))),
+      ),
+  });
+
+  it('reports one stopped by its own timeout as timed out, not failed', async () => {
+    const { runner, lines } = setup([rejecting(500)]);
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(500);
+    expect(await stopped).toBe(1);
+    expect(lines.find((l) => l.msg === 'step timed out')).toMatchObject({ plugin: 'fetcher', error: 'did not finish within its 500 ms timeout' });
+  });
+
+  it('reports one stopped by the stop budget as failed, saying so', async () => {
+    const { runner, lines } = setup([rejecting(Infinity)], 10);
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(await stopped).toBe(1);
+    expect(lines.find((l) => l.msg === 'step failed')?.error).toBe('This operation was aborted (stopped: stop budget)');
+  });
+});

@@ -59,10 +59,9 @@ describe('resolveSetting', () => {
 
 describe('checkOptions', () => {
   it('rejects unknown keys and non-objects', () => {
-    expect(() => checkOptions('plugin "delay"', { drainDelya: 1 }, ['drainDelay'])).toThrow(
-      'plugin "delay" has unknown option "drainDelya"; known options: drainDelay',
-    );
-    expect(() => checkOptions('plugin "delay"', [1], ['drainDelay'])).toThrow('must be an object of options');
-    expect(checkOptions('x', undefined, [])).toEqual({});
+    expect(() => checkOptions({ drainDelya: 1 }, ['drainDelay'])).toThrow('unknown option "drainDelya"; known options: drainDelay');
+    expect(() => checkOptions({ a: 1 }, ['b'], 'c.json')).toThrow('c.json has unknown option "a"; known options: b');
+    expect(() => checkOptions([1], ['drainDelay'])).toThrow('options must be an object, not [1]');
+    expect(checkOptions(undefined, [])).toEqual({});
   });
 });

@@ -19,7 +19,7 @@ export default function delay(options: DelayOptions = {}): Plugin {
   return {
     name: NAME,
     apply(hooks, setup) {
-      const opts = checkOptions(`plugin "${NAME}"`, options, ['drainDelay', 'drainTimeout']);
+      const opts = checkOptions(options, ['drainDelay', 'drainTimeout']);
       const drainDelay = setup.setting({ option: 'drainDelay', env: 'DRAIN_DELAY', parse: seconds(40), fallback: delayDefaults.drainDelay }, opts);
       const drainTimeout = setup.setting({ option: 'drainTimeout', env: 'DRAIN_TIMEOUT', parse: seconds(40), fallback: delayDefaults.drainTimeout }, opts);
       warnIfOverBudget(setup, drainDelay, drainTimeout);

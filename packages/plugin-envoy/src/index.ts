@@ -44,7 +44,7 @@ export default function envoy(options: EnvoyOptions = {}): Plugin {
   return {
     name: NAME,
     apply(hooks, { setting }) {
-      const opts = checkOptions(`plugin "${NAME}"`, options, OPTIONS);
+      const opts = checkOptions(options, OPTIONS);
       const accessPort = setting({ env: 'ENVOY_ADMIN_ACCESS_PORT', parse: port, fallback: undefined }, opts);
       const fallback = accessPort === undefined ? envoyDefaults.adminUrl : `http://127.0.0.1:${accessPort}`;
       const adminUrl = setting({ option: 'adminUrl', env: 'ENVOY_ADMIN_URL', parse: httpUrl, fallback }, opts);
