@@ -52,15 +52,16 @@ export function sampleTraffic(stats: readonly Stat[], statPrefixes: readonly str
 }
 
 /**
- * Runs in the background after `/healthcheck/fail`: waits DRAIN_MIN, then sets TRAFFIC_STOPPED
- * (ending plugin-delay's DRAIN_TIMEOUT wait) once no request has been in flight or arrived for the
- * quiet period. Unreadable stats end the watch: never finish early on missing data.
+ * Runs in the background from `/healthcheck/fail` on, and sets TRAFFIC_STOPPED (ending
+ * plugin-delay's DRAIN_TIMEOUT wait) once DRAIN_MIN has passed and no request has been in flight
+ * or arrived for the quiet period. The quiet period may lie within DRAIN_MIN, so a drain whose
+ * callers left early ends right at DRAIN_MIN. Unreadable stats end the watch: never finish early
+ * on missing data.
  */
 export async function watchTraffic(ctx: HookContext, read: () => Promise<readonly Stat[]>, watch: TrafficWatch): Promise<void> {
-  if ((await ctx.sleep(watch.drainMinMs)) === 'aborted') return;
-  ctx.logger.info({ drainMinMs: watch.drainMinMs }, 'drainMin over: watching traffic');
+  const started = Date.now();
   let last: TrafficSample | undefined;
-  let quietSince = Date.now();
+  let quietSince = started;
   while (!ctx.abortSignal.aborted) {
     let sample: TrafficSample | undefined;
     try {
@@ -78,10 +79,11 @@ export async function watchTraffic(ctx: HookContext, read: () => Promise<readonl
     const now = Date.now();
     if (sample.active > 0 || (last !== undefined && sample.requests !== last.requests)) quietSince = now;
     const quietMs = now - quietSince;
-    ctx.logger.debug({ ...sample, quietMs }, 'traffic poll');
-    if (sample.active === 0 && last !== undefined && quietMs >= watch.quietMs) {
-      ctx.logger.info({ quietMs }, 'traffic stopped');
-      ctx.shared.set(TRAFFIC_STOPPED, { quietMs });
+    const sinceFailMs = now - started;
+    ctx.logger.debug({ ...sample, quietMs, sinceFailMs }, 'traffic poll');
+    if (sample.active === 0 && last !== undefined && quietMs >= watch.quietMs && sinceFailMs >= watch.drainMinMs) {
+      ctx.logger.info({ quietMs, sinceFailMs }, 'traffic stopped');
+      ctx.shared.set(TRAFFIC_STOPPED, { quietMs, sinceFailMs });
       return;
     }
     last = sample;

@@ -45,14 +45,12 @@ describe('watchTraffic', () => {
     return { lines, done: async () => ((await stopped), { ms: Date.now() - started, ended }) };
   }
 
-  it('ends the drain once nothing is in flight or arriving for the quiet period, never before DRAIN_MIN', async () => {
+  it('ends the drain once nothing has been in flight or arrived for the quiet period', async () => {
     let requests = 100;
     let active = 3;
     const read = vi.fn(async () => stats('ingress', active, requests));
     const { lines, done } = await drainWith(read, 40_000);
-    await vi.advanceTimersByTimeAsync(1_999);
-    expect(read).not.toHaveBeenCalled();
-    await vi.advanceTimersByTimeAsync(1_001); // 3 s: still busy
+    await vi.advanceTimersByTimeAsync(3_000); // busy for 3 s
     active = 0;
     requests = 120;
     await vi.advanceTimersByTimeAsync(1_249); // the change is seen at 3.25 s, so the quiet period runs from there
@@ -62,7 +60,15 @@ describe('watchTraffic', () => {
     expect(ended).toBe('until');
     expect(ms).toBe(4_250);
     expect(lines.filter((l) => l.msg === 'traffic poll').every((l) => l.level === 'debug')).toBe(true);
-    expect(lines.find((l) => l.msg === 'traffic stopped')).toMatchObject({ level: 'info', plugin: 'envoy' });
+    expect(lines.find((l) => l.msg === 'traffic stopped')).toMatchObject({ level: 'info', plugin: 'envoy', quietMs: 1_000, sinceFailMs: 4_250 });
+  });
+
+  it('never ends before DRAIN_MIN, even when traffic was quiet all along', async () => {
+    const { lines, done } = await drainWith(async () => stats('ingress', 0, 7), 40_000);
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(lines.some((l) => l.msg === 'traffic stopped')).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await done()).toEqual({ ms: 2_000, ended: 'until' });
   });
 
   it('waits the full DRAIN_TIMEOUT, with a warning, when the stats cannot be read', async () => {
