@@ -1,38 +1,26 @@
 #!/usr/bin/env node
-import yargs, { type Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import packageJson from '../package.json' with { type: 'json' };
+import { parseArgs } from 'node:util';
 import { health } from './commands/health.ts';
-import { plan } from './commands/plan.ts';
 import { run } from './commands/run.ts';
-import { ExitCode } from './exit-codes.ts';
 import { logLevels, type LogLevel } from './logger.ts';
 
-const common = (command: Argv) =>
-  command
-    .option('config', { type: 'string', describe: 'config file (default: task-helper.config.* or .task-helperrc* in the working folder, else the built-in plugins)' })
-    .option('log-level', { type: 'string', choices: logLevels, describe: 'overrides LOG_LEVEL and the config file' });
-const options = (argv: { config?: string | undefined; logLevel?: string | undefined }) => ({ config: argv.config, logLevel: argv.logLevel as LogLevel | undefined });
+// `run` (once per task) and `health` (every 30 s, per ECS healthCheck) skip yargs, which costs
+// about 14 MB and 30 ms; anything else, and any doubt, goes to the full command line.
+const argv = process.argv.slice(2);
+const plain = plainCommand(argv);
+if (plain?.command === 'run') await run(plain.options);
+else if (plain?.command === 'health') await health(plain.options);
+else await (await import('./cli-yargs.ts')).main(argv);
 
-await yargs(hideBin(process.argv))
-  .scriptName('task-helper')
-  .usage('$0 <command>\n\nDrains an Envoy sidecar task on SIGTERM: wait DRAIN_DELAY, fail Envoy\'s health check, wait DRAIN_TIMEOUT, exit.')
-  .command('run', 'run onStart, then drain on SIGTERM or SIGINT', common, (argv) => run(options(argv)))
-  .command('health', 'exit 0 if Envoy is LIVE and the app answers (for the container\'s ECS healthCheck), else 1', common, (argv) => health(options(argv)))
-  .command(
-    'plan',
-    'print the settings, the hooks and the stop sequence to scale, without running anything',
-    (command) => common(command).option('json', { type: 'boolean', describe: 'the same, as JSON' }),
-    (argv) => plan({ ...options(argv), json: argv.json }),
-  )
-  .demandCommand(1, 'Name a command, such as: task-helper run')
-  .strict()
-  .fail((message, error, instance) => {
-    if (error) throw error;
-    instance.showHelp();
-    process.stderr.write(`\ntask-helper: ${message}\n`);
-    process.exit(ExitCode.usage);
-  })
-  .version(packageJson.version)
-  .help()
-  .parseAsync();
+function plainCommand(args: string[]) {
+  try {
+    const { positionals, values } = parseArgs({ args, options: { config: { type: 'string' }, 'log-level': { type: 'string' } }, allowPositionals: true, strict: true });
+    const level = values['log-level'];
+    const [command, ...rest] = positionals;
+    if ((command !== 'run' && command !== 'health') || rest.length > 0) return undefined;
+    if (level !== undefined && !logLevels.includes(level as LogLevel)) return undefined;
+    return { command, options: { config: values.config, logLevel: level as LogLevel | undefined } };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
+import type { Loader } from 'cosmiconfig';
 import { defaults } from './defaults.ts';
 import { ConfigError, invalidSetting } from './errors.ts';
 import { logLevels, type LogLevel } from './logger.ts';
@@ -48,7 +48,10 @@ export async function loadConfig({ file, cwd = process.cwd(), env = process.env,
 }
 
 async function findConfig(file: string | undefined, cwd: string): Promise<{ config: unknown; filepath: string } | null> {
-  const explorer = cosmiconfig('task-helper', { cache: false, loaders: namingLoaders });
+  if (file === undefined && !mayHoldConfig(cwd)) return null;
+  // Loaded only when there may be a file for it to read: about 4 MB and 10 ms the ECS default never needs.
+  const { cosmiconfig, defaultLoaders } = await import('cosmiconfig');
+  const explorer = cosmiconfig('task-helper', { cache: false, loaders: namingLoaders(defaultLoaders) });
   if (file === undefined) return explorer.search(cwd);
   const filepath = path.resolve(cwd, file);
   if (!existsSync(filepath)) throw new ConfigError(`--config ${file}: no such file (looked for ${filepath})`);
@@ -57,19 +60,30 @@ async function findConfig(file: string | undefined, cwd: string): Promise<{ conf
   return result;
 }
 
-// cosmiconfig's errors do not always say which file failed; these loaders add it.
-const namingLoaders = Object.fromEntries(
-  Object.entries(defaultLoaders).map(([extension, load]): [string, Loader] => [
-    extension,
-    async (filepath, content) => {
-      try {
-        return await load(filepath, content);
-      } catch (error) {
-        return rethrow(error, filepath);
-      }
-    },
-  ]),
-);
+/** cosmiconfig searches only the working folder: a listing tells whether any of its candidates (or package.json) is there. */
+function mayHoldConfig(cwd: string): boolean {
+  try {
+    return readdirSync(cwd).some((name) => name === 'package.json' || name === '.config' || name.startsWith('.task-helperrc') || name.startsWith('task-helper.config.'));
+  } catch {
+    return true;
+  }
+}
+
+/** cosmiconfig's errors do not always say which file failed; these loaders add it. */
+function namingLoaders(loaders: Record<string, Loader>): Record<string, Loader> {
+  return Object.fromEntries(
+    Object.entries(loaders).map(([extension, load]): [string, Loader] => [
+      extension,
+      async (filepath, content) => {
+        try {
+          return await load(filepath, content);
+        } catch (error) {
+          return rethrow(error, filepath);
+        }
+      },
+    ]),
+  );
+}
 
 function rethrow(error: unknown, filepath: string): never {
   const text = error instanceof Error ? error.message : String(error);

@@ -35,6 +35,7 @@ export class Runner {
   readonly #startAbort = new AbortController();
   #stopping: Promise<number> | undefined;
   #skipped: string | undefined;
+  #signalAt: number | undefined;
 
   constructor({ config, logger, env = process.env }: RunnerOptions) {
     this.config = config;
@@ -97,6 +98,7 @@ export class Runner {
 
   async #stop(signal: NodeJS.Signals): Promise<number> {
     const started = Date.now();
+    this.#signalAt = started;
     const budget = startBudget(this.config.stopTimeout, started);
     this.#phaseLogger.stop.info({ signal, stopTimeout: this.config.stopTimeout, abortInMs: budget.abortAt - started }, 'stop signal received');
     this.#startAbort.abort(AbortReason.stopSignal);
@@ -141,6 +143,7 @@ export class Runner {
       skipped: this.#skipped,
       hook,
       signal,
+      signalAt: this.#signalAt,
       logger: this.#phaseLogger[phaseOf(hook)],
       abortSignal,
       deadline,

@@ -39,6 +39,8 @@ export interface HookContext {
   readonly hook: HookName;
   /** The stop signal; undefined in onStart. */
   readonly signal: NodeJS.Signals | undefined;
+  /** Epoch ms when the stop signal arrived, so waits can be counted from it; undefined in onStart. */
+  readonly signalAt: number | undefined;
   /** A pino child bound to `{ plugin, hook }`. */
   readonly logger: Logger;
   /** Fires when the tap must stop: its timeout, the stop budget, (in onStart) a stop signal, or, for work it left running, the end of its hook. */

@@ -24,9 +24,12 @@ export default function delay(options: DelayOptions = {}): Plugin {
       const drainTimeout = setup.setting({ option: 'drainTimeout', env: 'DRAIN_TIMEOUT', parse: seconds(40), fallback: delayDefaults.drainTimeout }, opts);
       warnIfOverBudget(setup, drainDelay, drainTimeout);
       // Both waits are bounded by the stop budget, not by a tap timeout of their own.
-      hooks.beforeDrain.tapPromise({ name: NAME, timeout: Infinity, plan: { label: 'DRAIN_DELAY', ms: drainDelay * 1000 } }, (ctx) => wait(ctx, 'drainDelay', drainDelay));
+      // Counted from the stop signal, so the app check before it (up to 2.5 s) does not lengthen it.
+      hooks.beforeDrain.tapPromise({ name: NAME, timeout: Infinity, plan: { label: 'DRAIN_DELAY', ms: drainDelay * 1000 } }, (ctx) =>
+        wait(ctx, 'drainDelay', drainDelay * 1000 - (Date.now() - (ctx.signalAt ?? Date.now()))),
+      );
       hooks.drain.tapPromise({ name: NAME, stage: DRAIN_TIMEOUT_STAGE, timeout: Infinity, plan: { label: 'DRAIN_TIMEOUT', ms: drainTimeout * 1000 } }, (ctx) =>
-        wait(ctx, 'drainTimeout', drainTimeout, ctx.shared.whenSet(TRAFFIC_STOPPED)),
+        wait(ctx, 'drainTimeout', drainTimeout * 1000, ctx.shared.whenSet(TRAFFIC_STOPPED)),
       );
     },
   };
@@ -47,8 +50,8 @@ function warnIfOverBudget({ config, logger }: SetupContext, drainDelay: number, 
   );
 }
 
-async function wait(ctx: HookContext, label: string, secondsToWait: number, until?: Promise<unknown>): Promise<undefined> {
-  const ms = secondsToWait * 1000;
+async function wait(ctx: HookContext, label: string, msToWait: number, until?: Promise<unknown>): Promise<undefined> {
+  const ms = Math.max(0, msToWait);
   ctx.logger.info({ wait: label, ms }, `${label} started`);
   const started = Date.now();
   const ended = await ctx.sleep(ms, { label, ...(until === undefined ? {} : { until }) });

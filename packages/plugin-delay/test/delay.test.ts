@@ -28,6 +28,21 @@ describe('plugin-delay', () => {
     expect(ended('drainTimeout')).toMatchObject({ ms: 2_500, reason: 'timeout', hook: 'drain' });
   });
 
+  it('counts DRAIN_DELAY from the stop signal, so a check before it does not lengthen it', async () => {
+    const check = definePlugin({
+      name: 'check',
+      apply: (hooks) => hooks.beforeDrain.tapPromise({ name: 'check', stage: -100 }, async (ctx) => void (await ctx.sleep(300))),
+    });
+    const { runner, lines } = setup({ DRAIN_DELAY: '1', DRAIN_TIMEOUT: '1' }, check);
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(await stopped).toBe(0);
+    const at = (msg: string) => lines.find((l) => l.msg === msg)?.time as number;
+    expect(lines.find((l) => l.msg === 'drainDelay started')?.ms).toBe(700);
+    expect(at('drainDelay ended') - at('stop signal received')).toBe(1_000);
+  });
+
   it('defaults to 40 s and 40 s', async () => {
     const { runner, lines } = setup({});
     await runner.start();

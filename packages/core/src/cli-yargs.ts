@@ -1,0 +1,39 @@
+import yargs, { type Argv } from 'yargs';
+import packageJson from '../package.json' with { type: 'json' };
+import { health } from './commands/health.ts';
+import { plan } from './commands/plan.ts';
+import { run } from './commands/run.ts';
+import { ExitCode } from './exit-codes.ts';
+import { logLevels, type LogLevel } from './logger.ts';
+
+const common = (command: Argv) =>
+  command
+    .option('config', { type: 'string', describe: 'config file (default: task-helper.config.* or .task-helperrc* in the working folder, else the built-in plugins)' })
+    .option('log-level', { type: 'string', choices: logLevels, describe: 'overrides LOG_LEVEL and the config file' });
+const options = (argv: { config?: string | undefined; logLevel?: string | undefined }) => ({ config: argv.config, logLevel: argv.logLevel as LogLevel | undefined });
+
+/** The full command line: help, version, `plan`, and every usage error. */
+export async function main(argv: string[]): Promise<void> {
+  await yargs(argv)
+    .scriptName('task-helper')
+    .usage('$0 <command>\n\nDrains an Envoy sidecar task on SIGTERM: wait DRAIN_DELAY, fail Envoy\'s health check, wait DRAIN_TIMEOUT, exit.')
+    .command('run', 'run onStart, then drain on SIGTERM or SIGINT', common, (argv) => run(options(argv)))
+    .command('health', 'exit 0 if Envoy is LIVE and the app answers (for the container\'s ECS healthCheck), else 1', common, (argv) => health(options(argv)))
+    .command(
+      'plan',
+      'print the settings, the hooks and the stop sequence to scale, without running anything',
+      (command) => common(command).option('json', { type: 'boolean', describe: 'the same, as JSON' }),
+      (argv) => plan({ ...options(argv), json: argv.json }),
+    )
+    .demandCommand(1, 'Name a command, such as: task-helper run')
+    .strict()
+    .fail((message, error, instance) => {
+      if (error) throw error;
+      instance.showHelp();
+      process.stderr.write(`\ntask-helper: ${message}\n`);
+      process.exit(ExitCode.usage);
+    })
+    .version(packageJson.version)
+    .help()
+    .parseAsync();
+}
