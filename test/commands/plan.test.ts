@@ -24,7 +24,7 @@ describe('task-helper plan', () => {
     expect(text).toMatch(/DRAIN_DELAY +30 +env +delay/);
     expect(text).toMatch(/DRAIN_TIMEOUT +40 +default +delay/);
     expect(text).toMatch(/STOP_TIMEOUT +120 +default +core/);
-    expect(section(text, 'Hooks')).toMatch(/beforeDrain +app-check \(stage -100\), delay \(stage 0\)\n +drain +envoy \(stage 0\), delay \(stage 100\)/);
+    expect(section(text, 'Hooks')).toMatch(/beforeDrain +app-check \(stage -100\), envoy \(stage -50\), delay \(stage 0\)\n +drain +envoy \(stage 0\), delay \(stage 100\)/);
     expect(text).toContain('fits: the waits end at 70 s, before the stop budget\'s 115 s');
   });
 
@@ -57,6 +57,7 @@ describe('task-helper plan', () => {
     expect(data.timeline).toMatchObject({ stopTimeoutMs: 120_000, abortAtMs: 115_000, waitsEndMs: 3_000, fits: true });
     expect(data.timeline.entries.map((e: { plugin: string; startMs: number; endMs: number }) => [e.plugin, e.startMs, e.endMs])).toEqual([
       ['app-check', 0, 0],
+      ['envoy', 0, 0],
       ['delay', 0, 1_000],
       ['envoy', 1_000, 1_000],
       ['delay', 1_000, 3_000],

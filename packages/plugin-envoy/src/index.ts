@@ -4,6 +4,7 @@ import { assertLive, waitUntilLive } from './readiness.ts';
 import { TRAFFIC_STATS_FILTER, trafficDefaults, watchTraffic, type Stat, type TrafficWatch } from './traffic.ts';
 
 export { adminRequestDefaults, AdminRequestError, createAdminClient, type AdminClient, type AdminRequest } from './admin-client.ts';
+export { httpGet, parseResponse, type HttpAnswer } from './http-get.ts';
 export { readinessDefaults } from './readiness.ts';
 export { sampleTraffic, trafficDefaults, watchTraffic, type Stat, type TrafficSample, type TrafficWatch } from './traffic.ts';
 
@@ -64,6 +65,10 @@ export default function envoy(options: EnvoyOptions = {}): Plugin {
         hooks.onStart.tapPromise({ name: NAME, timeout: Infinity, plan: { label: 'wait until envoy /ready is LIVE' } }, (ctx) => waitUntilLive(admin, ctx));
       }
       hooks.health.tapPromise({ name: NAME }, (ctx) => assertLive(admin, ctx));
+
+      // Right after the app check (stage -100), which may skip the drain: ky loads (about 30 ms)
+      // while DRAIN_DELAY runs, so /healthcheck/fail goes out on time.
+      hooks.beforeDrain.tapPromise({ name: NAME, stage: -50, plan: { label: 'load the admin client for the drain' } }, async () => void admin.warm());
 
       // Stage 0: the drain's action; plugin-delay's DRAIN_TIMEOUT wait follows at a later stage.
       const plan = { label: ['POST /healthcheck/fail', drainListeners !== 'off' && `POST ${drainListenersPath}`].filter(Boolean).join(', then ') };

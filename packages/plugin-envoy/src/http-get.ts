@@ -1,0 +1,51 @@
+import { connect } from 'node:net';
+
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+/**
+ * One HTTP/1.1 GET over a plain socket, for `/ready` at start and in `task-helper health`. fetch
+ * (undici) would cost an idle helper about 6 MB and 25 ms at start, and node:http about as much;
+ * a socket is already loaded for stdout. Envoy's admin answers with a length or in chunks; both are read.
+ */
+export function httpGet(url: string, signal: AbortSignal): Promise<HttpAnswer> {
+  const { hostname, port, pathname, search, host } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 80), signal });
+    const chunks: Buffer[] = [];
+    socket.on('connect', () => socket.end(`GET ${pathname}${search} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      try {
+        resolve(parseResponse(Buffer.concat(chunks)));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+export function parseResponse(raw: Buffer): HttpAnswer {
+  const headerEnd = raw.indexOf('\r\n\r\n');
+  const status = /^HTTP\/1\.[01] (\d{3})/.exec(raw.subarray(0, Math.max(headerEnd, 0)).toString('latin1'));
+  if (headerEnd < 0 || !status) throw new Error('malformed HTTP response');
+  const head = raw.subarray(0, headerEnd).toString('latin1').toLowerCase();
+  const rest = raw.subarray(headerEnd + 4);
+  return { status: Number(status[1]), body: /\r\ntransfer-encoding:\s*chunked/.test(head) ? dechunk(rest) : rest.toString() };
+}
+
+function dechunk(data: Buffer): string {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const lineEnd = data.indexOf('\r\n', at);
+    const size = lineEnd < 0 ? Number.NaN : Number.parseInt(data.subarray(at, lineEnd).toString('latin1'), 16);
+    if (Number.isNaN(size)) throw new Error('malformed chunked HTTP body');
+    if (size === 0) return Buffer.concat(parts).toString();
+    parts.push(data.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+  }
+}
