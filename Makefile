@@ -18,6 +18,12 @@ test: setup
 
 build: setup
 	pnpm typecheck
+	node scripts/build.ts
+
+# No Docker engine runs on the build machines here; test/image checks what the image would hold.
+image:
+	@if docker info >/dev/null 2>&1; then docker build -t task-helper .; \
+	else echo "make image: no Docker engine here (docker info failed), so no image was built; test/image/image.test.ts checks its contents instead" >&2; exit 1; fi
 
 demo: setup
 	pnpm demo
@@ -26,4 +32,4 @@ bench: setup
 	pnpm bench
 
 clean:
-	rm -rf node_modules packages/*/node_modules
+	rm -rf node_modules packages/*/node_modules dist

@@ -1,7 +1,7 @@
 // `make build`: bundles the CLI and the public packages into dist/task-helper, the folder the
 // Docker image ships as /opt/task-helper (and the image test runs from). One bundle instead of
 // node_modules: measured in bench/footprint.ts (startup and idle memory).
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import corePackage from '../packages/core/package.json' with { type: 'json' };
@@ -41,6 +41,8 @@ function writePackage(dir: string, name: string, exports: Record<string, string>
   writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ name, version: corePackage.version, type: 'module', exports, ...extra }, null, 2)}\n`);
 }
 writePackage(core, '@task-helper/core', { '.': './dist/core.mjs' }, { bin: { 'task-helper': './dist/cli.mjs' } });
+// The image links it as /usr/local/bin/task-helper, for the container healthCheck.
+chmodSync(path.join(core, 'dist/cli.mjs'), 0o755);
 for (const plugin of ['plugin-delay', 'plugin-envoy']) {
   const dir = path.join(out, 'node_modules/@task-helper', plugin);
   writePackage(dir, `@task-helper/${plugin}`, { '.': './index.mjs' });

@@ -23,8 +23,13 @@ export interface HelperProcess {
  * Spawns the real CLI on this Node 24 binary (not through node_modules/.bin, whose shell shims do
  * not forward signals) with only the environment given, so the tests' own env never leaks in.
  */
-export function startHelper(args: string[], { env = {}, cwd }: { env?: Record<string, string>; cwd?: string } = {}): HelperProcess {
-  const child = spawn(process.execPath, [CLI, ...args], {
+export function startHelper(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): HelperProcess {
+  return spawnHelper([CLI, ...args], options);
+}
+
+/** Like startHelper, for any script (the bundled CLI, say): `node <script> <args>`. */
+export function spawnHelper(nodeArgs: string[], { env = {}, cwd }: { env?: Record<string, string>; cwd?: string } = {}): HelperProcess {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: cwd ?? path.dirname(CLI),
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

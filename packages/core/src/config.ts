@@ -50,7 +50,8 @@ export async function loadConfig({ file, cwd = process.cwd(), env = process.env,
 async function findConfig(file: string | undefined, cwd: string): Promise<{ config: unknown; filepath: string } | null> {
   if (file === undefined && !mayHoldConfig(cwd)) return null;
   // Loaded only when there may be a file for it to read: about 4 MB and 10 ms the ECS default never needs.
-  const { cosmiconfig, defaultLoaders } = await import('cosmiconfig');
+  // `.default` is module.exports (cosmiconfig is CommonJS), the one form both Node and the bundle give.
+  const { cosmiconfig, defaultLoaders } = (await import('cosmiconfig')).default;
   const explorer = cosmiconfig('task-helper', { cache: false, loaders: namingLoaders(defaultLoaders) });
   if (file === undefined) return explorer.search(cwd);
   const filepath = path.resolve(cwd, file);
