@@ -17,8 +17,7 @@ test: setup
 	pnpm test
 
 build: setup
-	pnpm typecheck
-	node scripts/build.ts
+	pnpm build
 
 # No Docker engine runs on the build machines here; test/image checks what the image would hold.
 image:
