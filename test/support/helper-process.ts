@@ -6,6 +6,14 @@ import type { LogLine } from '@task-helper/core/testing';
 
 export const CLI = path.resolve(import.meta.dirname, '../../packages/core/src/cli.ts');
 
+const running = new Set<ChildProcess>();
+
+/** Kills helpers still running: a test that fails before its helper exits must not leave it behind (vitest-setup.ts). */
+export function killRunningHelpers(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
+
 export interface HelperProcess {
   readonly child: ChildProcess;
   /** Every stdout JSON line so far, with `at` (Date.now() when it arrived). */
@@ -34,6 +42,8 @@ export function spawnHelper(nodeArgs: string[], { env = {}, cwd }: { env?: Recor
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const lines: Array<LogLine & { at: number }> = [];
   const waiters = new Set<() => void>();
   let stderr = '';

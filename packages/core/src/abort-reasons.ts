@@ -6,6 +6,8 @@ export const AbortReason = Object.freeze({
   tapTimeout: 'tap timeout',
   /** onStart ran past START_TIMEOUT: the helper carries on without it. */
   startTimeout: 'start timeout',
+  /** `task-helper health` ran out of its time. */
+  healthTimeout: 'health timeout',
   /** A stop signal arrived during onStart. */
   stopSignal: 'stop signal',
   /** The tap's hook is over; only work the tap left running in the background still sees this. */

@@ -70,7 +70,7 @@ export class Runner {
 
   /** Runs the `health` hook once, within `defaults.healthTimeoutMs`, and returns its steps. */
   async health(): Promise<Step[]> {
-    const limit = abortAfter(defaults.healthTimeoutMs, AbortReason.tapTimeout);
+    const limit = abortAfter(defaults.healthTimeoutMs, AbortReason.healthTimeout);
     try {
       await this.#phase('health', undefined, limit.signal, Date.now() + defaults.healthTimeoutMs, (ctx) => this.hooks.health.promise(ctx));
     } finally {

@@ -1,0 +1,4 @@
+import { afterEach } from 'vitest';
+import { killRunningHelpers } from './helper-process.ts';
+
+afterEach(killRunningHelpers);
