@@ -18,7 +18,7 @@ const pretty = prettyFactory({
   colorize: true,
   singleLine: true,
   translateTime: 'HH:MM:ss.l',
-  ignore: 'pid,hostname,plugin,hook,steps',
+  ignore: 'pid,hostname,phase,plugin,hook,steps',
   messageFormat: '{if plugin}[{plugin} {hook}] {end}{msg}',
 });
 const say = (text: string): void => void process.stdout.write(`\x1b[1m▶ ${text}\x1b[0m\n`);

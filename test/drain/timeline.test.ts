@@ -1,10 +1,11 @@
 import { once } from 'node:events';
+import path from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startToyApp } from '@task-helper/envoy-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.ts';
-import { startHelper } from '../support/helper-process.ts';
+import { spawnHelper, startHelper } from '../support/helper-process.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
 let stack: Stack;
@@ -108,5 +109,17 @@ describe('the default drain, from environment variables alone', () => {
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
     expect(stack.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/healthcheck/fail']);
+  });
+});
+
+describe('node_modules/.bin/task-helper, as the README runs it', () => {
+  it('receives SIGTERM itself (no shell in between) and drains', async () => {
+    stack = await startStack();
+    const bin = path.resolve(import.meta.dirname, '../../node_modules/.bin/task-helper');
+    const helper = spawnHelper(['run'], { env: { ...stack.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' }, command: bin });
+    await helper.waitForLog('ready');
+    helper.kill('SIGTERM');
+    expect((await helper.exited).code).toBe(0);
+    expect(helper.lines.at(-1)).toMatchObject({ msg: 'drain finished', exitCode: 0 });
   });
 });

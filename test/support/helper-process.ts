@@ -35,9 +35,12 @@ export function startHelper(args: string[], options: { env?: Record<string, stri
   return spawnHelper([CLI, ...args], options);
 }
 
-/** Like startHelper, for any script (the bundled CLI, say): `node <script> <args>`. */
-export function spawnHelper(nodeArgs: string[], { env = {}, cwd }: { env?: Record<string, string>; cwd?: string } = {}): HelperProcess {
-  const child = spawn(process.execPath, nodeArgs, {
+/** Like startHelper, for any script (the bundled CLI, say): `node <script> <args>`, or `command` itself. */
+export function spawnHelper(
+  args: string[],
+  { env = {}, cwd, command = process.execPath }: { env?: Record<string, string>; cwd?: string; command?: string } = {},
+): HelperProcess {
+  const child = spawn(command, args, {
     cwd: cwd ?? path.dirname(CLI),
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
