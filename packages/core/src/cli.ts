@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { health } from './commands/health.ts';
 import { run } from './commands/run.ts';
 import { logLevels, type LogLevel } from './logger.ts';
+
+// process.getBuiltinModule, not an ESM import: the ESM view of fs, net and util loads their lazy parts (fs/promises, readline…), 2.6 MB of idle memory (bench/footprint.ts).
+const { parseArgs } = process.getBuiltinModule('node:util');
 
 // `run` (once per task) and `health` (every 30 s, per ECS healthCheck) skip yargs, which costs
 // about 14 MB and 30 ms; anything else, and any doubt, goes to the full command line.
