@@ -5,6 +5,7 @@ export { defaults } from './defaults.ts';
 export { defineConfig, definePlugin } from './define.ts';
 export { ConfigError, ExitError, invalidSetting } from './errors.ts';
 export { ExitCode, forcedExitCode } from './exit-codes.ts';
+export { httpGet, parseResponse, type HttpAnswer } from './http-get.ts';
 export { createLogger, logLevels, type LogLevel } from './logger.ts';
 export { loadConfig } from './config.ts';
 export { Runner, type RunnerOptions } from './runner.ts';

@@ -1,6 +1,5 @@
 import type { KyInstance } from 'ky';
-import { httpGet, type HttpAnswer } from './http-get.ts';
-import type { HookContext } from '@task-helper/core';
+import { httpGet, type HookContext, type HttpAnswer } from '@task-helper/core';
 
 export const adminRequestDefaults = Object.freeze({
   /** Per attempt: a local admin API answers in milliseconds, so a second means it is stuck. */

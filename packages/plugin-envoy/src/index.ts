@@ -4,11 +4,10 @@ import { assertLive, waitUntilLive } from './readiness.ts';
 import { TRAFFIC_STATS_FILTER, trafficDefaults, watchTraffic, type Stat, type TrafficWatch } from './traffic.ts';
 
 export { adminRequestDefaults, AdminRequestError, createAdminClient, type AdminClient, type AdminRequest } from './admin-client.ts';
-export { httpGet, parseResponse, type HttpAnswer } from './http-get.ts';
 export { readinessDefaults } from './readiness.ts';
 export { sampleTraffic, trafficDefaults, watchTraffic, type Stat, type TrafficSample, type TrafficWatch } from './traffic.ts';
 
-export const envoyDefaults = Object.freeze({ adminUrl: 'http://127.0.0.1:9901', waitReady: true, drainListeners: 'off', quit: false });
+export const envoyDefaults = Object.freeze({ adminUrl: 'http://127.0.0.1:9901', waitReady: true, drainListeners: 'off' as const, quit: false });
 
 export interface EnvoyOptions {
   /** Envoy's admin API; env ENVOY_ADMIN_URL, else 127.0.0.1 on ENVOY_ADMIN_ACCESS_PORT (App Mesh's variable). */
@@ -53,7 +52,7 @@ export default function envoy(options: EnvoyOptions = {}): Plugin {
       const drainMin = setting({ option: 'drainMin', env: 'DRAIN_MIN', parse: seconds(10), fallback: undefined }, opts);
       const quietPeriod = setting({ option: 'quietPeriod', env: 'DRAIN_QUIET_PERIOD', parse: seconds(1), fallback: trafficDefaults.quietPeriod }, opts);
       const statPrefixes = setting({ option: 'statPrefixes', env: 'ENVOY_STAT_PREFIXES', parse: statPrefixList, fallback: [] }, opts);
-      const drainListeners = setting({ option: 'drainListeners', env: 'ENVOY_DRAIN_LISTENERS', parse: oneOf(['off', 'all', 'inbound']), fallback: 'off' }, opts);
+      const drainListeners = setting({ option: 'drainListeners', env: 'ENVOY_DRAIN_LISTENERS', parse: oneOf(['off', 'all', 'inbound']), fallback: envoyDefaults.drainListeners }, opts);
       const quit = setting({ option: 'quit', env: 'ENVOY_QUIT', parse: boolean, fallback: envoyDefaults.quit }, opts);
       const watch: TrafficWatch | undefined =
         drainMin === undefined ? undefined : { drainMinMs: drainMin * 1000, quietMs: quietPeriod * 1000, statPrefixes };
@@ -71,8 +70,12 @@ export default function envoy(options: EnvoyOptions = {}): Plugin {
       hooks.beforeDrain.tapPromise({ name: NAME, stage: -50, plan: { label: 'load the admin client for the drain' } }, async () => void admin.warm());
 
       // Stage 0: the drain's action; plugin-delay's DRAIN_TIMEOUT wait follows at a later stage.
-      const plan = { label: ['POST /healthcheck/fail', drainListeners !== 'off' && `POST ${drainListenersPath}`].filter(Boolean).join(', then ') };
-      hooks.drain.tapPromise({ name: NAME, plan: watch ? { ...plan, label: `${plan.label}; DRAIN_TIMEOUT may end ${drainMin} s after it, once traffic stops` } : plan }, async (ctx) => {
+      const label = [
+        'POST /healthcheck/fail',
+        drainListeners === 'off' ? '' : `, then POST ${drainListenersPath}`,
+        watch ? `; DRAIN_TIMEOUT may end ${drainMin} s after it, once traffic stops` : '',
+      ].join('');
+      hooks.drain.tapPromise({ name: NAME, plan: { label } }, async (ctx) => {
         const started = Date.now();
         await admin.post('/healthcheck/fail', ctx);
         ctx.logger.info({ adminUrl, ms: Date.now() - started }, 'envoy health check failed: callers will stop routing here');

@@ -7,16 +7,19 @@ export interface HttpAnswer {
 }
 
 /**
- * One HTTP/1.1 GET over a plain socket, for `/ready` at start and in `task-helper health`. fetch
- * (undici) would cost an idle helper about 6 MB and 25 ms at start, and node:http about as much;
- * a socket is already loaded for stdout. Envoy's admin answers with a length or in chunks; both are read.
+ * One HTTP/1.1 GET over a plain socket, for the checks at start, at the stop signal and in
+ * `task-helper health` (Envoy's `/ready`, the app's health path). fetch (undici) would cost an idle
+ * helper about 6 MB and 25 ms at start, and node:http about as much; a socket is already loaded
+ * for stdout. Unlike fetch it takes any port (fetch refuses "bad ports" such as 6000) and follows
+ * no redirect. Envoy's admin answers with a length or in chunks; both are read.
  */
 export function httpGet(url: string, signal: AbortSignal): Promise<HttpAnswer> {
   const { hostname, port, pathname, search, host } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 80), signal });
     const chunks: Buffer[] = [];
-    socket.on('connect', () => socket.end(`GET ${pathname}${search} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    // write, not end: some servers drop a connection whose client has half-closed it before answering.
+    socket.on('connect', () => socket.write(`GET ${pathname}${search} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', reject);
     socket.on('end', () => {
