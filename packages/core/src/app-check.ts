@@ -54,7 +54,7 @@ export default function appCheck(options: AppCheckOptions = {}): Plugin {
       );
       hooks.health.tapPromise({ name: NAME }, async (ctx) => {
         try {
-          await probe(url, ctx.abortSignal, appCheckDefaults.healthTimeoutMs);
+          await httpGet(url, ctx.abortSignal, appCheckDefaults.healthTimeoutMs);
         } catch (error) {
           throw new Error(`app not answering at ${url} (${reasonOf(error)})`);
         }
@@ -65,7 +65,7 @@ export default function appCheck(options: AppCheckOptions = {}): Plugin {
 
 async function skipIfDown(url: string, ctx: HookContext): Promise<SkipDrain | undefined> {
   try {
-    const status = await probe(url, ctx.abortSignal, appCheckDefaults.timeoutMs);
+    const { status } = await httpGet(url, ctx.abortSignal, appCheckDefaults.timeoutMs);
     ctx.logger.info({ url, status }, 'app is up');
     return undefined;
   } catch (error) {
@@ -80,7 +80,7 @@ async function waitForApp(url: string, ctx: HookContext): Promise<void> {
   let reason = '';
   while (!ctx.abortSignal.aborted) {
     try {
-      const status = await probe(url, ctx.abortSignal, appCheckDefaults.timeoutMs);
+      const { status } = await httpGet(url, ctx.abortSignal, appCheckDefaults.timeoutMs);
       ctx.logger.info({ url, status, ms: Date.now() - started }, 'app is up');
       return;
     } catch (error) {
@@ -94,14 +94,4 @@ async function waitForApp(url: string, ctx: HookContext): Promise<void> {
 
 function reasonOf(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-}
-
-/** Any HTTP answer, within the timeout: its status. */
-async function probe(url: string, abortSignal: AbortSignal, timeoutMs: number): Promise<number> {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  try {
-    return (await httpGet(url, AbortSignal.any([abortSignal, timeout]))).status;
-  } catch (error) {
-    throw timeout.aborted ? Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'TIMEOUT' }) : error;
-  }
 }

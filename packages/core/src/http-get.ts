@@ -13,15 +13,19 @@ export interface HttpAnswer {
  * for stdout. Unlike fetch it takes any port (fetch refuses "bad ports" such as 6000) and follows
  * no redirect. Envoy's admin answers with a length or in chunks; both are read.
  */
-export function httpGet(url: string, signal: AbortSignal): Promise<HttpAnswer> {
+/** Rejects with code TIMEOUT ("no answer within N ms") when `timeoutMs` passes first. */
+export function httpGet(url: string, signal: AbortSignal, timeoutMs: number): Promise<HttpAnswer> {
   const { hostname, port, pathname, search, host } = new URL(url);
+  const timeout = AbortSignal.timeout(timeoutMs);
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 80), signal });
+    const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 80), signal: AbortSignal.any([signal, timeout]) });
     const chunks: Buffer[] = [];
     // write, not end: some servers drop a connection whose client has half-closed it before answering.
     socket.on('connect', () => socket.write(`GET ${pathname}${search} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', reject);
+    socket.on('error', (error) =>
+      reject(timeout.aborted ? Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'TIMEOUT' }) : error),
+    );
     socket.on('end', () => {
       try {
         resolve(parseResponse(Buffer.concat(chunks)));

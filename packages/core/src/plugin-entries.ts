@@ -8,7 +8,7 @@ import type { Plugin } from './types.ts';
 // process.getBuiltinModule, not an ESM import: the ESM view of fs, net and util loads their lazy parts (fs/promises, readline…), 2.6 MB of idle memory (bench/footprint.ts).
 const { existsSync } = process.getBuiltinModule('node:fs');
 
-export function isPlugin(value: unknown): value is Plugin {
+function isPlugin(value: unknown): value is Plugin {
   return (
     typeof value === 'object' &&
     value !== null &&

@@ -8,7 +8,7 @@ describe('httpGet: the one-request client for /ready', () => {
   it('reads a length-delimited answer, such as the simulator\'s', async () => {
     const envoy = await startEnvoySim({ initializingMs: 60_000 });
     try {
-      expect(await httpGet(`${envoy.adminUrl}/ready`, new AbortController().signal)).toEqual({ status: 503, body: 'INITIALIZING\n' });
+      expect(await httpGet(`${envoy.adminUrl}/ready`, new AbortController().signal, 1_000)).toEqual({ status: 503, body: 'INITIALIZING\n' });
     } finally {
       await envoy.close();
     }
@@ -33,7 +33,7 @@ describe('httpGet: the one-request client for /ready', () => {
     await once(server, 'listening');
     const { port } = server.address() as { port: number };
     try {
-      const { body } = await httpGet(`http://127.0.0.1:${port}/ready?x=1`, new AbortController().signal);
+      const { body } = await httpGet(`http://127.0.0.1:${port}/ready?x=1`, new AbortController().signal, 1_000);
       expect(body).toBe(`GET /ready?x=1 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
     } finally {
       server.close();

@@ -82,12 +82,11 @@ export function createAdminClient(adminUrl: string): AdminClient {
     post: (path, options) => request('post', path, options),
     get: (path, options) => request('get', path, options),
     async probe(path, { abortSignal }) {
-      const timeout = AbortSignal.timeout(adminRequestDefaults.attemptTimeoutMs);
       try {
-        return await httpGet(`${adminUrl}${path}`, AbortSignal.any([abortSignal, timeout]));
+        return await httpGet(`${adminUrl}${path}`, abortSignal, adminRequestDefaults.attemptTimeoutMs);
       } catch (error) {
-        const reason = timeout.aborted ? 'no answer in time' : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
-        throw new AdminRequestError(`GET ${adminUrl}${path} failed: ${reason}`);
+        const { code, message } = error as NodeJS.ErrnoException;
+        throw new AdminRequestError(`GET ${adminUrl}${path} failed: ${code === 'TIMEOUT' || code === undefined ? message : code}`);
       }
     },
     warm: () =>
