@@ -7,6 +7,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 setup: node_modules/.modules.yaml
 	@command -v haproxy >/dev/null || scripts/install-haproxy.sh
+	@scripts/install-python-tools.sh
 
 node_modules/.modules.yaml: package.json pnpm-lock.yaml pnpm-workspace.yaml $(wildcard packages/*/package.json)
 	@command -v pnpm >/dev/null || npm install --global --no-fund --no-audit pnpm@$(PNPM_VERSION)
@@ -31,4 +32,4 @@ bench: setup
 	pnpm bench
 
 clean:
-	rm -rf node_modules packages/*/node_modules dist
+	rm -rf node_modules packages/*/node_modules dist .tools
