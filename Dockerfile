@@ -7,12 +7,13 @@ WORKDIR /src
 RUN npm install --global --no-fund --no-audit pnpm@10.34.9
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY packages/core/package.json packages/core/
+COPY packages/cli/package.json packages/cli/
 COPY packages/plugin-delay/package.json packages/plugin-delay/
 COPY packages/plugin-envoy/package.json packages/plugin-envoy/
 COPY packages/envoy-sim/package.json packages/envoy-sim/
 RUN pnpm install --frozen-lockfile
 COPY . .
-# Writes dist/task-helper: the bundle as node_modules/@task-helper/{core,plugin-delay,plugin-envoy} and an empty config/.
+# Writes dist/task-helper: the bundle as node_modules/@task-helper/{cli,core,plugin-delay,plugin-envoy} and an empty config/.
 RUN node scripts/build.ts
 
 FROM node:24-alpine
@@ -24,10 +25,10 @@ LABEL org.opencontainers.image.title="task-helper" \
       org.opencontainers.image.source="https://github.com/task-helper/task-helper"
 COPY --from=build /src/dist/task-helper /opt/task-helper
 # `task-helper health` for the container's ECS healthCheck: ["CMD", "task-helper", "health"].
-RUN ln -s /opt/task-helper/node_modules/@task-helper/core/dist/cli.mjs /usr/local/bin/task-helper
+RUN ln -s /opt/task-helper/node_modules/@task-helper/cli/dist/cli.mjs /usr/local/bin/task-helper
 # A team's config file and plugins go here (FROM task-helper, then COPY): it is where `run` looks,
 # and from here their `import '@task-helper/core'` finds the bundle's packages.
 WORKDIR /opt/task-helper/config
 USER node
-ENTRYPOINT ["node", "/opt/task-helper/node_modules/@task-helper/core/dist/cli.mjs"]
+ENTRYPOINT ["node", "/opt/task-helper/node_modules/@task-helper/cli/dist/cli.mjs"]
 CMD ["run"]

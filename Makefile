@@ -32,4 +32,4 @@ bench: setup
 	pnpm bench
 
 clean:
-	rm -rf node_modules packages/*/node_modules dist .tools
+	rm -rf node_modules packages/*/node_modules packages/*/dist dist .tools

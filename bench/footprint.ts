@@ -29,8 +29,8 @@ interface Variant {
 }
 const variants: Variant[] = [
   { name: 'empty node (floor)', args: ['-e', 'console.log(JSON.stringify({ msg: "ready" })); setInterval(() => {}, 2 ** 30)'], drains: false },
-  { name: 'helper, bundle (image)', args: [path.join(root, 'dist/task-helper/node_modules/@task-helper/core/dist/cli.mjs'), 'run'], drains: true },
-  { name: 'helper, sources', args: [path.join(root, 'packages/core/src/cli.ts'), 'run'], drains: true },
+  { name: 'helper, bundle (image)', args: [path.join(root, 'dist/task-helper/node_modules/@task-helper/cli/dist/cli.mjs'), 'run'], drains: true },
+  { name: 'helper, sources', args: ['--conditions=@task-helper/source', path.join(root, 'packages/cli/src/cli.ts'), 'run'], drains: true },
 ];
 
 interface Sample {

@@ -1,25 +1,30 @@
 // `make build`: bundles the CLI and the public packages into dist/task-helper, the folder the
 // Docker image ships as /opt/task-helper (and the image test runs from). One bundle instead of
-// node_modules: measured in bench/footprint.ts (startup and idle memory).
+// node_modules: measured in bench/footprint.ts (startup and idle memory). It bundles the packages'
+// TypeScript sources (their "@task-helper/source" export condition), so it needs no `tsc -b` first.
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
-import corePackage from '../packages/core/package.json' with { type: 'json' };
+import cliPackage from '../packages/cli/package.json' with { type: 'json' };
 
 const root = path.resolve(import.meta.dirname, '..');
 const out = path.join(root, 'dist/task-helper');
-const core = path.join(out, 'node_modules/@task-helper/core');
+const scope = path.join(out, 'node_modules/@task-helper');
+const cli = path.join(scope, 'cli');
 
 rmSync(out, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   entryPoints: {
-    cli: 'packages/core/src/cli.ts',
+    cli: 'packages/cli/src/cli.ts',
+    index: 'packages/cli/src/index.ts',
     core: 'packages/core/src/index.ts',
+    'core-testing': 'packages/core/src/testing.ts',
+    'core-host': 'packages/core/src/host.ts',
     'plugin-delay': 'packages/plugin-delay/src/index.ts',
     'plugin-envoy': 'packages/plugin-envoy/src/index.ts',
   },
-  outdir: path.join(core, 'dist'),
+  outdir: path.join(cli, 'dist'),
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
@@ -29,6 +34,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node24',
+  conditions: ['@task-helper/source'],
   // cosmiconfig and pino are CommonJS and require Node's built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   legalComments: 'none',
@@ -38,15 +44,26 @@ await build({
 /** A package folder whose entry points re-export a bundle entry, so `import '@task-helper/…'` works from a team's config. */
 function writePackage(dir: string, name: string, exports: Record<string, string>, extra: object = {}): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ name, version: corePackage.version, type: 'module', exports, ...extra }, null, 2)}\n`);
+  writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ name, version: cliPackage.version, type: 'module', exports, ...extra }, null, 2)}\n`);
 }
-writePackage(core, '@task-helper/core', { '.': './dist/core.mjs' }, { bin: { 'task-helper': './dist/cli.mjs' } });
+/** A module that re-exports a bundle entry (`withDefault`: its default export too). */
+function reexport(file: string, entry: string, withDefault = false): void {
+  const from = `../cli/dist/${entry}.mjs`;
+  writeFileSync(file, `export * from '${from}';\n${withDefault ? `export { default } from '${from}';\n` : ''}`);
+}
+// The CLI reads its version from this package.json, beside the folder of its bin.
+writePackage(cli, '@task-helper/cli', { '.': './dist/index.mjs' }, { bin: { 'task-helper': './dist/cli.mjs' } });
 // The image links it as /usr/local/bin/task-helper, for the container healthCheck.
-chmodSync(path.join(core, 'dist/cli.mjs'), 0o755);
+chmodSync(path.join(cli, 'dist/cli.mjs'), 0o755);
+const core = path.join(scope, 'core');
+writePackage(core, '@task-helper/core', { '.': './index.mjs', './testing': './testing.mjs', './host': './host.mjs' });
+reexport(path.join(core, 'index.mjs'), 'core');
+reexport(path.join(core, 'testing.mjs'), 'core-testing');
+reexport(path.join(core, 'host.mjs'), 'core-host');
 for (const plugin of ['plugin-delay', 'plugin-envoy']) {
-  const dir = path.join(out, 'node_modules/@task-helper', plugin);
+  const dir = path.join(scope, plugin);
   writePackage(dir, `@task-helper/${plugin}`, { '.': './index.mjs' });
-  writeFileSync(path.join(dir, 'index.mjs'), `export * from '../core/dist/${plugin}.mjs';\nexport { default } from '../core/dist/${plugin}.mjs';\n`);
+  reexport(path.join(dir, 'index.mjs'), plugin, true);
 }
 mkdirSync(path.join(out, 'config'), { recursive: true });
 console.log(`built ${path.relative(root, out)}`);

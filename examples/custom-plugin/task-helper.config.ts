@@ -1,6 +1,7 @@
 // The default plugins plus a team's own. In the image this file sits in /opt/task-helper/config/,
 // the helper's working folder, where it is found without --config.
-import { appCheck, defineConfig } from '@task-helper/core';
+import { appCheck } from '@task-helper/cli';
+import { defineConfig } from '@task-helper/core';
 
 export default defineConfig({
   stopTimeout: 120,

@@ -10,7 +10,7 @@ import { prettyFactory } from 'pino-pretty';
 
 const DRAIN_DELAY = 2;
 const DRAIN_TIMEOUT = 3;
-const CLI = path.resolve(import.meta.dirname, '../../packages/core/src/cli.ts');
+const CLI = path.resolve(import.meta.dirname, '../../packages/cli/src/cli.ts');
 
 const app = await startToyApp();
 const envoy = await startEnvoySim({ upstream: app.url });
@@ -25,7 +25,7 @@ const say = (text: string): void => void process.stdout.write(`\x1b[1m▶ ${text
 
 say(`toy app on ${app.url}, Envoy simulator: admin ${envoy.adminUrl}, listener ${envoy.listenerUrl}`);
 say(`starting the helper: DRAIN_DELAY=${DRAIN_DELAY} DRAIN_TIMEOUT=${DRAIN_TIMEOUT}, no config file (the ECS default)`);
-const helper = spawn(process.execPath, [CLI, 'run'], {
+const helper = spawn(process.execPath, ['--conditions=@task-helper/source', CLI, 'run'], {
   cwd: tmpdir(),
   env: {
     PATH: process.env.PATH,

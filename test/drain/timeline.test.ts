@@ -1,9 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startToyApp } from '@task-helper/envoy-sim';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.ts';
 import { spawnHelper, startHelper } from '../support/helper-process.ts';
 import { startStack, type Stack } from '../support/stack.ts';
@@ -113,9 +114,13 @@ describe('the default drain, from environment variables alone', () => {
 });
 
 describe('node_modules/.bin/task-helper, as the README runs it', () => {
+  const root = path.resolve(import.meta.dirname, '../..');
+  // The bin is the built JavaScript (`make build`), as published.
+  beforeAll(() => void execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' }), 60_000);
+
   it('receives SIGTERM itself (no shell in between) and drains', async () => {
     stack = await startStack();
-    const bin = path.resolve(import.meta.dirname, '../../node_modules/.bin/task-helper');
+    const bin = path.join(root, 'node_modules/.bin/task-helper');
     const helper = spawnHelper(['run'], { env: { ...stack.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' }, command: bin });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');

@@ -9,7 +9,7 @@ import { startStack, type Stack } from '../support/stack.ts';
 const root = path.resolve(import.meta.dirname, '../..');
 const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
 const OPT = '/opt/task-helper';
-const CLI = 'node_modules/@task-helper/core/dist/cli.mjs';
+const CLI = 'node_modules/@task-helper/cli/dist/cli.mjs';
 
 let image: string;
 let stack: Stack;
@@ -71,7 +71,8 @@ describe('the image', () => {
     writeFileSync(
       path.join(config, 'task-helper.config.ts'),
       [
-        "import { appCheck, defineConfig } from '@task-helper/core';",
+        "import { appCheck } from '@task-helper/cli';",
+        "import { defineConfig } from '@task-helper/core';",
         "import delay from '@task-helper/plugin-delay';",
         "import envoy from '@task-helper/plugin-envoy';",
         "import notify from './plugins/notify.ts';",

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { LogLine } from '@task-helper/core/testing';
 
-export const CLI = path.resolve(import.meta.dirname, '../../packages/core/src/cli.ts');
+export const CLI = path.resolve(import.meta.dirname, '../../packages/cli/src/cli.ts');
+/** Makes Node resolve the workspace's packages to their TypeScript sources (their package.json "exports"), so no build is needed. */
+export const SOURCE_CONDITION = '--conditions=@task-helper/source';
 
 const running = new Set<ChildProcess>();
 
@@ -32,7 +34,7 @@ export interface HelperProcess {
  * not forward signals) with only the environment given, so the tests' own env never leaks in.
  */
 export function startHelper(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): HelperProcess {
-  return spawnHelper([CLI, ...args], options);
+  return spawnHelper([SOURCE_CONDITION, CLI, ...args], options);
 }
 
 /** Like startHelper, for any script (the bundled CLI, say): `node <script> <args>`, or `command` itself. */

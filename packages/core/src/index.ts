@@ -1,4 +1,3 @@
-export { default as appCheck, appCheckDefaults, type AppCheckOptions } from './app-check.ts';
 export { AbortReason } from './abort-reasons.ts';
 export { afterDrainMarginMs } from './budget.ts';
 export { defaults } from './defaults.ts';
@@ -7,7 +6,6 @@ export { ConfigError, ExitError, invalidSetting } from './errors.ts';
 export { ExitCode, forcedExitCode } from './exit-codes.ts';
 export { httpGet, parseResponse, type HttpAnswer } from './http-get.ts';
 export { createLogger, logLevels, type LogLevel } from './logger.ts';
-export { loadConfig } from './config.ts';
 export { Runner, type RunnerOptions } from './runner.ts';
 export { boolean, checkOptions, httpUrl, oneOf, port, resolveSetting, seconds, urlPath, type Parser, type SettingRecord, type SettingSource, type SettingSpec } from './settings.ts';
 export { SharedFacts, TRAFFIC_STOPPED } from './shared.ts';

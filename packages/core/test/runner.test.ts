@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Plugin } from '@task-helper/core';
 import { createTestRunner } from '@task-helper/core/testing';
-import probe, { type ProbeOptions } from './fixtures/probe.ts';
+import probe, { type ProbeOptions } from '../../../test/support/fixtures/probe.ts';
 
 function setup(plugins: Plugin[], stopTimeout = 120) {
   const { runner, lines } = createTestRunner({ plugins, stopTimeout });

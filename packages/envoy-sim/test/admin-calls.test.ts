@@ -1,6 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
 import { startEnvoySim, type AdminCall, type EnvoySim } from '../src/index.ts';
-import { adminGet, adminPost } from './helpers.ts';
+import { adminGet, adminPost } from '../../../test/support/sim-stack.ts';
 
 let sim: EnvoySim | undefined;
 afterEach(() => sim?.close());

@@ -1,7 +1,7 @@
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
-import { adminPost, send, startStack, waitFor, type Stack } from './helpers.ts';
+import { adminPost, send, startStack, waitFor, type Stack } from '../../../test/support/sim-stack.ts';
 
 let stack: Stack | undefined;
 let agent: Agent | undefined;

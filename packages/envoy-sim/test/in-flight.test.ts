@@ -1,6 +1,6 @@
 import { Agent } from 'node:http';
 import { afterEach, expect, it } from 'vitest';
-import { adminPost, readStat, send, startStack, waitFor, type Stack } from './helpers.ts';
+import { adminPost, readStat, send, startStack, waitFor, type Stack } from '../../../test/support/sim-stack.ts';
 
 let stack: Stack | undefined;
 let agent: Agent | undefined;

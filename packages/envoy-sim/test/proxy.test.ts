@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { startEnvoySim, type EnvoySim } from '../src/index.ts';
-import { send } from './helpers.ts';
+import { send } from '../../../test/support/sim-stack.ts';
 
 let sim: EnvoySim | undefined;
 let upstream: Server | undefined;

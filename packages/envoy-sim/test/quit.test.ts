@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { expect, it } from 'vitest';
 import { startEnvoySim } from '../src/index.ts';
-import { adminPost, send } from './helpers.ts';
+import { adminPost, send } from '../../../test/support/sim-stack.ts';
 
 it('answers /quitquitquit with OK, then closes and emits quit', async () => {
   const sim = await startEnvoySim({});

@@ -1,6 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
 import { startEnvoySim, type EnvoySim } from '../src/index.ts';
-import { adminGet, adminPost, waitFor } from './helpers.ts';
+import { adminGet, adminPost, waitFor } from '../../../test/support/sim-stack.ts';
 
 let sim: EnvoySim | undefined;
 afterEach(() => sim?.close());

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminGet, adminPost, send, startStack, type Stack } from './helpers.ts';
+import { adminGet, adminPost, send, startStack, type Stack } from '../../../test/support/sim-stack.ts';
 
 describe('/stats formats', () => {
   let stack: Stack;

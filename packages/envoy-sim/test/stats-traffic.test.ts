@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import { adminGet, adminPost, readStat, send, startStack, waitFor, type Stack } from './helpers.ts';
+import { adminGet, adminPost, readStat, send, startStack, waitFor, type Stack } from '../../../test/support/sim-stack.ts';
 
 let stack: Stack | undefined;
 afterEach(() => stack?.close());

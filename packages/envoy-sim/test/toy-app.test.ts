@@ -1,6 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
 import { startToyApp, type ToyApp } from '../src/index.ts';
-import { send } from './helpers.ts';
+import { send } from '../../../test/support/sim-stack.ts';
 
 let app: ToyApp | undefined;
 afterEach(() => app?.close());

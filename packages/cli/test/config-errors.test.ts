@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runHelper } from '../../../test/support/helper-process.ts';
 import { tempDir } from '../../../test/support/temp-config.ts';
 
-const PROBE = path.resolve(import.meta.dirname, 'fixtures/probe.ts');
+const PROBE = path.resolve(import.meta.dirname, '../../../test/support/fixtures/probe.ts');
 
 /** Each bad config stops the helper before `ready`, with exit 78 and one fatal line naming the culprit. */
 async function expectConfigError(files: Record<string, string | object>, args: string[], culprit: RegExp, env: Record<string, string> = {}) {

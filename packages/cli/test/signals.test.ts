@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { startHelper } from '../../../test/support/helper-process.ts';
 import { tempDir } from '../../../test/support/temp-config.ts';
 
-const PROBE = path.resolve(import.meta.dirname, 'fixtures/probe.ts');
-const ALL_HOOKS = path.resolve(import.meta.dirname, 'fixtures/all-hooks');
+const PROBE = path.resolve(import.meta.dirname, '../../../test/support/fixtures/probe.ts');
+const ALL_HOOKS = path.resolve(import.meta.dirname, '../../../test/support/fixtures/all-hooks');
 
 const ran = (lines: Array<{ msg: string; plugin?: unknown; hook?: unknown }>) =>
   lines.filter((l) => l.msg === 'probe ran').map((l) => `${String(l.plugin)}:${String(l.hook)}`);

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runHelper } from '../support/helper-process.ts';
-import { tempDir } from '../support/temp-config.ts';
+import { runHelper } from '../../../../test/support/helper-process.ts';
+import { tempDir } from '../../../../test/support/temp-config.ts';
 
-const PROBE = path.resolve(import.meta.dirname, '../../packages/core/test/fixtures/probe.ts');
+const PROBE = path.resolve(import.meta.dirname, '../../../../test/support/fixtures/probe.ts');
 
 async function plan(args: string[], env: Record<string, string> = {}, cwd?: string) {
   const { code, stdout, stderr } = await runHelper(['plan', ...args], { env, ...(cwd ? { cwd } : {}) });

@@ -1,7 +1,5 @@
-import { afterDrainMarginMs } from './budget.ts';
-import type { Runner } from './runner.ts';
-import type { SettingRecord } from './settings.ts';
-import type { HookName, ResolvedConfig, TapExtras, TapPlan } from './types.ts';
+import type { HookName, ResolvedConfig, TapExtras, TapPlan } from '@task-helper/core';
+import { afterDrainMarginMs, type Runner, type SettingRecord } from '@task-helper/core/host';
 
 export interface PlannedTap {
   plugin: string;

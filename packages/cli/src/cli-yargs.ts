@@ -1,10 +1,8 @@
 import yargs, { type Argv } from 'yargs';
-import packageJson from '../package.json' with { type: 'json' };
 import { health } from './commands/health.ts';
 import { plan } from './commands/plan.ts';
 import { run } from './commands/run.ts';
-import { ExitCode } from './exit-codes.ts';
-import { logLevels, type LogLevel } from './logger.ts';
+import { ExitCode, logLevels, type LogLevel } from '@task-helper/core/host';
 
 const common = (command: Argv) =>
   command
@@ -12,8 +10,12 @@ const common = (command: Argv) =>
     .option('log-level', { type: 'string', choices: logLevels, describe: 'overrides LOG_LEVEL and the config file' });
 const options = (argv: { config?: string | undefined; logLevel?: string | undefined }) => ({ config: argv.config, logLevel: argv.logLevel as LogLevel | undefined });
 
-/** The full command line: help, version, `plan`, and every usage error. */
-export async function main(argv: string[]): Promise<void> {
+/**
+ * The full command line: help, version, `plan`, and every usage error. `packageJson` is the
+ * package's own file, found from the bin (which stays put in the image's bundle, unlike this module).
+ */
+export async function main(argv: string[], packageJson: URL): Promise<void> {
+  const { version } = JSON.parse(process.getBuiltinModule('node:fs').readFileSync(packageJson, 'utf8')) as { version: string };
   await yargs(argv)
     .scriptName('task-helper')
     .usage('$0 <command>\n\nDrains an Envoy sidecar task on SIGTERM: wait DRAIN_DELAY, fail Envoy\'s health check, wait DRAIN_TIMEOUT, exit.')
@@ -33,7 +35,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`\ntask-helper: ${message}\n`);
       process.exit(ExitCode.usage);
     })
-    .version(packageJson.version)
+    .version(version)
     .help()
     .parseAsync();
 }

@@ -1,11 +1,8 @@
 import path from 'node:path';
 import type { Loader } from 'cosmiconfig';
-import { defaults } from './defaults.ts';
-import { ConfigError, invalidSetting } from './errors.ts';
-import { logLevels, type LogLevel } from './logger.ts';
+import { ConfigError, invalidSetting, oneOf, seconds, type Plugin, type ResolvedConfig } from '@task-helper/core';
+import { checkOptions, defaults, logLevels, resolveSetting, type LogLevel, type SettingRecord, type SettingSpec } from '@task-helper/core/host';
 import { resolvePlugins } from './plugin-entries.ts';
-import { checkOptions, oneOf, resolveSetting, seconds, type SettingRecord, type SettingSpec } from './settings.ts';
-import type { Plugin, ResolvedConfig } from './types.ts';
 
 // process.getBuiltinModule, not an ESM import: the ESM view of fs, net and util loads their lazy parts (fs/promises, readline…), 2.6 MB of idle memory (bench/footprint.ts).
 const { existsSync, readdirSync } = process.getBuiltinModule('node:fs');

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigError, firstLine } from './errors.ts';
-import type { Plugin } from './types.ts';
+import { ConfigError, type Plugin } from '@task-helper/core';
+import { firstLine } from '@task-helper/core/host';
 
 
 // process.getBuiltinModule, not an ESM import: the ESM view of fs, net and util loads their lazy parts (fs/promises, readline…), 2.6 MB of idle memory (bench/footprint.ts).

@@ -1,5 +1,5 @@
 import { request as httpRequest, type Agent, type IncomingHttpHeaders } from 'node:http';
-import { startEnvoySim, startToyApp, type EnvoySim, type EnvoySimOptions, type ToyApp } from '../src/index.ts';
+import { startEnvoySim, startToyApp, type EnvoySim, type EnvoySimOptions, type ToyApp } from '@task-helper/envoy-sim';
 
 export interface Stack {
   app: ToyApp;

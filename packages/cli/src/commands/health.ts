@@ -1,4 +1,4 @@
-import { ExitCode } from '../exit-codes.ts';
+import { ExitCode } from '@task-helper/core/host';
 import { command, type CommandOptions } from './command.ts';
 
 /**

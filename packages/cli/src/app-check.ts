@@ -1,6 +1,4 @@
-import { httpGet } from './http-get.ts';
-import { boolean, checkOptions, port, urlPath } from './settings.ts';
-import type { HookContext, Plugin, SkipDrain } from './types.ts';
+import { boolean, checkOptions, httpGet, port, urlPath, type HookContext, type Plugin, type SkipDrain } from '@task-helper/core';
 
 export const appCheckDefaults = Object.freeze({
   enabled: true,

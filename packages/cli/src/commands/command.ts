@@ -1,11 +1,7 @@
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { loadConfig, logLevelSetting } from '../config.ts';
-import { ExitError } from '../errors.ts';
-import { ExitCode } from '../exit-codes.ts';
-import { createLogger, type LogLevel } from '../logger.ts';
-import { Runner } from '../runner.ts';
-import { resolveSetting } from '../settings.ts';
+import { createLogger, ExitCode, ExitError, resolveSetting, Runner, type LogLevel } from '@task-helper/core/host';
 
 export interface CommandOptions {
   config?: string | undefined;

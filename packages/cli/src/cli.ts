@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { health } from './commands/health.ts';
 import { run } from './commands/run.ts';
-import { logLevels, type LogLevel } from './logger.ts';
+import { logLevels, type LogLevel } from '@task-helper/core/host';
 
 // process.getBuiltinModule, not an ESM import: the ESM view of fs, net and util loads their lazy parts (fs/promises, readline…), 2.6 MB of idle memory (bench/footprint.ts).
 const { parseArgs } = process.getBuiltinModule('node:util');
@@ -12,7 +12,7 @@ const argv = process.argv.slice(2);
 const plain = plainCommand(argv);
 if (plain?.command === 'run') await run(plain.options);
 else if (plain?.command === 'health') await health(plain.options);
-else await (await import('./cli-yargs.ts')).main(argv);
+else await (await import('./cli-yargs.ts')).main(argv, new URL('../package.json', import.meta.url));
 
 function plainCommand(args: string[]) {
   try {

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import { forcedExitCode } from './exit-codes.ts';
-import type { Runner } from './runner.ts';
+import { forcedExitCode, type Runner } from '@task-helper/core/host';
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
