@@ -1,11 +1,11 @@
 import { boolean, checkOptions, httpUrl, oneOf, port, seconds, type Plugin } from '@task-helper/core';
 import { createAdminClient } from './admin-client.ts';
 import { assertLive, waitUntilLive } from './readiness.ts';
-import { TRAFFIC_STATS_FILTER, trafficDefaults, watchTraffic, type Stat, type TrafficWatch } from './traffic.ts';
+import { trafficDefaults, trafficStatsFilter, watchTraffic, type Stat, type TrafficWatch } from './traffic.ts';
 
 export { adminRequestDefaults, AdminRequestError, createAdminClient, type AdminClient, type AdminRequest } from './admin-client.ts';
 export { readinessDefaults } from './readiness.ts';
-export { sampleTraffic, trafficDefaults, watchTraffic, type Stat, type TrafficSample, type TrafficWatch } from './traffic.ts';
+export { sampleTraffic, trafficDefaults, trafficStatsFilter, watchTraffic, type Stat, type TrafficSample, type TrafficWatch } from './traffic.ts';
 
 export const envoyDefaults = Object.freeze({ adminUrl: 'http://127.0.0.1:9901', waitReady: true, drainListeners: 'off' as const, quit: false });
 
@@ -33,10 +33,10 @@ const NAME = 'envoy';
 const OPTIONS = ['adminUrl', 'waitReady', 'drainMin', 'quietPeriod', 'statPrefixes', 'drainListeners', 'quit'];
 
 const statPrefixList = {
-  expected: 'a list of stat prefixes such as ingress (comma-separated in the environment)',
+  expected: 'a list of stat prefixes such as ingress or inbound_0.0.0.0_15000 (comma-separated in the environment)',
   parse: (raw: unknown, fromEnv: boolean): string[] | undefined => {
     const list = fromEnv && typeof raw === 'string' ? raw.split(',').map((s) => s.trim()) : raw;
-    return Array.isArray(list) && list.length > 0 && list.every((s) => typeof s === 'string' && /^[\w-]+$/.test(s)) ? list : undefined;
+    return Array.isArray(list) && list.length > 0 && list.every((s) => typeof s === 'string' && /^[\w-]+(\.[\w-]+)*$/.test(s)) ? list : undefined;
   },
 };
 
@@ -57,7 +57,7 @@ export default function envoy(options: EnvoyOptions = {}): Plugin {
       const watch: TrafficWatch | undefined =
         drainMin === undefined ? undefined : { drainMinMs: drainMin * 1000, quietMs: quietPeriod * 1000, statPrefixes };
       const admin = createAdminClient(adminUrl);
-      const statsPath = `/stats?format=json&filter=${encodeURIComponent(TRAFFIC_STATS_FILTER)}`;
+      const statsPath = `/stats?format=json&filter=${encodeURIComponent(trafficStatsFilter(statPrefixes))}`;
       const drainListenersPath = `/drain_listeners?graceful${drainListeners === 'inbound' ? '&inboundonly' : ''}`;
 
       if (waitReady) {

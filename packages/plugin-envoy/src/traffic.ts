@@ -1,7 +1,7 @@
 import { TRAFFIC_STOPPED, type HookContext } from '@task-helper/core';
 
 export const trafficDefaults = Object.freeze({
-  /** Seconds without a request in flight or arriving before traffic counts as stopped. */
+  /** Seconds without a caller's request answered (and none in flight) before traffic counts as stopped. */
   quietPeriod: 1,
   pollIntervalMs: 250,
 });
@@ -19,15 +19,29 @@ export interface Stat {
   value?: number;
 }
 
-/** Application requests: the health check filter's own requests and the admin listener never count. */
+/** Callers' requests on the watched connection managers: health checks and the admin listener never count. */
 export interface TrafficSample {
+  /** Requests in flight, health checks included: Envoy has no in-flight gauge that leaves them out. */
   active: number;
+  /** Callers' requests answered so far (`downstream_rq_completed`), health checks never included. */
   requests: number;
 }
 
-// http.<prefix>.downstream_rq_active|total, and the health check filter's http.<prefix>.health_check.request_total.
-export const TRAFFIC_STATS_FILTER = String.raw`^http\.[^.]+\.(downstream_rq_(active|total)|health_check\.request_total)$`;
-const STAT = /^http\.([^.]+)\.(downstream_rq_active|downstream_rq_total|health_check\.request_total)$/;
+// Envoy counts every stream, health checks included, in downstream_rq_total and _active as it
+// starts; downstream_rq_completed is charged as the response headers go out and leaves health
+// checks out on every version (1.29 has no health_check.* counters; on 1.40 they count only the
+// checks the filter answers itself, not those passed through to the app). So completed is the
+// callers' count, and a health check caught in flight shows only in active.
+const STATS = '(downstream_rq_active|downstream_rq_completed)';
+// A stat prefix may contain dots (inbound_0.0.0.0_15000); Envoy's per-listener copies
+// (listener.<address>.http.<prefix>.*) are left out by the anchor.
+const STAT = new RegExp(`^http\\.(.+)\\.${STATS}$`);
+
+/** RE2 (Envoy's `/stats?filter=`) for the watched prefixes' stats; every connection manager's when none is named. */
+export function trafficStatsFilter(statPrefixes: readonly string[]): string {
+  const prefix = statPrefixes.length > 0 ? `(${statPrefixes.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})` : '.+';
+  return `^http\\.${prefix}\\.${STATS}$`;
+}
 
 /** Sums the watched connection managers' stats; undefined when a watched one is missing. */
 export function sampleTraffic(stats: readonly Stat[], statPrefixes: readonly string[]): TrafficSample | undefined {
@@ -44,19 +58,21 @@ export function sampleTraffic(stats: readonly Stat[], statPrefixes: readonly str
   let requests = 0;
   for (const prefix of prefixes) {
     const stat = byPrefix.get(prefix);
-    if (stat?.downstream_rq_active === undefined || stat.downstream_rq_total === undefined) return undefined;
+    if (stat?.downstream_rq_active === undefined || stat.downstream_rq_completed === undefined) return undefined;
     active += stat.downstream_rq_active;
-    requests += stat.downstream_rq_total - (stat['health_check.request_total'] ?? 0);
+    requests += stat.downstream_rq_completed;
   }
   return { active, requests };
 }
 
 /**
  * Runs in the background from `/healthcheck/fail` on, and sets TRAFFIC_STOPPED (ending
- * plugin-delay's DRAIN_TIMEOUT wait) once DRAIN_MIN has passed and no request has been in flight
- * or arrived for the quiet period. The quiet period may lie within DRAIN_MIN, so a drain whose
- * callers left early ends right at DRAIN_MIN. Unreadable stats end the watch: never finish early
- * on missing data.
+ * plugin-delay's DRAIN_TIMEOUT wait) once DRAIN_MIN has passed, no caller's request has been
+ * answered for the quiet period and nothing is in flight. Something in flight only holds the end
+ * back (it may be a health check, which Envoy's in-flight gauge cannot tell apart): a caller's
+ * request restarts the quiet period when it is answered. The quiet period may lie within
+ * DRAIN_MIN, so a drain whose callers left early ends right at DRAIN_MIN. Unreadable stats end
+ * the watch: never finish early on missing data.
  */
 export async function watchTraffic(ctx: HookContext, read: () => Promise<readonly Stat[]>, watch: TrafficWatch): Promise<void> {
   const started = Date.now();
@@ -77,7 +93,7 @@ export async function watchTraffic(ctx: HookContext, read: () => Promise<readonl
       return;
     }
     const now = Date.now();
-    if (sample.active > 0 || (last !== undefined && sample.requests !== last.requests)) quietSince = now;
+    if (last !== undefined && sample.requests !== last.requests) quietSince = now;
     const quietMs = now - quietSince;
     const sinceFailMs = now - started;
     ctx.logger.debug({ ...sample, quietMs, sinceFailMs }, 'traffic poll');

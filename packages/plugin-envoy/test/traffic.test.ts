@@ -1,21 +1,37 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TRAFFIC_STOPPED, definePlugin, type HookContext } from '@task-helper/core';
 import { createTestRunner } from '@task-helper/core/testing';
-import { sampleTraffic, watchTraffic, type Stat } from '@task-helper/plugin-envoy';
+import { sampleTraffic, trafficStatsFilter, watchTraffic, type Stat } from '@task-helper/plugin-envoy';
 
-const stats = (prefix: string, active: number, total: number, healthChecks = 0): Stat[] => [
+/** A connection manager's stats as Envoy lists them: `total` and the 1.33+ health check filter's count include health checks, `completed` never does. */
+const stats = (prefix: string, active: number, completed: number, { total = completed, healthChecks = 0 } = {}): Stat[] => [
   { name: `http.${prefix}.downstream_rq_active`, value: active },
-  { name: `http.${prefix}.downstream_rq_total`, value: total },
-  { name: `http.${prefix}.health_check.request_total`, value: healthChecks },
+  { name: `http.${prefix}.downstream_rq_completed`, value: completed },
+  { name: `http.${prefix}.downstream_rq_total`, value: total + healthChecks },
+  { name: `http.${prefix}.tracing.health_check`, value: healthChecks },
 ];
 
 describe('sampleTraffic', () => {
-  it('sums every connection manager but admin, minus health-check requests', () => {
-    expect(sampleTraffic([...stats('ingress', 2, 100, 30), ...stats('egress', 1, 5), ...stats('admin', 9, 999)], [])).toEqual({ active: 3, requests: 75 });
+  it('sums every connection manager but admin, counting answered requests (health checks never are)', () => {
+    expect(sampleTraffic([...stats('ingress', 2, 70, { healthChecks: 30 }), ...stats('egress', 1, 5), ...stats('admin', 9, 999)], [])).toEqual({ active: 3, requests: 75 });
+  });
+
+  it('reads dotted stat prefixes, and leaves out the listener copies of the same stats', () => {
+    const dotted = [...stats('inbound_0.0.0.0_15000', 1, 40), { name: 'listener.0.0.0.0_15000.http.inbound_0.0.0.0_15000.downstream_rq_completed', value: 40 }];
+    expect(sampleTraffic(dotted, [])).toEqual({ active: 1, requests: 40 });
+    expect(sampleTraffic([...dotted, ...stats('egress', 0, 3)], ['inbound_0.0.0.0_15000'])).toEqual({ active: 1, requests: 40 });
   });
 
   it('watches only the named prefixes when given', () => {
     expect(sampleTraffic([...stats('ingress', 0, 10), ...stats('egress', 4, 50)], ['ingress'])).toEqual({ active: 0, requests: 10 });
+  });
+
+  it('asks Envoy for exactly those stats: a filter that matches dotted prefixes literally', () => {
+    const names = [...stats('inbound_0.0.0.0_15000', 0, 0), ...stats('inbound_0x0x0x0_15000', 0, 0), ...stats('admin', 0, 0)].map((s) => s.name);
+    names.push('listener.0.0.0.0_15000.http.inbound_0.0.0.0_15000.downstream_rq_completed');
+    const matched = (prefixes: string[]) => names.filter((n) => new RegExp(trafficStatsFilter(prefixes)).test(n));
+    expect(matched(['inbound_0.0.0.0_15000'])).toEqual(['http.inbound_0.0.0.0_15000.downstream_rq_active', 'http.inbound_0.0.0.0_15000.downstream_rq_completed']);
+    expect(matched([])).toHaveLength(6);
   });
 
   it('is undefined when a watched prefix is missing or there is nothing but admin', () => {
@@ -85,6 +101,29 @@ describe('watchTraffic', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     expect((await done()).ended).toBe('elapsed');
     expect(lines.some((l) => l.msg.startsWith('traffic stats missing'))).toBe(true);
+  });
+
+  it('is not fooled by health checks: they move downstream_rq_total and, caught in flight, the active gauge', async () => {
+    let healthChecks = 0;
+    let polls = 0;
+    // A health check every poll; every fourth poll catches one in flight. Callers are gone.
+    const read = async () => ((polls += 1), stats('ingress', polls % 4 === 0 ? 1 : 0, 50, { healthChecks: (healthChecks += 1) }));
+    const { lines, done } = await drainWith(read, 40_000);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(await done()).toEqual({ ms: 2_000, ended: 'until' });
+    expect(lines.find((l) => l.msg === 'traffic stopped')).toMatchObject({ quietMs: 2_000 });
+  });
+
+  it('holds the end while something is in flight, and counts a caller\'s request when it is answered', async () => {
+    let active = 1;
+    let completed = 10;
+    const { done } = await drainWith(async () => stats('ingress', active, completed), 40_000);
+    await vi.advanceTimersByTimeAsync(3_000); // a slow request, in flight past DRAIN_MIN
+    active = 0;
+    completed = 11;
+    await vi.advanceTimersByTimeAsync(1_249); // answered; seen at 3.25 s
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await done()).toEqual({ ms: 4_250, ended: 'until' });
   });
 
   it('never ends early while requests keep arriving', async () => {
