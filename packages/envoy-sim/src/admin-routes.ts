@@ -2,6 +2,7 @@ import { createLogging } from './logging.ts';
 import { serverInfo } from './server-info.ts';
 import type { ServerState } from './state.ts';
 import type { StatStore } from './stats.ts';
+import type { StatSet } from './types.ts';
 import { renderStats } from './stats-format.ts';
 
 export interface AdminReply {
@@ -24,6 +25,7 @@ export interface AdminContext {
   state: ServerState;
   stats: StatStore;
   drainTimeS: number;
+  statSet: StatSet;
   stopListeners(): void;
   quit(): void;
 }
@@ -44,7 +46,7 @@ export function adminRoutes(ctx: AdminContext): AdminRoute[] {
       path: '/server_info',
       help: 'print server version/status information',
       mutates: false,
-      handle: () => ({ status: 200, body: serverInfo(ctx.state, ctx.drainTimeS), json: true }),
+      handle: () => ({ status: 200, body: serverInfo(ctx.state, ctx.drainTimeS, ctx.statSet), json: true }),
     },
     {
       path: '/stats',
@@ -102,13 +104,13 @@ export function adminRoutes(ctx: AdminContext): AdminRoute[] {
 
 /**
  * `?inboundonly` changes nothing here: the ingress listener is the only one and it is inbound.
- * Without `?graceful` the listener stops accepting at once; with it, connections are drain-closed
- * for the drain period first, and `?skip_exit` leaves the listener open after that period.
+ * Without `?graceful` the listener stops accepting at once (`?skip_exit` then changes nothing, as
+ * on Envoy 1.40); with it, connections are drain-closed for the drain period first, and
+ * `?skip_exit` leaves the listener open after that period.
  */
 function drainListeners(ctx: AdminContext, params: URLSearchParams): AdminReply {
   const graceful = params.has('graceful');
   const skipExit = params.has('skip_exit');
-  if (skipExit && !graceful) return { status: 400, body: 'skip_exit requires graceful\n' };
   if (!graceful) {
     ctx.stopListeners();
     return ok();

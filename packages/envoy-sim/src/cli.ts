@@ -6,7 +6,7 @@ import type { EnvoySimOptions } from './types.ts';
 const USAGE =
   'usage: envoy-sim [--admin-port 9901] [--listener-port 15000] [--upstream http://127.0.0.1:8080]\n' +
   '                 [--health-path /ping/ping] [--stat-prefix ingress] [--initializing-ms N]\n' +
-  '                 [--drain-time-s N] [--host 127.0.0.1]\n';
+  '                 [--drain-time-s N] [--stat-set 1.40|1.29] [--host 127.0.0.1]\n';
 
 function parse(): EnvoySimOptions {
   const { values } = parseArgs({
@@ -19,6 +19,7 @@ function parse(): EnvoySimOptions {
       'stat-prefix': { type: 'string' },
       'initializing-ms': { type: 'string' },
       'drain-time-s': { type: 'string' },
+      'stat-set': { type: 'string' },
     },
   });
   const int = (name: keyof typeof values) => {
@@ -28,7 +29,10 @@ function parse(): EnvoySimOptions {
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${raw}`);
     return n;
   };
+  const statSet = values['stat-set'];
+  if (statSet !== undefined && statSet !== '1.40' && statSet !== '1.29') throw new Error(`--stat-set must be 1.40 or 1.29, got ${statSet}`);
   return {
+    statSet,
     host: values.host,
     adminPort: int('admin-port'),
     listenerPort: int('listener-port'),

@@ -52,13 +52,22 @@ export function trackConnection(socket: Socket, groups: Array<{ cxTotal: Counter
   });
 }
 
-/** Counts a request as active until its response is finished or abandoned. */
-export function trackRequest(res: ServerResponse, cm: ConnectionManagerStats): void {
+/**
+ * Counts a request as active until its response is finished or abandoned. A health check (the
+ * stream's `tracing.health_check` counter given) counts in total and active like any request,
+ * never in completed or the status classes, and in that counter once it is over, as in Envoy.
+ */
+export function trackRequest(res: ServerResponse, cm: ConnectionManagerStats, healthCheck?: Counter): void {
   cm.rqTotal.inc();
   cm.rqActive.inc();
-  res.once('finish', () => {
-    cm.rqCompleted.inc();
-    cm.rqByClass[Math.floor(res.statusCode / 100) - 1]?.inc();
+  if (!healthCheck) {
+    res.once('finish', () => {
+      cm.rqCompleted.inc();
+      cm.rqByClass[Math.floor(res.statusCode / 100) - 1]?.inc();
+    });
+  }
+  res.once('close', () => {
+    healthCheck?.inc();
+    cm.rqActive.dec();
   });
-  res.once('close', () => cm.rqActive.dec());
 }

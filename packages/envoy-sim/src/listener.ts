@@ -4,6 +4,7 @@ import { connectionManagerStats, listenerStats, trackConnection, trackRequest } 
 import { createRouter, localReply } from './router.ts';
 import type { ServerState } from './state.ts';
 import type { Gauge, StatStore } from './stats.ts';
+import type { StatSet } from './types.ts';
 
 export interface IngressOptions {
   host: string;
@@ -12,6 +13,7 @@ export interface IngressOptions {
   healthPath: string;
   passThrough: boolean;
   statPrefix: string;
+  statSet: StatSet;
 }
 
 export interface Ingress {
@@ -32,13 +34,18 @@ export async function startIngress(
   totalConnections: Gauge,
 ): Promise<Ingress> {
   const cm = connectionManagerStats(stats, options.statPrefix);
-  // The health check filter's own stats: its requests also count in downstream_rq_total, and
-  // these let a reader tell them apart from application traffic.
-  const healthChecks = {
-    total: stats.counter(`http.${options.statPrefix}.health_check.request_total`),
-    ok: stats.counter(`http.${options.statPrefix}.health_check.ok`),
-    failed: stats.counter(`http.${options.statPrefix}.health_check.failed`),
-  };
+  // Every health check, counted by the connection manager when its stream ends.
+  const tracingHealthCheck = stats.counter(`http.${options.statPrefix}.tracing.health_check`);
+  // The health check filter's own counters exist from Envoy 1.33, and count only the checks it
+  // answers itself (failed, or not in pass-through mode), never those passed through to the app.
+  const filterStats =
+    options.statSet === '1.29'
+      ? undefined
+      : {
+          total: stats.counter(`http.${options.statPrefix}.health_check.request_total`),
+          ok: stats.counter(`http.${options.statPrefix}.health_check.ok`),
+          failed: stats.counter(`http.${options.statPrefix}.health_check.failed`),
+        };
   const router = createRouter(options.upstream);
   const listenerName = (port: number) => `${options.host}_${port}`;
 
@@ -48,30 +55,33 @@ export async function startIngress(
       trackConnection(socket, [cm, listenerStats(stats, listenerName(socket.localPort ?? 0))], totalConnections);
     },
     onRequest(req, res) {
-      trackRequest(res, cm);
-      handle(req, res);
+      // The filter matches `:path` exactly, query string included.
+      const healthCheck = req.url === options.healthPath;
+      trackRequest(res, cm, healthCheck ? tracingHealthCheck : undefined);
+      handle(req, res, healthCheck);
     },
   });
   // Defined up front so /stats lists them at 0 before the first connection, as Envoy does.
   listenerStats(stats, listenerName(endpoint.port));
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
-    // The filter matches `:path` exactly, query string included.
-    const healthCheck = req.url === options.healthPath;
-    if (healthCheck) {
-      healthChecks.total.inc();
-      res.once('finish', () => (res.statusCode === 200 ? healthChecks.ok : healthChecks.failed).inc());
-    }
+  function handle(req: IncomingMessage, res: ServerResponse, healthCheck: boolean): void {
+    // Envoy's service cluster (--service-cluster), unset here.
+    if (healthCheck) res.setHeader('x-envoy-upstream-healthchecked-cluster', '');
     const decorate = (r: ServerResponse) => {
-      // Encoder side of the health check filter: ordinary traffic tells downstream Envoys at once.
-      if (!healthCheck && state.healthCheckFailed()) r.setHeader('x-envoy-immediate-health-check-fail', 'true');
+      // Encoder side of the health check filter: every response, its own 503s included, tells
+      // downstream Envoys at once.
+      if (state.healthCheckFailed()) r.setHeader('x-envoy-immediate-health-check-fail', 'true');
       if (state.drainClose()) {
         r.setHeader('connection', 'close');
         cm.cxDrainClose.inc();
       }
     };
-    if (healthCheck && state.healthCheckFailed()) return localReply(res, 503, '', decorate);
-    if (healthCheck && !options.passThrough) return localReply(res, 200, '', decorate);
+    if (healthCheck && (state.healthCheckFailed() || !options.passThrough)) {
+      const failed = state.healthCheckFailed();
+      filterStats?.total.inc();
+      (failed ? filterStats?.failed : filterStats?.ok)?.inc();
+      return localReply(res, failed ? 503 : 200, '', decorate);
+    }
     router.forward(req, res, decorate);
   }
 

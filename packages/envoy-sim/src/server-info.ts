@@ -1,7 +1,11 @@
 import type { ServerState } from './state.ts';
+import type { StatSet } from './types.ts';
 
-/** Shaped like a real build's `<version>/<commit>/<Clean|Modified>/<RELEASE|DEBUG>/<ssl>`; the commit is made up. */
-export const ENVOY_VERSION = '1.34.1/5c1a3e1e1ba8d1b4a7c4b5f0e8d0f1c2a3b4c5d6/Clean/RELEASE/BoringSSL';
+/** Shaped like a real build's `<commit>/<version>/<Clean|Modified>/<RELEASE|DEBUG>/<ssl>`; the commits are made up. */
+const ENVOY_VERSIONS: Record<StatSet, string> = {
+  '1.40': '5c1a3e1e1ba8d1b4a7c4b5f0e8d0f1c2a3b4c5d6/1.40.0/Clean/RELEASE/BoringSSL',
+  '1.29': '0e7a3b1f2c4d5e6f708192a3b4c5d6e7f8091a2b/1.29.12/Clean/RELEASE/BoringSSL',
+};
 
 /** Protobuf JSON renders Envoy's whole-second uptimes as e.g. "12s". */
 function duration(seconds: number): string {
@@ -9,12 +13,12 @@ function duration(seconds: number): string {
 }
 
 /** /server_info, trimmed to the fields a client may look at. Envoy pretty-prints with one space. */
-export function serverInfo(state: ServerState, drainTimeS: number): string {
+export function serverInfo(state: ServerState, drainTimeS: number, statSet: StatSet): string {
   const uptime = duration(state.uptimeSeconds());
   const info = {
-    version: ENVOY_VERSION,
+    version: ENVOY_VERSIONS[statSet],
     state: state.name(),
-    hot_restart_version: '11.104',
+    hot_restart_version: 'disabled',
     command_line_options: {
       restart_epoch: 0,
       drain_time: duration(drainTimeS),

@@ -4,7 +4,7 @@ import { adminRoutes } from './admin-routes.ts';
 import { startIngress, type Ingress } from './listener.ts';
 import { ServerState } from './state.ts';
 import { StatStore } from './stats.ts';
-import type { AdminCall, EnvoySim, EnvoySimEvents, EnvoySimOptions } from './types.ts';
+import type { AdminCall, EnvoySim, EnvoySimEvents, EnvoySimOptions, StatSet } from './types.ts';
 
 const DEFAULTS = {
   host: '127.0.0.1',
@@ -15,11 +15,13 @@ const DEFAULTS = {
   statPrefix: 'ingress',
   initializingMs: 0,
   drainTimeS: 600,
+  statSet: '1.40' as StatSet,
 };
 
 /** Starts the ingress listener and the admin server; resolves once both are accepting. */
 export async function startEnvoySim(options: EnvoySimOptions = {}): Promise<EnvoySim> {
   const o = { ...DEFAULTS, ...withoutUndefined(options) };
+  if (o.statSet !== '1.40' && o.statSet !== '1.29') throw new Error(`statSet must be '1.40' or '1.29', got ${String(o.statSet)}`);
   const state = new ServerState(o.initializingMs);
   const stats = new StatStore();
   stats.computedGauge('server.state', () => state.code());
@@ -41,6 +43,7 @@ export async function startEnvoySim(options: EnvoySimOptions = {}): Promise<Envo
         state,
         stats,
         drainTimeS: o.drainTimeS,
+        statSet: o.statSet,
         stopListeners: () => listener.stopAccepting(),
         quit: () => void close().then(() => events.emit('quit')),
       }),

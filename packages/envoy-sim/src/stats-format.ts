@@ -1,3 +1,4 @@
+import { compileRe2 } from './re2.ts';
 import type { StatSample } from './stats.ts';
 
 export interface StatsPage {
@@ -6,12 +7,11 @@ export interface StatsPage {
   json: boolean;
 }
 
-/** Envoy's percentiles; the sim records no histograms, so only the list of quantiles is rendered. */
-const SUPPORTED_QUANTILES = [0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 100];
-
 /**
- * /stats: `?format=json`, `?filter=<regex>` (searched anywhere in the name, like RE2's partial
+ * /stats: `?format=json`, `?filter=<RE2 regex>` (searched anywhere in the name, like RE2's partial
  * match) and `?usedonly` (stats never written are left out; one that went back to 0 stays).
+ * The sim records no histograms, so JSON never has Envoy's `{"histograms": …}` element (Envoy
+ * too leaves it out when no histogram matches the filter).
  */
 export function renderStats(samples: StatSample[], params: URLSearchParams): StatsPage {
   const format = params.get('format') ?? 'text';
@@ -21,11 +21,9 @@ export function renderStats(samples: StatSample[], params: URLSearchParams): Sta
   let filter: RegExp | undefined;
   const pattern = params.get('filter');
   if (pattern) {
-    try {
-      filter = new RegExp(pattern);
-    } catch {
-      return { status: 400, body: 'Invalid re2 regex', json: false };
-    }
+    const compiled = compileRe2(pattern);
+    if (!(compiled instanceof RegExp)) return { status: 400, body: `Invalid re2 regex: ${compiled.error}`, json: false };
+    filter = compiled;
   }
   const usedOnly = params.has('usedonly');
   const shown = samples.filter((s) => (!usedOnly || s.used) && (!filter || filter.test(s.name)));
@@ -33,7 +31,6 @@ export function renderStats(samples: StatSample[], params: URLSearchParams): Sta
   if (format === 'text') {
     return { status: 200, body: shown.map((s) => `${s.name}: ${s.value}\n`).join(''), json: false };
   }
-  const stats: object[] = shown.map(({ name, value }) => ({ name, value }));
-  stats.push({ histograms: { supported_quantiles: SUPPORTED_QUANTILES, computed_quantiles: [] } });
+  const stats = shown.map(({ name, value }) => ({ name, value }));
   return { status: 200, body: JSON.stringify({ stats }), json: true };
 }

@@ -1,5 +1,7 @@
 import type { EventEmitter } from 'node:events';
 
+export type StatSet = '1.40' | '1.29';
+
 export type ServerStateName = 'LIVE' | 'DRAINING' | 'PRE_INITIALIZING' | 'INITIALIZING';
 
 export interface AdminFault {
@@ -25,6 +27,11 @@ export interface EnvoySimOptions {
   initializingMs?: number;
   /** Envoy's --drain-time-s, used by /drain_listeners?graceful. */
   drainTimeS?: number;
+  /**
+   * Which Envoy's stats (and `/server_info` version) to show: '1.40' (default), or '1.29' (App
+   * Mesh's last Envoy), whose health check filter has no `health_check.*` counters.
+   */
+  statSet?: StatSet;
   /**
    * Test-only: make an admin path answer this way instead of doing its job, to stand in for a
    * broken or slow endpoint. Looked up on every request, so a test may add or delete entries on

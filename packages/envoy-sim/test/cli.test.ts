@@ -39,6 +39,21 @@ it('toy-app and envoy-sim print ready lines, proxy, log admin calls, and exit 0 
   expect((await Promise.all(exits)).map(([code]) => code)).toEqual([0, 0]);
 });
 
+it('envoy-sim --stat-set 1.29 shows 1.29\'s stats; any other value is refused with exit 2', async () => {
+  const sim = start('cli.ts', ['--stat-set', '1.29']);
+  const ready = await sim.next();
+  expect(await (await fetch(`${ready.adminUrl}/stats?filter=health_check`)).text()).toBe('http.ingress.tracing.health_check: 0\n');
+  const exited = once(sim.child, 'exit');
+  sim.child.kill('SIGTERM');
+  expect((await exited)[0]).toBe(0);
+
+  const bad = spawn(process.execPath, [cli('cli.ts'), '--stat-set', '1.33'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  bad.stderr!.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+  expect((await once(bad, 'close'))[0]).toBe(2);
+  expect(stderr.split('\n')[0]).toBe('--stat-set must be 1.40 or 1.29, got 1.33');
+});
+
 it('envoy-sim exits 0 after /quitquitquit', async () => {
   const sim = start('cli.ts', ['--initializing-ms', '0', '--stat-prefix', 'ingress']);
   const ready = await sim.next();

@@ -64,7 +64,7 @@ it('puts counters back to 0 on /reset_counters but leaves gauges alone', async (
   expect(await readStat(sim, 'server.state')).toBe(0);
 });
 
-it('counts health-check requests in the health check filter\'s own stats as well as downstream_rq_total', async () => {
+it('counts health checks in downstream_rq_total and tracing.health_check, never in completed or the status classes', async () => {
   stack = await startStack();
   const { sim } = stack;
   const health = `${sim.listenerUrl}/ping/ping`;
@@ -74,7 +74,22 @@ it('counts health-check requests in the health check filter\'s own stats as well
   expect((await send(health)).status).toBe(503);
 
   expect(await readStat(sim, 'http.ingress.downstream_rq_total')).toBe(3);
-  expect(await readStat(sim, 'http.ingress.health_check.request_total')).toBe(2);
-  expect(await readStat(sim, 'http.ingress.health_check.ok')).toBe(1);
+  expect(await readStat(sim, 'http.ingress.downstream_rq_completed')).toBe(1);
+  expect(await readStat(sim, 'http.ingress.downstream_rq_2xx')).toBe(1);
+  expect(await readStat(sim, 'http.ingress.downstream_rq_5xx')).toBe(0);
+  await waitFor('both health checks counted', async () => (await readStat(sim, 'http.ingress.tracing.health_check')) === 2);
+  // 1.40's filter counts only the check it answered itself (the 503); the passed-through one is the app's.
+  expect(await readStat(sim, 'http.ingress.health_check.request_total')).toBe(1);
+  expect(await readStat(sim, 'http.ingress.health_check.ok')).toBe(0);
   expect(await readStat(sim, 'http.ingress.health_check.failed')).toBe(1);
+});
+
+it('has no health_check.* counters with the 1.29 stat set, and reports a 1.29 version', async () => {
+  stack = await startStack({ statSet: '1.29' });
+  const { sim } = stack;
+  await send(`${sim.listenerUrl}/ping/ping`);
+  // Counted as the stream ends, which may be just after the client has its answer.
+  await waitFor('the health check counted', async () => (await readStat(sim, 'http.ingress.tracing.health_check')) === 1);
+  expect((await adminGet(sim, '/stats?filter=health_check')).body).toBe('http.ingress.tracing.health_check: 1\n');
+  expect(JSON.parse((await adminGet(sim, '/server_info')).body).version).toMatch(/^[0-9a-f]{40}\/1\.29\.\d+\//);
 });
