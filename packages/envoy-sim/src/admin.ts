@@ -115,7 +115,7 @@ function decode(s: string): string {
 }
 
 function helpText(routes: AdminRoute[]): string {
-  const entries = [...routes, { path: '/help', help: 'print out list of admin commands' }];
+  const entries = [...routes, { path: '/help', help: 'print out list of admin commands', mutates: false }];
   entries.sort((a, b) => (a.path < b.path ? -1 : 1));
-  return `admin commands are:\n${entries.map((e) => `  ${e.path}: ${e.help}\n`).join('')}`;
+  return `admin commands are:\n${entries.map((e) => `  ${e.path}${e.mutates ? ' (POST)' : ''}: ${e.help}\n`).join('')}`;
 }

@@ -37,7 +37,7 @@ describe('state-changing admin endpoints', () => {
     const reply = await send(`${sim.adminUrl}/no_such_thing`);
     expect(reply.status).toBe(404);
     expect(reply.body).toMatch(/^invalid path\. admin commands are:\n/);
-    expect(reply.body).toContain('  /healthcheck/fail: ');
-    expect(reply.body).toContain('  /quitquitquit: ');
+    expect(reply.body).toContain('  /healthcheck/fail (POST): ');
+    expect(reply.body).toContain('  /quitquitquit (POST): ');
   });
 });
