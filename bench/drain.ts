@@ -7,6 +7,7 @@ import { runDrainScenario, type DrainScenarioResult } from '../test/support/drai
 import { defaultHealthCheck, detectionLimitMs, haproxyVersion } from '../test/support/haproxy.ts';
 import { defaultLoad, summarizeLoad } from '../test/support/load.ts';
 import { spread } from './stats.ts';
+import { trafficAwareRow } from './traffic-aware.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const health = defaultHealthCheck;
@@ -95,6 +96,7 @@ for (const c of cases) {
     `| ${c.name} | ${c.settings} | ${spread(got.map((g) => g.stopMs), secs)} | ${spread(got.map((g) => g.failures), count)} | ${secs(detectionMs)} | ${errors.get(c)!.length} |`,
   );
 }
+out.push(await trafficAwareRow(RUNS));
 out.push('');
 const goalMs = 1.5 * detectionMs;
 for (const c of cases.filter((x) => x.trafficAware)) {

@@ -46,6 +46,8 @@ async function healthChecksSeen(task: Task): Promise<number> {
 
 export interface TrafficDrainResult {
   exit: { code: number | null; at: number };
+  /** SIGTERM to helper exit. */
+  stopMs: number;
   /** When the helper logged that /healthcheck/fail was answered, to helper exit. */
   stopAfterFailMs: number;
   /** How plugin-delay's DRAIN_TIMEOUT wait ended: 'traffic stopped' or 'timeout'. */
@@ -75,7 +77,7 @@ export async function runTrafficDrain(kind: EnvoyKind, helperEnv: Record<string,
     await load.waitFor((s) => (s.okByServer.a ?? 0) >= 20 && (s.okByServer.b ?? 0) >= 20, 5_000, 'both tasks serving');
 
     const checksBefore = await healthChecksSeen(taskA);
-    helper.kill('SIGTERM');
+    const sigtermAt = helper.kill('SIGTERM');
     const exit = await Promise.race([
       helper.exited,
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`helper still running 30 s after SIGTERM:\n${helper!.stdout()}`)), 30_000).unref()),
@@ -94,6 +96,7 @@ export async function runTrafficDrain(kind: EnvoyKind, helperEnv: Record<string,
     const haproxyLines = haproxy.lines;
     return {
       exit,
+      stopMs: exit.at - sigtermAt,
       stopAfterFailMs: failed ? exit.at - failed.at : Number.NaN,
       endedBy: ended?.reason,
       healthChecksDuringDrain,
