@@ -193,6 +193,23 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
     if (target!.statSet === '1.29') expect([...(await stats('health_check\\.'))]).toEqual([]);
   });
 
+  it.runIf(available)('a caller\'s request counts in completed as its response headers go out, and stays active until its body ends', async () => {
+    await started();
+    const names = ['downstream_rq_total', 'downstream_rq_active', 'downstream_rq_completed', 'downstream_rq_2xx'];
+    const read = async () => {
+      const all = await stats(`^http\\.${target!.statPrefix}\\.downstream_rq_`);
+      return Object.fromEntries(names.map((n) => [n, all.get(cm(n))]));
+    };
+    const streamed = send(`${target!.listenerUrl}/stream?ms=600`);
+    const answered = await eventually('the response headers out', async () => {
+      const now = await read();
+      return now.downstream_rq_completed === 1 && now;
+    });
+    expect(answered).toEqual({ downstream_rq_total: 1, downstream_rq_active: 1, downstream_rq_completed: 1, downstream_rq_2xx: 1 });
+    expect((await streamed).body).toBe('streamed');
+    await eventually('the stream over', async () => (await read()).downstream_rq_active === 0);
+  });
+
   it.runIf(available)('?filter= is RE2, partial match: what RE2 rejects is a 400, what RE2 accepts works', async () => {
     await started();
     for (const rejected of ['(', 'a++', '(a)\\1', 'server(?=\\.state)', '(?<!x)state']) {

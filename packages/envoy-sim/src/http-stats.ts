@@ -53,18 +53,23 @@ export function trackConnection(socket: Socket, groups: Array<{ cxTotal: Counter
 }
 
 /**
- * Counts a request as active until its response is finished or abandoned. A health check (the
- * stream's `tracing.health_check` counter given) counts in total and active like any request,
- * never in completed or the status classes, and in that counter once it is over, as in Envoy.
+ * Counts a request as active until its response is finished or abandoned, and as completed (with
+ * its status class) as its response headers go out, as Envoy does. A health check (the stream's
+ * `tracing.health_check` counter given) counts in total and active like any request, never in
+ * completed or the status classes, and in that counter once it is over.
  */
 export function trackRequest(res: ServerResponse, cm: ConnectionManagerStats, healthCheck?: Counter): void {
   cm.rqTotal.inc();
   cm.rqActive.inc();
   if (!healthCheck) {
-    res.once('finish', () => {
+    // Every response passes here, implicit headers included (res.end calls writeHead).
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: ServerResponse, ...args: Parameters<typeof writeHead>) {
       cm.rqCompleted.inc();
-      cm.rqByClass[Math.floor(res.statusCode / 100) - 1]?.inc();
-    });
+      cm.rqByClass[Math.floor(Number(args[0]) / 100) - 1]?.inc();
+      res.writeHead = writeHead;
+      return writeHead.apply(this, args);
+    } as typeof writeHead;
   }
   res.once('close', () => {
     healthCheck?.inc();

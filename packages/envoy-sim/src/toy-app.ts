@@ -9,7 +9,7 @@ import type { ToyApp, ToyAppOptions } from './types.ts';
  */
 const KEEP_ALIVE_MS = 65_000;
 
-/** The app behind the sim: a health path, a slow endpoint for in-flight requests, and a catch-all. */
+/** The app behind the sim: a health path, slow and streaming endpoints for in-flight requests, and a catch-all. */
 export async function startToyApp(options: ToyAppOptions = {}): Promise<ToyApp> {
   const healthPath = options.healthPath ?? '/ping/ping';
   let requests = 0;
@@ -24,6 +24,18 @@ export async function startToyApp(options: ToyAppOptions = {}): Promise<ToyApp> 
       res.end(body);
     };
     if (url.pathname === healthPath) return reply('pong');
+    if (url.pathname === '/stream') {
+      // Headers at once, the body after `ms`: a response Envoy has answered but not finished.
+      const ms = Number(url.searchParams.get('ms') ?? 0) || 0;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('streamed');
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        res.end();
+      }, ms);
+      timers.add(timer);
+      return;
+    }
     if (url.pathname === '/slow') {
       const ms = Number(url.searchParams.get('ms') ?? 0) || 0;
       const timer = setTimeout(() => {
