@@ -156,7 +156,7 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
 
   it.runIf(available)('which counters count health checks: total at once; tracing.health_check when over; never completed or the status classes', async () => {
     // The health path is a slow app path, passed through, so a health check can be caught in flight.
-    await started({ healthPath: '/slow?ms=600' });
+    await started({ healthPath: '/slow?ms=1000' });
     const names = ['downstream_rq_total', 'downstream_rq_active', 'downstream_rq_completed', 'downstream_rq_2xx', 'downstream_rq_5xx', 'tracing.health_check'];
     const read = async () => {
       const all = await stats(`^http\\.${target!.statPrefix}\\.`);
@@ -166,13 +166,13 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
     const expectedFilterStats = (requestTotal: number, ok: number, failed: number) =>
       target!.statSet === '1.29' ? [] : [[cm('health_check.failed'), failed], [cm('health_check.ok'), ok], [cm('health_check.request_total'), requestTotal]];
 
-    const check = send(`${target!.listenerUrl}/slow?ms=600`);
+    const check = send(`${target!.listenerUrl}/slow?ms=1000`);
     const inFlight = await eventually('the health check in flight', async () => {
       const now = await read();
       return now.downstream_rq_active === 1 && now;
     });
     expect(inFlight).toEqual({ ...inFlight, downstream_rq_total: 1, downstream_rq_completed: 0, 'tracing.health_check': 0 });
-    expect((await check).body).toBe('slept 600 ms');
+    expect((await check).body).toBe('slept 1000 ms');
     const over = await eventually('the health check counted', async () => {
       const now = await read();
       return now['tracing.health_check'] === 1 && now;
@@ -183,7 +183,7 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
 
     expect((await send(`${target!.listenerUrl}/page`)).status).toBe(200);
     await admin('/healthcheck/fail', 'POST');
-    expect((await send(`${target!.listenerUrl}/slow?ms=600`)).status).toBe(503);
+    expect((await send(`${target!.listenerUrl}/slow?ms=1000`)).status).toBe(503);
     const after = await eventually('the failed check counted', async () => {
       const now = await read();
       return now['tracing.health_check'] === 2 && now.downstream_rq_active === 0 && now;
@@ -200,7 +200,7 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
       const all = await stats(`^http\\.${target!.statPrefix}\\.downstream_rq_`);
       return Object.fromEntries(names.map((n) => [n, all.get(cm(n))]));
     };
-    const streamed = send(`${target!.listenerUrl}/stream?ms=600`);
+    const streamed = send(`${target!.listenerUrl}/stream?ms=1000`);
     const answered = await eventually('the response headers out', async () => {
       const now = await read();
       return now.downstream_rq_completed === 1 && now;
