@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TRAFFIC_STOPPED, definePlugin, type HookContext } from '@task-helper/core';
 import { createTestRunner } from '@task-helper/core/testing';
-import { sampleTraffic, trafficStatsFilter, watchTraffic, type Stat } from '@task-helper/plugin-envoy';
+import envoy, { sampleTraffic, trafficStatsFilter, watchTraffic, type Stat } from '@task-helper/plugin-envoy';
 
 /** A connection manager's stats as Envoy lists them: `total` and the 1.33+ health check filter's count include health checks, `completed` never does. */
 const stats = (prefix: string, active: number, completed: number, { total = completed, healthChecks = 0 } = {}): Stat[] => [
@@ -37,6 +37,18 @@ describe('sampleTraffic', () => {
   it('is undefined when a watched prefix is missing or there is nothing but admin', () => {
     expect(sampleTraffic(stats('egress', 0, 1), ['ingress'])).toBeUndefined();
     expect(sampleTraffic(stats('admin', 0, 1), [])).toBeUndefined();
+  });
+});
+
+describe('ENVOY_STAT_PREFIXES', () => {
+  const start = async (value: string) => createTestRunner({ plugins: [envoy({ waitReady: false })], env: { ENVOY_STAT_PREFIXES: value, DRAIN_MIN: '1' } }).runner.start();
+
+  it('takes dotted prefixes such as inbound_0.0.0.0_15000', async () => {
+    await expect(start('inbound_0.0.0.0_15000, ingress')).resolves.toBeUndefined();
+  });
+
+  it.each(['a..b', '.ingress', 'in bound', ''])('refuses %j, naming the setting and what it expects', async (value) => {
+    await expect(start(value)).rejects.toThrow(`ENVOY_STAT_PREFIXES=${JSON.stringify(value)} is invalid: expected a list of stat prefixes such as ingress or inbound_0.0.0.0_15000`);
   });
 });
 
