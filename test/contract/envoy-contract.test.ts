@@ -1,5 +1,6 @@
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
+import { trafficStatsFilter } from '@task-helper/plugin-envoy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { targets, type Target, type TargetOptions } from './targets.ts';
 
@@ -223,12 +224,20 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
     expect(await names('rq_completed')).toContain(cm('downstream_rq_completed'));
   });
 
-  it.runIf(available)('POST /drain_listeners: OK, new connections refused, open ones still served, /ready unchanged', async () => {
+  it.runIf(available)('the helper\'s own stats filter (plugin-envoy) is RE2 and picks exactly the connection managers\' stats', async () => {
+    await started();
+    const cmStats = [cm('downstream_rq_active'), cm('downstream_rq_completed')];
+    expect([...(await stats(trafficStatsFilter([target!.statPrefix]))).keys()]).toEqual(cmStats);
+    const all = [...(await stats(trafficStatsFilter([]))).keys()];
+    expect(all.filter((n) => !n.startsWith('http.admin.'))).toEqual(cmStats);
+  });
+
+  it.runIf(available).each(['/drain_listeners', '/drain_listeners?inboundonly'])('POST %s: OK, new connections refused, open ones still served, /ready unchanged', async (path) => {
     await started();
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       expect((await send(`${target!.listenerUrl}/`, { agent })).status).toBe(200);
-      expect(await admin('/drain_listeners', 'POST')).toMatchObject({ status: 200, body: 'OK\n' });
+      expect(await admin(path, 'POST')).toMatchObject({ status: 200, body: 'OK\n' });
       await eventually('the listener to stop accepting', async () => !(await accepts(target!.listenerUrl)));
       expect((await send(`${target!.listenerUrl}/`, { agent })).status).toBe(200);
       expect(await admin('/ready')).toMatchObject({ status: 200, body: 'LIVE\n' });
