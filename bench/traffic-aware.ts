@@ -36,5 +36,6 @@ export async function trafficAwareRow(runs: number, kind: EnvoyKind = { real: fa
   const settings =
     `${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}; HAProxy checks every ${defaultHealthCheck.interMs} ms all through; ` +
     `ended by "traffic stopped" in ${early}/${runs}; stop after /healthcheck/fail ${spread(afterFail, secs)} s, goal ≤ ${secs(goalMs)} s: ${met ? 'MET' : 'NOT MET'}`;
-  return `| ${name} | ${settings} | ${spread(stops, secs)} | ${spread(failures, String)} | ${secs(detectionMs)} | ${errored} |`;
+  const envoy = kind.real ? 'Envoy 1.40' : `envoy-sim, ${kind.statSet} stat set`;
+  return `| traffic-aware drain, short quiet period | ${envoy} | ${settings} | ${spread(stops, secs)} | ${spread(failures, String)} | ${secs(detectionMs)} | ${errored} |`;
 }

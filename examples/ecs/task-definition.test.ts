@@ -2,6 +2,7 @@ import { afterDrainMarginMs, defaults, type SettingRecord } from '@task-helper/c
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runHelper } from '../../test/support/helper-process.ts';
 import { tempDir } from '../../test/support/temp-config.ts';
+import { commandFlag, dockerfile, sidecar } from '../envoy/envoy-example.ts';
 import { container, environmentOf, loadTaskDefinition } from './task-definition.ts';
 
 const task = loadTaskDefinition();
@@ -101,5 +102,35 @@ describe('the ECS task definition example', () => {
     expect(app.healthCheck?.command.join(' ')).toContain(`:${String(port)}${String(valueOf(plan, 'HEALTHCHECK_PATH'))}`);
     const adminPort = new URL(String(valueOf(plan, 'ENVOY_ADMIN_URL'))).port;
     expect(container(task, 'envoy').healthCheck?.command.join(' ')).toContain(`/${adminPort} `);
+  });
+});
+
+describe('the ECS task definition and the Envoy sidecar example (examples/envoy) agree', () => {
+  const envoy = container(task, 'envoy');
+  const facts = sidecar();
+  const image = dockerfile();
+
+  it('runs the image built from examples/envoy, tagged with the Envoy version it is built FROM', () => {
+    const version = /^envoyproxy\/envoy:v(.+)$/.exec(image.from)?.[1];
+    expect(envoy.image).toMatch(new RegExp(`/orders-envoy:${version!.replaceAll('.', '\\.')}$`));
+  });
+
+  it('exposes Envoy\'s ingress listener, and nothing else of Envoy\'s', () => {
+    expect(envoy.portMappings?.map((p) => p.containerPort)).toEqual([facts.ingress.port]);
+  });
+
+  it('points the helper at envoy.yaml\'s admin address, the app port Envoy routes to and the path its health check filter answers', () => {
+    expect(valueOf(plan, 'ENVOY_ADMIN_URL')).toBe(`http://${facts.admin.address}:${facts.admin.port_value}`);
+    expect(valueOf(plan, 'PORT')).toBe(facts.app.port_value);
+    expect(valueOf(plan, 'HEALTHCHECK_PATH')).toBe(facts.ingress.healthPath);
+    expect(envoy.healthCheck?.command.join(' ')).toContain(`/dev/tcp/${facts.admin.address}/${facts.admin.port_value} `);
+  });
+
+  it('sends the app\'s outbound HTTP calls through Envoy\'s egress listener', () => {
+    expect(environmentOf(container(task, 'app')).HTTP_PROXY).toBe(`http://${facts.egress.address}:${facts.egress.port}`);
+  });
+
+  it('gives Envoy a --drain-time-s no shorter than the helper\'s stopTimeout, so Envoy never closes a listener on its own mid-drain', () => {
+    expect(Number(commandFlag('--drain-time-s', image.cmd))).toBeGreaterThanOrEqual(helper.stopTimeout ?? 30);
   });
 });

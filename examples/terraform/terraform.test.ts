@@ -58,4 +58,10 @@ describe('the Terraform example', () => {
     const overridden = [...main.matchAll(/^\s*"(awslogs-[\w-]+)"\s*=/gm)].map(([, option]) => option);
     expect(overridden.sort()).toEqual(['awslogs-group', 'awslogs-region']);
   });
+
+  it('defaults the Envoy image to the one built from examples/envoy, and says so', () => {
+    const block = /^variable "envoy_image" \{\n([\s\S]*?)^\}/m.exec(read('variables.tf'))?.[1] ?? '';
+    expect(block).toMatch(/description\s*=\s*".*examples\/envoy/);
+    expect(variableDefaults(read('variables.tf')).envoy_image).toMatch(/\/orders-envoy:\d+\.\d+\.\d+$/);
+  });
 });

@@ -12,8 +12,9 @@ variable "app_image" {
 }
 
 variable "envoy_image" {
-  type    = string
-  default = "envoyproxy/envoy:v1.34-latest"
+  description = "The sidecar image built from examples/envoy (the official Envoy with its bootstrap baked in)"
+  type        = string
+  default     = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders-envoy:1.40.0"
 }
 
 variable "helper_image" {

@@ -59,7 +59,7 @@ describe('the start stage', () => {
 });
 
 describe('Envoy\'s other drain controls', () => {
-  it('ENVOY_DRAIN_LISTENERS=inbound POSTs /drain_listeners?graceful&inboundonly right after /healthcheck/fail', async () => {
+  it('ENVOY_DRAIN_LISTENERS=inbound POSTs /drain_listeners?graceful&skip_exit&inboundonly right after /healthcheck/fail', async () => {
     stack = await startStack();
     const helper = startHelper(['run'], { env: { ...stack.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0', ENVOY_DRAIN_LISTENERS: 'inbound' } });
     await helper.waitForLog('ready');
@@ -67,7 +67,7 @@ describe('Envoy\'s other drain controls', () => {
     expect((await helper.exited).code).toBe(0);
     expect(stack.envoy.calls.filter((c) => c.method === 'POST').map((c) => `${c.path}?${c.query} ${c.status}`)).toEqual([
       '/healthcheck/fail? 200',
-      '/drain_listeners?graceful&inboundonly 200',
+      '/drain_listeners?graceful&skip_exit&inboundonly 200',
     ]);
   });
 
@@ -81,7 +81,7 @@ describe('Envoy\'s other drain controls', () => {
     await quit;
     expect(stack.envoy.calls.filter((c) => c.method === 'POST').map((c) => `${c.path}?${c.query}`)).toEqual([
       '/healthcheck/fail?',
-      '/drain_listeners?graceful',
+      '/drain_listeners?graceful&skip_exit',
       '/quitquitquit?',
     ]);
     expect(helper.lines.find((l) => l.msg === 'envoy told to quit')).toMatchObject({ hook: 'afterDrain' });

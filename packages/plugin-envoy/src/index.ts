@@ -23,7 +23,7 @@ export interface EnvoyOptions {
   quietPeriod?: number;
   /** Connection managers to watch; env ENVOY_STAT_PREFIXES (comma-separated); default every one but admin (App Mesh's is `ingress`). */
   statPrefixes?: string[];
-  /** After `/healthcheck/fail`, also POST `/drain_listeners?graceful` (`inbound`: with `inboundonly`); env ENVOY_DRAIN_LISTENERS; default off. */
+  /** After `/healthcheck/fail`, also POST `/drain_listeners?graceful&skip_exit` (`inbound`: with `inboundonly`); env ENVOY_DRAIN_LISTENERS; default off. */
   drainListeners?: 'off' | 'all' | 'inbound';
   /** In afterDrain, POST `/quitquitquit` so Envoy exits as soon as the helper is done; env ENVOY_QUIT; default false. */
   quit?: boolean;
@@ -58,7 +58,10 @@ export default function envoy(options: EnvoyOptions = {}): Plugin {
         drainMin === undefined ? undefined : { drainMinMs: drainMin * 1000, quietMs: quietPeriod * 1000, statPrefixes };
       const admin = createAdminClient(adminUrl);
       const statsPath = `/stats?format=json&filter=${encodeURIComponent(trafficStatsFilter(statPrefixes))}`;
-      const drainListenersPath = `/drain_listeners?graceful${drainListeners === 'inbound' ? '&inboundonly' : ''}`;
+      // skip_exit: without it Envoy (1.40, checked on the binary) closes the listeners when its
+      // --drain-time-s ends, refusing callers that have not noticed the drain yet; the helper's
+      // DRAIN_TIMEOUT, not Envoy's flag, decides when the task stops taking connections.
+      const drainListenersPath = `/drain_listeners?graceful&skip_exit${drainListeners === 'inbound' ? '&inboundonly' : ''}`;
 
       if (waitReady) {
         hooks.onStart.tapPromise({ name: NAME, timeout: Infinity, plan: { label: 'wait until envoy /ready is LIVE' } }, (ctx) => waitUntilLive(admin, ctx));
