@@ -235,8 +235,6 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: ${JSON.stringify(statPrefix)}
-          # HAProxy's httpchk speaks HTTP/1.0 without a Host, which Envoy otherwise answers 426 (or 400).
-          http_protocol_options: { accept_http_10: true, default_host_for_http_10: app }
           route_config:
             virtual_hosts:
             - { name: app, domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: app } }] }
