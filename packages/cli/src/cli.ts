@@ -1,27 +1,28 @@
 #!/usr/bin/env node
-import { health } from './commands/health.ts';
-import { run } from './commands/run.ts';
-import { logLevels, type LogLevel } from '@task-helper/core/host';
+import { catchSignals } from './signal-catcher.ts';
 
 // process.getBuiltinModule, not an ESM import: the ESM view of fs, net and util loads their lazy parts (fs/promises, readline…), 2.6 MB of idle memory (bench/footprint.ts).
 const { parseArgs } = process.getBuiltinModule('node:util');
 
 // `run` (once per task) and `health` (every 30 s, per ECS healthCheck) skip yargs, which costs
-// about 14 MB and 30 ms; anything else, and any doubt, goes to the full command line.
+// about 14 MB and 30 ms; anything else, and any doubt, goes to the full command line. `run`
+// catches signals before anything else loads: until then a SIGTERM would kill it undrained.
 const argv = process.argv.slice(2);
 const plain = plainCommand(argv);
-if (plain?.command === 'run') await run(plain.options);
-else if (plain?.command === 'health') await health(plain.options);
-else await (await import('./cli-yargs.ts')).main(argv, new URL('../package.json', import.meta.url));
+const signals = plain?.command === 'run' ? catchSignals() : undefined;
+const { logLevels } = await import('@task-helper/core/host');
+if (plain && (plain.options.logLevel === undefined || (logLevels as readonly string[]).includes(plain.options.logLevel))) {
+  const options = { config: plain.options.config, logLevel: plain.options.logLevel as (typeof logLevels)[number] | undefined };
+  if (signals) await (await import('./commands/run.ts')).run(options, signals);
+  else await (await import('./commands/health.ts')).health(options);
+} else await (await import('./cli-yargs.ts')).main(argv, new URL('../package.json', import.meta.url));
 
 function plainCommand(args: string[]) {
   try {
     const { positionals, values } = parseArgs({ args, options: { config: { type: 'string' }, 'log-level': { type: 'string' } }, allowPositionals: true, strict: true });
-    const level = values['log-level'];
     const [command, ...rest] = positionals;
     if ((command !== 'run' && command !== 'health') || rest.length > 0) return undefined;
-    if (level !== undefined && !logLevels.includes(level as LogLevel)) return undefined;
-    return { command, options: { config: values.config, logLevel: level as LogLevel | undefined } };
+    return { command, options: { config: values.config, logLevel: values['log-level'] } };
   } catch {
     return undefined;
   }

@@ -52,6 +52,8 @@ export async function runTap(
     const { aborted, reason } = controller.signal;
     // A tap that honours its abortSignal usually rejects with an AbortError: report why it was stopped.
     if (aborted && reason === AbortReason.tapTimeout) finish('timeout', `did not finish within its ${timeoutMs} ms timeout`);
+    // A stop signal during onStart starts the drain; the step it interrupts did not fail.
+    else if (aborted && reason === AbortReason.stopSignal) finish('cut');
     else if (error instanceof Abandoned) finish('timeout', `did not stop when asked (${String(reason)})`);
     else finish('failed', aborted ? `${firstLine(error)} (stopped: ${String(reason)})` : firstLine(error));
     return undefined;

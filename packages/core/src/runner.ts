@@ -57,7 +57,12 @@ export class Runner {
     }
   }
 
+  /** Runs onStart, unless a stop signal came first (while the config loaded): then the drain goes on alone. */
   start(): Promise<void> {
+    if (this.#stopping) {
+      this.#phaseLogger.start.warn('start skipped: a stop signal came first');
+      return this.#stopping.then(() => undefined);
+    }
     this.#starting = this.#start();
     return this.#starting;
   }

@@ -1,10 +1,14 @@
-import { handleStopSignals } from '../signals.ts';
+import { catchSignals, type SignalCatcher } from '../signal-catcher.ts';
+import { handleSignals } from '../signals.ts';
 import { command, type CommandOptions } from './command.ts';
 
-/** `task-helper run`: run onStart, then wait for a stop signal and drain; exits from the signal handler. */
-export function run(options: CommandOptions): Promise<void> {
+/**
+ * `task-helper run`: run onStart, then wait for a stop signal and drain; exits from the signal
+ * handler. `signals` were caught before this module loaded when the CLI could (cli.ts).
+ */
+export function run(options: CommandOptions, signals: SignalCatcher = catchSignals()): Promise<void> {
   return command(options, async ({ runner, logger, exit }) => {
-    handleStopSignals(runner, logger, exit);
+    handleSignals(signals, runner, logger, exit);
     // Signal handlers do not keep Node alive; a timer that fires every 12 days does, at no CPU cost.
     setInterval(() => undefined, 2 ** 30);
     await runner.start();
