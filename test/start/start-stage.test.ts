@@ -1,4 +1,4 @@
-import { startToyApp } from '@task-helper/envoy-sim';
+import { startToyApp, type AdminFault } from '@task-helper/envoy-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.ts';
 import { startHelper } from '../support/helper-process.ts';
@@ -9,8 +9,12 @@ afterEach(() => stack?.close());
 
 describe('the start stage', () => {
   it('waits in onStart until Envoy\'s /ready moves from INITIALIZING to LIVE, then logs ready with each step\'s time', async () => {
-    stack = await startStack({ initializingMs: 1_000 });
+    // /ready answers INITIALIZING until the helper has seen it, however slowly the helper starts.
+    const adminFaults: Record<string, AdminFault> = { '/ready': { status: 503, body: 'INITIALIZING\n' } };
+    stack = await startStack({ adminFaults });
     const helper = startHelper(['run'], { env: { ...stack.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
+    await helper.waitForLog('waiting for envoy to be live');
+    delete adminFaults['/ready'];
     const ready = await helper.waitForLog('ready');
     const readyCalls = stack.envoy.calls.filter((c) => c.path === '/ready');
     expect(readyCalls[0]?.status).toBe(503);
