@@ -6,7 +6,7 @@ import { ExitCode, logLevels, type LogLevel } from '@task-helper/core/host';
 
 const common = (command: Argv) =>
   command
-    .option('config', { type: 'string', describe: 'config file (default: task-helper.config.* or .task-helperrc* in the working folder, else the built-in plugins)' })
+    .option('config', { type: 'string', requiresArg: true, describe: 'config file (default: task-helper.config.* or .task-helperrc* in the working folder, else the built-in plugins)' })
     .option('log-level', { type: 'string', choices: logLevels, describe: 'overrides LOG_LEVEL and the config file' });
 const options = (argv: { config?: string | undefined; logLevel?: string | undefined }) => ({ config: argv.config, logLevel: argv.logLevel as LogLevel | undefined });
 
@@ -30,9 +30,10 @@ export async function main(argv: string[], packageJson: URL): Promise<void> {
     .demandCommand(1, 'Name a command, such as: task-helper run')
     .strict()
     .fail((message, error, instance) => {
-      if (error) throw error;
+      // yargs reports some usage errors (a flag missing its value) as a YError: still a usage error.
+      if (error && error.name !== 'YError') throw error;
       instance.showHelp();
-      process.stderr.write(`\ntask-helper: ${message}\n`);
+      process.stderr.write(`\ntask-helper: ${message ?? error?.message}\n`);
       process.exit(ExitCode.usage);
     })
     .version(version)

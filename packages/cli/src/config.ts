@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Loader } from 'cosmiconfig';
 import { ConfigError, invalidSetting, oneOf, seconds, type Plugin, type ResolvedConfig } from '@task-helper/core';
-import { checkOptions, defaults, logLevels, resolveSetting, type LogLevel, type SettingRecord, type SettingSpec } from '@task-helper/core/host';
+import { checkOptions, defaults, logLevels, resolveSetting, settingRecord, type LogLevel, type SettingRecord, type SettingSpec } from '@task-helper/core/host';
 import { resolvePlugins } from './plugin-entries.ts';
 
 // process.getBuiltinModule, not an ESM import: the ESM view of fs, net and util loads their lazy parts (fs/promises, readline…), 2.6 MB of idle memory (bench/footprint.ts).
@@ -9,8 +9,21 @@ const { existsSync, readdirSync } = process.getBuiltinModule('node:fs');
 
 const KEYS = ['stopTimeout', 'startTimeout', 'logLevel', 'plugins'] as const;
 export const logLevelSetting = { option: 'logLevel', env: 'LOG_LEVEL', parse: oneOf(logLevels), fallback: defaults.logLevel };
-const stopTimeoutSetting = { option: 'stopTimeout', env: 'STOP_TIMEOUT', parse: seconds(120, { allowZero: false }), fallback: defaults.stopTimeout };
-const startTimeoutSetting = { option: 'startTimeout', env: 'START_TIMEOUT', parse: seconds(60, { allowZero: false }), fallback: defaults.startTimeout };
+// ECS's container stopTimeout: at most 120 s on Fargate; no maximum documented for EC2, where the
+// agent's ECS_CONTAINER_STOP_TIMEOUT (default 30 s) applies when it is unset. An hour bounds both
+// timeouts: past it a value is a typo, not a plan.
+const stopTimeoutSetting = {
+  option: 'stopTimeout',
+  env: 'STOP_TIMEOUT',
+  parse: seconds(120, { allowZero: false, max: defaults.maxTimeout, why: "set it to the container's ECS stopTimeout: at most 120 on Fargate; EC2 documents no maximum" }),
+  fallback: defaults.stopTimeout,
+};
+const startTimeoutSetting = {
+  option: 'startTimeout',
+  env: 'START_TIMEOUT',
+  parse: seconds(60, { allowZero: false, max: defaults.maxTimeout, why: 'an hour' }),
+  fallback: defaults.startTimeout,
+};
 
 export interface LoadConfigOptions {
   /** `--config <file>`: that file or an error; otherwise search `cwd` with cosmiconfig. */
@@ -34,7 +47,7 @@ export async function loadConfig({ file, cwd = process.cwd(), env = process.env,
     const settings: SettingRecord[] = [];
     const read = <T>(spec: SettingSpec<T>): T => {
       const { value, source } = resolveSetting(spec, options, env);
-      settings.push({ plugin: undefined, option: spec.option, env: spec.env, value, source });
+      settings.push(settingRecord(undefined, spec, value, source));
       return value;
     };
     const stopTimeout = read(stopTimeoutSetting);
@@ -48,14 +61,23 @@ export async function loadConfig({ file, cwd = process.cwd(), env = process.env,
 
 async function findConfig(file: string | undefined, cwd: string): Promise<{ config: unknown; filepath: string } | null> {
   if (file === undefined && !mayHoldConfig(cwd)) return null;
+  if (file?.trim() === '') throw invalidSetting('--config', file, "a config file's path");
+  if (file !== undefined && !existsSync(path.resolve(cwd, file))) throw new ConfigError(`--config ${file}: no such file (looked for ${path.resolve(cwd, file)})`);
   // Loaded only when there may be a file for it to read: about 4 MB and 10 ms the ECS default never needs.
   // `.default` is module.exports (cosmiconfig is CommonJS), the one form both Node and the bundle give.
   const { cosmiconfig, defaultLoaders } = (await import('cosmiconfig')).default;
   const explorer = cosmiconfig('task-helper', { cache: false, loaders: namingLoaders(defaultLoaders) });
   if (file === undefined) return explorer.search(cwd);
   const filepath = path.resolve(cwd, file);
-  if (!existsSync(filepath)) throw new ConfigError(`--config ${file}: no such file (looked for ${filepath})`);
-  const result = await explorer.load(filepath);
+  let result;
+  try {
+    result = await explorer.load(filepath);
+  } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === 'EISDIR') throw new ConfigError(`--config ${file}: ${filepath} is a folder; name the config file itself`);
+    if (code !== undefined && /^E[A-Z]+$/.test(code)) throw new ConfigError(`--config ${file}: ${filepath} cannot be read (${code}); pass a readable file`);
+    throw error;
+  }
   if (result === null) throw invalidSetting('--config', file, 'a file cosmiconfig can read (.js, .mjs, .ts, .json, .yaml, or package.json)');
   return result;
 }

@@ -25,6 +25,10 @@ export function planText(plan: Plan): string {
       ...plan.settings.map((s) => [s.env ?? s.option ?? '?', JSON.stringify(s.value) ?? 'unset', s.source, s.plugin ?? 'core']),
     ]),
   );
+  if (plan.unknownEnv.length > 0) {
+    lines.push('', 'Environment variables nothing reads (typos?)');
+    lines.push(...table(plan.unknownEnv.map(({ name, closest }) => [name, closest === undefined ? '' : `did you mean ${closest}?`])));
+  }
   lines.push('', 'Hooks, in the order their taps run');
   lines.push(
     ...table(

@@ -1,5 +1,5 @@
 import type { HookName, ResolvedConfig, TapExtras, TapPlan } from '@task-helper/core';
-import { afterDrainMarginMs, type Runner, type SettingRecord } from '@task-helper/core/host';
+import { afterDrainMarginMs, type Runner, type SettingRecord, type StrayVariable } from '@task-helper/core/host';
 
 export interface PlannedTap {
   plugin: string;
@@ -22,6 +22,8 @@ export interface TimelineEntry {
 export interface Plan {
   config: string | null;
   settings: SettingRecord[];
+  /** Environment variables that look like settings but that nothing reads. */
+  unknownEnv: StrayVariable[];
   hooks: Record<HookName, PlannedTap[]>;
   timeline: {
     stopTimeoutMs: number;
@@ -62,6 +64,7 @@ export function planOf(runner: Runner, config: ResolvedConfig): Plan {
   return {
     config: config.file ?? null,
     settings: runner.settings,
+    unknownEnv: runner.strayEnv,
     hooks,
     timeline: { stopTimeoutMs, abortAtMs, entries, waitsEndMs: at, fits: at <= abortAtMs },
   };

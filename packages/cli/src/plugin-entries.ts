@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, type Plugin } from '@task-helper/core';
-import { firstLine } from '@task-helper/core/host';
+import { echo, firstLine } from '@task-helper/core/host';
 
 
 // process.getBuiltinModule, not an ESM import: the ESM view of fs, net and util loads their lazy parts (fs/promises, readline…), 2.6 MB of idle memory (bench/footprint.ts).
@@ -23,7 +23,7 @@ function isPlugin(value: unknown): value is Plugin {
  */
 export async function resolvePlugins(entries: unknown, baseDir: string, where: string): Promise<Plugin[]> {
   if (!Array.isArray(entries)) {
-    throw new ConfigError(`${where}: plugins=${JSON.stringify(entries)} is invalid: expected a list of plugins`);
+    throw new ConfigError(`${where}: plugins=${echo(entries)} is invalid: expected a list of plugins`);
   }
   const plugins: Plugin[] = [];
   for (const [index, entry] of entries.entries()) {
@@ -37,11 +37,11 @@ async function resolvePlugin(entry: unknown, baseDir: string, where: string): Pr
   const [specifier, options] = typeof entry === 'string' ? [entry, undefined] : Array.isArray(entry) ? entry : [];
   if (typeof specifier !== 'string' || (Array.isArray(entry) && entry.length > 2)) {
     throw new ConfigError(
-      `${where}=${JSON.stringify(entry)} is invalid: expected a plugin object, a module name or path, or [module, options]`,
+      `${where}=${echo(entry)} is invalid: expected a plugin object, a module name or path, or [module, options]`,
     );
   }
   if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
-    throw new ConfigError(`${where}: the options of "${specifier}" must be an object, not ${JSON.stringify(options)}`);
+    throw new ConfigError(`${where}: the options of "${specifier}" must be an object, not ${echo(options)}`);
   }
   const url = resolveSpecifier(specifier, baseDir, where);
   let module: { default?: unknown };
@@ -60,7 +60,7 @@ async function resolvePlugin(entry: unknown, baseDir: string, where: string): Pr
     throw new ConfigError(`${where}: plugin "${specifier}": ${firstLine(error)}`);
   }
   if (!isPlugin(plugin)) {
-    throw new ConfigError(`${where}: "${specifier}" returned ${JSON.stringify(plugin)}, not a plugin ({ name, apply })`);
+    throw new ConfigError(`${where}: "${specifier}" returned ${echo(plugin)}, not a plugin ({ name, apply })`);
   }
   return plugin;
 }

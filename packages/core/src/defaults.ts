@@ -4,6 +4,8 @@ export const defaults = Object.freeze({
   stopTimeout: 120,
   /** Seconds onStart may take (waiting for Envoy to be live, say) before the helper gives up waiting and carries on. */
   startTimeout: 60,
+  /** The most STOP_TIMEOUT and START_TIMEOUT accept, in seconds. */
+  maxTimeout: 3_600,
   logLevel: 'info',
   /** `task-helper health` answers within this, well inside ECS's 5 s healthCheck timeout. */
   healthTimeoutMs: 3_000,

@@ -18,9 +18,20 @@ export class ConfigError extends ExitError {
   }
 }
 
+/** What `plan`, logs and errors show instead of a secret setting's value. */
+export const REDACTED = '[redacted]';
+const ECHO_MAX_CHARS = 80;
+
+/** A value as a message may show it: a secret hidden, a URL's credentials masked, anything long cut. */
+export function echo(value: unknown, { secret = false } = {}): string {
+  if (secret) return REDACTED;
+  const text = (JSON.stringify(value) ?? String(value)).replace(/\/\/[^/@\s"]*@/g, `//${REDACTED}@`);
+  return text.length > ECHO_MAX_CHARS ? `${text.slice(0, ECHO_MAX_CHARS)}…(${text.length} chars)` : text;
+}
+
 /** `name=value is invalid: expected …`, the one shape every bad setting is reported in. */
-export function invalidSetting(name: string, value: unknown, expected: string): ConfigError {
-  return new ConfigError(`${name}=${JSON.stringify(value)} is invalid: expected ${expected}`);
+export function invalidSetting(name: string, value: unknown, expected: string, { secret = false } = {}): ConfigError {
+  return new ConfigError(`${name}=${echo(value, { secret })} is invalid: expected ${expected}`);
 }
 
 /** The first line of an error's message: enough to name the problem without a stack trace. */

@@ -6,8 +6,9 @@ import { defaults } from './defaults.ts';
 import { ConfigError, firstLine } from './errors.ts';
 import { ExitCode } from './exit-codes.ts';
 import { createHooks } from './hooks.ts';
-import { resolveSetting, type SettingRecord, type SettingSpec } from './settings.ts';
+import { resolveSetting, settingRecord, type SettingRecord, type SettingSpec } from './settings.ts';
 import { SharedFacts } from './shared.ts';
+import { strayVariables, type StrayVariable } from './stray-env.ts';
 import { createSleep } from './sleep.ts';
 import type { HookContext, HookName, Hooks, ResolvedConfig, Step } from './types.ts';
 
@@ -27,6 +28,8 @@ export class Runner {
   readonly steps: Step[] = [];
   /** Every setting core and the plugins read, with its source. */
   readonly settings: SettingRecord[];
+  /** Environment variables that look like settings but that nothing reads: typos, most likely. */
+  readonly strayEnv: StrayVariable[];
   readonly config: ResolvedConfig;
   /** Every line of a phase carries `phase` (start, stop, health), so one query finds a whole drain. */
   readonly #phaseLogger: Record<'start' | 'stop' | 'health', Logger>;
@@ -45,7 +48,7 @@ export class Runner {
     for (const plugin of config.plugins) {
       const setting = <T>(spec: SettingSpec<T>, options: Readonly<Record<string, unknown>>): T => {
         const { value, source } = resolveSetting(spec, options, env);
-        this.settings.push({ plugin: plugin.name, option: spec.option, env: spec.env, value, source });
+        this.settings.push(settingRecord(plugin.name, spec, value, source));
         return value;
       };
       try {
@@ -55,6 +58,7 @@ export class Runner {
         throw new ConfigError(`plugin "${plugin.name}"${problem}`);
       }
     }
+    this.strayEnv = strayVariables(env, this.settings);
   }
 
   /** Runs onStart, unless a stop signal came first (while the config loaded): then the drain goes on alone. */
@@ -86,6 +90,9 @@ export class Runner {
 
   async #start(): Promise<void> {
     const started = Date.now();
+    for (const { name, closest } of this.strayEnv) {
+      this.#phaseLogger.start.warn({ variable: name, closest }, 'environment variable ignored: task-helper and its plugins do not read it');
+    }
     const startTimeoutMs = this.config.startTimeout * 1000;
     const limit = abortAfter(startTimeoutMs, AbortReason.startTimeout);
     try {

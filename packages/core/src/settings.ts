@@ -1,4 +1,4 @@
-import { ConfigError, invalidSetting } from './errors.ts';
+import { ConfigError, echo, invalidSetting, REDACTED } from './errors.ts';
 
 /**
  * Turns a raw setting into a value, or returns what was expected instead. Values from the
@@ -16,13 +16,20 @@ function number(raw: unknown, fromEnv: boolean): number | undefined {
   return typeof raw === 'number' && Number.isFinite(raw) ? raw : undefined;
 }
 
-/** A duration in seconds, decimals allowed; zero only when `allowZero`. */
-export function seconds(example: number, { allowZero = true } = {}): Parser<number> {
+/** The longest wait a Node timer holds (2^31 − 1 ms); longer ones fire at once. */
+export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/**
+ * A duration in seconds, decimals allowed; zero only when `allowZero`; at most `max` (by default
+ * what a timer holds), with `why` saying where a tighter bound comes from.
+ */
+export function seconds(example: number, { allowZero = true, max = MAX_TIMER_SECONDS, why = '' }: { allowZero?: boolean; max?: number; why?: string } = {}): Parser<number> {
+  if (why === '' && max === MAX_TIMER_SECONDS) why = 'the longest timer Node holds';
   return {
-    expected: `a number of seconds ${allowZero ? '≥ 0' : '> 0'}, such as ${example}`,
+    expected: `a number of seconds ${allowZero ? '≥ 0' : '> 0'}, such as ${example}, at most ${max}${why ? ` (${why})` : ''}`,
     parse: (raw, fromEnv) => {
       const value = number(raw, fromEnv);
-      return value !== undefined && value >= 0 && (allowZero || value > 0) ? value : undefined;
+      return value !== undefined && value >= 0 && value <= max && (allowZero || value > 0) ? value : undefined;
     },
   };
 }
@@ -71,6 +78,8 @@ export interface SettingSpec<T> {
   env?: string;
   parse: Parser<T>;
   fallback: T;
+  /** A credential: `plan`, logs and errors show "[redacted]" instead of its value. */
+  secret?: boolean;
 }
 
 export type SettingSource = 'default' | 'file' | 'env';
@@ -82,6 +91,12 @@ export interface SettingRecord {
   env: string | undefined;
   value: unknown;
   source: SettingSource;
+  secret?: true;
+}
+
+/** The record `plan` shows for a resolved setting: a secret's value never leaves the process. */
+export function settingRecord(plugin: string | undefined, spec: SettingSpec<unknown>, value: unknown, source: SettingSource): SettingRecord {
+  return { plugin, option: spec.option, env: spec.env, value: spec.secret ? REDACTED : value, source, ...(spec.secret ? { secret: true as const } : {}) };
 }
 
 /** Resolves one setting: environment variable, then config-file option, then the default. */
@@ -91,15 +106,15 @@ export function resolveSetting<T>(
   env: NodeJS.ProcessEnv,
 ): { value: T; source: SettingSource } {
   const fromEnv = spec.env === undefined ? undefined : env[spec.env];
-  if (spec.env !== undefined && fromEnv !== undefined) return { value: parseOrThrow(spec.env, fromEnv, true, spec.parse), source: 'env' };
+  if (spec.env !== undefined && fromEnv !== undefined) return { value: parseOrThrow(spec.env, fromEnv, true, spec), source: 'env' };
   const fromFile = spec.option === undefined ? undefined : options[spec.option];
-  if (spec.option !== undefined && fromFile !== undefined) return { value: parseOrThrow(spec.option, fromFile, false, spec.parse), source: 'file' };
+  if (spec.option !== undefined && fromFile !== undefined) return { value: parseOrThrow(spec.option, fromFile, false, spec), source: 'file' };
   return { value: spec.fallback, source: 'default' };
 }
 
-function parseOrThrow<T>(name: string, raw: unknown, fromEnv: boolean, parser: Parser<T>): T {
-  const value = parser.parse(raw, fromEnv);
-  if (value === undefined) throw invalidSetting(name, raw, parser.expected);
+function parseOrThrow<T>(name: string, raw: unknown, fromEnv: boolean, { parse, secret = false }: SettingSpec<T>): T {
+  const value = parse.parse(raw, fromEnv);
+  if (value === undefined) throw invalidSetting(name, raw, parse.expected, { secret });
   return value;
 }
 
@@ -114,7 +129,7 @@ export function checkOptions(
 ): Readonly<Record<string, unknown>> {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new ConfigError(`${where ?? 'options'} must be an object, not ${JSON.stringify(options)}`);
+    throw new ConfigError(`${where ?? 'options'} must be an object, not ${echo(options)}`);
   }
   const unknown = Object.keys(options).filter((key) => !known.includes(key));
   if (unknown.length > 0) {

@@ -45,6 +45,8 @@ export function createAdminClient(adminUrl: string): AdminClient {
       client: ky.create({
         baseUrl: `${adminUrl}/`,
         timeout: adminRequestDefaults.attemptTimeoutMs,
+        // A 3xx is a failed call: following it would POST /healthcheck/fail to some other host.
+        redirect: 'manual',
         retry: {
           limit: adminRequestDefaults.retries,
           methods: ['post', 'get'],

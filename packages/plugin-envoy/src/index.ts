@@ -1,5 +1,6 @@
-import { boolean, checkOptions, httpUrl, oneOf, port, seconds, type Plugin } from '@task-helper/core';
+import { boolean, checkOptions, oneOf, seconds, type Plugin } from '@task-helper/core';
 import { createAdminClient } from './admin-client.ts';
+import { adminPort, adminUrl as adminUrlParser } from './admin-url.ts';
 import { assertLive, waitUntilLive } from './readiness.ts';
 import { trafficDefaults, trafficStatsFilter, watchTraffic, type Stat, type TrafficWatch } from './traffic.ts';
 
@@ -45,9 +46,9 @@ export default function envoy(options: EnvoyOptions = {}): Plugin {
     name: NAME,
     apply(hooks, { setting }) {
       const opts = checkOptions(options, OPTIONS);
-      const accessPort = setting({ env: 'ENVOY_ADMIN_ACCESS_PORT', parse: port, fallback: undefined }, opts);
+      const accessPort = setting({ env: 'ENVOY_ADMIN_ACCESS_PORT', parse: adminPort, fallback: undefined }, opts);
       const fallback = accessPort === undefined ? envoyDefaults.adminUrl : `http://127.0.0.1:${accessPort}`;
-      const adminUrl = setting({ option: 'adminUrl', env: 'ENVOY_ADMIN_URL', parse: httpUrl, fallback }, opts);
+      const adminUrl = setting({ option: 'adminUrl', env: 'ENVOY_ADMIN_URL', parse: adminUrlParser, fallback }, opts);
       const waitReady = setting({ option: 'waitReady', env: 'ENVOY_WAIT_READY', parse: boolean, fallback: envoyDefaults.waitReady }, opts);
       const drainMin = setting({ option: 'drainMin', env: 'DRAIN_MIN', parse: seconds(10), fallback: undefined }, opts);
       const quietPeriod = setting({ option: 'quietPeriod', env: 'DRAIN_QUIET_PERIOD', parse: seconds(1), fallback: trafficDefaults.quietPeriod }, opts);

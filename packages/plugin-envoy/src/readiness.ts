@@ -3,11 +3,18 @@ import type { AdminClient } from './admin-client.ts';
 
 export const readinessDefaults = Object.freeze({ pollMs: 250, progressMs: 5_000 });
 
-/** Envoy's state as `/ready` reports it: `LIVE` with 200, else 503 and the state's name. */
+const STATE = /^[A-Z_]{1,32}$/;
+
+/**
+ * Envoy's state as `/ready` reports it: `LIVE` with 200, else 503 and the state's name. The status
+ * decides; the body only names the state, and only when it looks like one (any other body, a
+ * proxy's error page say, is not echoed).
+ */
 async function readState(admin: AdminClient, ctx: HookContext): Promise<string> {
   const { status, body } = await admin.probe('/ready', ctx);
-  const state = body.trim() || `HTTP ${status}`;
-  return status === 200 && state === 'LIVE' ? 'LIVE' : state;
+  const state = body.trim();
+  if (status === 200 && state === 'LIVE') return 'LIVE';
+  return status === 503 && STATE.test(state) && state !== 'LIVE' ? state : `HTTP ${status}${STATE.test(state) ? ` ${state}` : ''}`;
 }
 
 /** onStart: waits until Envoy is LIVE (bounded by START_TIMEOUT through the abortSignal), logging progress. */

@@ -15,7 +15,14 @@ export function health(options: CommandOptions): Promise<void> {
       process.stdout.write(`healthy: ${checked}\n`);
       exit(ExitCode.ok);
     }
-    process.stdout.write(`not healthy: ${failed.map((step) => `${step.plugin}: ${step.error ?? step.outcome}`).join('; ')}\n`);
+    process.stdout.write(`${oneLine(`not healthy: ${failed.map((step) => `${step.plugin}: ${step.error ?? step.outcome}`).join('; ')}`)}\n`);
     exit(ExitCode.stepFailed);
   }, { logTo: 2 });
+}
+
+/** ECS keeps the output of a health check command: one line, short enough to read there. */
+const MAX_LINE_CHARS = 200;
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, ' ');
+  return line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS - 1)}…` : line;
 }

@@ -1,0 +1,43 @@
+import type { SettingRecord } from './settings.ts';
+
+/** Set for Envoy's official image (its entrypoint reads them), so often copied next to the helper: not ours, not typos. */
+const ENVOY_IMAGE_VARIABLES = new Set(['ENVOY_UID', 'ENVOY_GID', 'ENVOY_LOG_LEVEL']);
+/** Our prefixes: an unknown name under them is a typo or a setting that does not exist. */
+const OURS = /^(DRAIN|ENVOY)_/;
+/** Elsewhere, a name this close to one of ours (and long enough not to match by chance) is a typo too. */
+const MAX_TYPO_DISTANCE = 2;
+const MIN_TYPO_LENGTH = 8;
+
+/** An environment variable that looks like a setting but is not one anything reads. */
+export interface StrayVariable {
+  name: string;
+  /** The known variable nearest to it by edit distance. */
+  closest: string | undefined;
+}
+
+/** The variables of `env` that look like ours but that neither core nor any plugin read (`settings` lists what they did). */
+export function strayVariables(env: NodeJS.ProcessEnv, settings: readonly SettingRecord[]): StrayVariable[] {
+  const known = [...new Set(settings.flatMap((s) => (s.env === undefined ? [] : [s.env])))];
+  return Object.keys(env)
+    .filter((name) => !known.includes(name) && !ENVOY_IMAGE_VARIABLES.has(name))
+    .flatMap((name) => {
+      const ranked = known.map((k) => ({ k, d: editDistance(name, k) })).sort((a, b) => a.d - b.d);
+      const nearest = ranked[0];
+      const typo = nearest !== undefined && nearest.d <= MAX_TYPO_DISTANCE && name.length >= MIN_TYPO_LENGTH;
+      return OURS.test(name) || typo ? [{ name, closest: nearest?.k }] : [];
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Levenshtein distance, one row at a time: the names are a few dozen characters. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
+}
