@@ -14,7 +14,7 @@ async function readState(admin: AdminClient, ctx: HookContext): Promise<string> 
   const { status, body } = await admin.probe('/ready', ctx);
   const state = body.trim();
   if (status === 200 && state === 'LIVE') return 'LIVE';
-  return status === 503 && STATE.test(state) && state !== 'LIVE' ? state : `HTTP ${status}${STATE.test(state) ? ` ${state}` : ''}`;
+  return status === 503 && STATE.test(state) && state !== 'LIVE' ? state : `HTTP ${status}`;
 }
 
 /** onStart: waits until Envoy is LIVE (bounded by START_TIMEOUT through the abortSignal), logging progress. */

@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { runHelper, startHelper } from '../support/helper-process.ts';
+import { startStack, type Stack } from '../support/stack.ts';
+import { tempDir } from '../support/temp-config.ts';
+
+let stack: Stack | undefined;
+afterEach(() => stack?.close());
+
+/** `run` with this environment must exit 78 before doing anything, with exactly one fatal line. */
+async function refused(env: Record<string, string>, args: string[] = [], cwd?: string) {
+  const helper = startHelper(['run', ...args], { env, ...(cwd ? { cwd } : {}) });
+  const { code } = await helper.exited;
+  expect(helper.stderr()).toBe('');
+  expect(helper.lines).toEqual([expect.objectContaining({ level: 'fatal', exitCode: 78 })]);
+  expect(code).toBe(78);
+  return helper.lines[0]!.msg;
+}
+
+describe('timeouts ECS or a timer cannot honour are refused (item 6)', () => {
+  it.each([
+    [{ STOP_TIMEOUT: '3000000' }, /^STOP_TIMEOUT="3000000" is invalid: expected .*at most 3600 \(.*120 on Fargate; EC2 documents no maximum\)$/],
+    [{ STOP_TIMEOUT: '3601' }, /^STOP_TIMEOUT="3601" is invalid/],
+    [{ START_TIMEOUT: '3000000' }, /^START_TIMEOUT="3000000" is invalid: expected .*at most 3600/],
+    [{ DRAIN_DELAY: '3000000' }, /^plugin "delay": DRAIN_DELAY="3000000" is invalid: expected .*at most 2147483 \(the longest timer Node holds\)$/],
+  ])('%j', async (env, message) => {
+    expect(await refused(env)).toMatch(message);
+  });
+
+  it('stopTimeout in the config file, too', async () => {
+    const cwd = tempDir({ '.task-helperrc.json': { stopTimeout: 100_000 } });
+    expect(await refused({}, [], cwd)).toMatch(/\.task-helperrc\.json: stopTimeout=100000 is invalid: expected .*at most 3600/);
+  });
+});
+
+describe('ENVOY_ADMIN_URL: one protocol, plain http://host:port (item 7)', () => {
+  it.each([
+    ['https://127.0.0.1:9901'],
+    ['http://127.0.0.1:9901/admin'],
+    ['http://127.0.0.1:9901?x=1'],
+    ['http://127.0.0.1:9901#ready'],
+    ['http://127.0.0.1:6000'],
+  ])('%s is refused', async (url) => {
+    expect(await refused({ ENVOY_ADMIN_URL: url })).toMatch(/^plugin "envoy": ENVOY_ADMIN_URL=.* is invalid: expected a plain http:\/\/host:port URL/);
+  });
+
+  it('credentials are refused and never printed', async () => {
+    const message = await refused({ ENVOY_ADMIN_URL: 'http://admin:hunter2@127.0.0.1:9901' });
+    expect(message).toBe(
+      'plugin "envoy": ENVOY_ADMIN_URL="http://[redacted]@127.0.0.1:9901" is invalid: expected a plain http://host:port URL: no https, credentials, path, query or fragment; a port not one fetch refuses, such as 6000 or 6665-6669',
+    );
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('ENVOY_ADMIN_ACCESS_PORT on a port fetch refuses is refused', async () => {
+    expect(await refused({ ENVOY_ADMIN_ACCESS_PORT: '6000' })).toMatch(/^plugin "envoy": ENVOY_ADMIN_ACCESS_PORT="6000" is invalid/);
+  });
+
+  it('a trailing slash is fine: the drain POSTs to the same origin', async () => {
+    stack = await startStack();
+    const helper = startHelper(['run'], { env: { ...stack.env, ENVOY_ADMIN_URL: `${stack.envoy.adminUrl}/`, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
+    await helper.waitForLog('ready');
+    helper.kill('SIGTERM');
+    expect((await helper.exited).code).toBe(0);
+    expect(stack.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/healthcheck/fail']);
+  });
+});
+
+describe('variables that look like ours but are not (item 8)', () => {
+  const typos = { DRAIN_DEALY: '5', DRAIN_TIMOUT: '5', ENVOY_ADMIN: 'x', STOP_TIMOUT: '30', ENVOY_UID: '101', ENVOY_GID: '101', ENVOY_LOG_LEVEL: 'info', HOSTNAME: 'ip-10-0-0-1' };
+
+  it('run warns at start, naming the closest real one; Envoy image variables and others are left alone', async () => {
+    stack = await startStack();
+    const helper = startHelper(['run'], { env: { ...stack.env, ...typos, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
+    await helper.waitForLog('ready');
+    const warned = helper.lines.filter((l) => l.msg === 'environment variable ignored: task-helper and its plugins do not read it');
+    expect(warned.map((l) => [l.variable, l.closest])).toEqual([
+      ['DRAIN_DEALY', 'DRAIN_DELAY'],
+      ['DRAIN_TIMOUT', 'DRAIN_TIMEOUT'],
+      ['ENVOY_ADMIN', 'ENVOY_ADMIN_URL'],
+      ['STOP_TIMOUT', 'STOP_TIMEOUT'],
+    ]);
+    expect(warned[0]).toMatchObject({ level: 'warn', phase: 'start' });
+    helper.kill('SIGTERM');
+    expect((await helper.exited).code).toBe(0);
+  });
+
+  it('plan lists them, in text and JSON', async () => {
+    const text = await runHelper(['plan'], { env: typos });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('Environment variables nothing reads (typos?)\n  DRAIN_DEALY   did you mean DRAIN_DELAY?\n');
+    expect(text.stdout).not.toContain('ENVOY_UID');
+    const json = await runHelper(['plan', '--json'], { env: typos });
+    expect(JSON.parse(json.stdout).unknownEnv).toEqual([
+      { name: 'DRAIN_DEALY', closest: 'DRAIN_DELAY' },
+      { name: 'DRAIN_TIMOUT', closest: 'DRAIN_TIMEOUT' },
+      { name: 'ENVOY_ADMIN', closest: 'ENVOY_ADMIN_URL' },
+      { name: 'STOP_TIMOUT', closest: 'STOP_TIMEOUT' },
+    ]);
+  });
+});
+
+describe('--config that cannot be used (item 9)', () => {
+  it.each([
+    [['--config', '.'], /^--config \.: .* is a folder; name the config file itself$/],
+    [['--config', '/proc/self/mem'], /^--config \/proc\/self\/mem: \/proc\/self\/mem cannot be read \(EIO\); pass a readable file$/],
+    [['--config', ''], /^--config="" is invalid: expected a config file's path$/],
+    [['--config='], /^--config="" is invalid: expected a config file's path$/],
+  ])('%j exits 78 with one line', async (args, message) => {
+    expect(await refused({}, args, tempDir({}))).toMatch(message);
+  });
+
+  it('--config without a value is a usage error: exit 2, no stack trace', async () => {
+    const { code, stderr, lines } = await runHelper(['run', '--config']);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n').at(-1)).toBe('task-helper: Not enough arguments following: config');
+    expect(stderr + lines.map((l) => l.msg).join('\n')).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('secret settings and long values (item 12)', () => {
+  // A plugin with a secret setting, as a team would write one.
+  const config = (extra = '') =>
+    tempDir({
+      'task-helper.config.mjs': `export default { plugins: [{ name: 'vault', apply(hooks, { setting }) {
+        setting({ env: 'VAULT_TOKEN', secret: true, fallback: undefined, parse: { expected: 'a token starting with s.', parse: (raw) => (typeof raw === 'string' && raw.startsWith('s.') ? raw : undefined) } }, {});
+      } }] };${extra}`,
+    });
+
+  it('plan shows "[redacted]", in text and JSON', async () => {
+    const cwd = config();
+    const text = await runHelper(['plan'], { env: { VAULT_TOKEN: 's.topsecret' }, cwd });
+    expect(text.stdout).toMatch(/VAULT_TOKEN\s+"\[redacted\]"\s+env\s+vault/);
+    const json = await runHelper(['plan', '--json'], { env: { VAULT_TOKEN: 's.topsecret' }, cwd });
+    expect(JSON.parse(json.stdout).settings).toContainEqual({ plugin: 'vault', env: 'VAULT_TOKEN', value: '[redacted]', source: 'env', secret: true });
+    expect(text.stdout + json.stdout).not.toContain('topsecret');
+  });
+
+  it('an invalid secret is not echoed in the fatal line', async () => {
+    expect(await refused({ VAULT_TOKEN: 'hunter2' }, [], config())).toBe('plugin "vault": VAULT_TOKEN=[redacted] is invalid: expected a token starting with s.');
+  });
+
+  it('an invalid value is echoed cut to 80 characters', async () => {
+    const message = await refused({ DRAIN_DELAY: 'x'.repeat(5_000) });
+    expect(message).toMatch(/^plugin "delay": DRAIN_DELAY="x{79}…\(5002 chars\) is invalid/);
+  });
+});
