@@ -59,12 +59,12 @@ describe('an Envoy that is down or answers an error: the failure is logged, DRAI
 
 describe('bad Envoy and delay settings: exit 78 before ready, naming the variable', () => {
   it.each([
-    [{ DRAIN_DELAY: 'abc' }, 'plugin "delay": DRAIN_DELAY="abc" is invalid: expected a number of seconds ≥ 0, such as 40'],
-    [{ DRAIN_TIMEOUT: '-1' }, 'plugin "delay": DRAIN_TIMEOUT="-1" is invalid: expected a number of seconds ≥ 0, such as 40'],
-    [{ ENVOY_ADMIN_URL: 'not a url' }, 'plugin "envoy": ENVOY_ADMIN_URL="not a url" is invalid: expected an http:// or https:// URL'],
-    [{ ENVOY_ADMIN_ACCESS_PORT: '99999' }, 'plugin "envoy": ENVOY_ADMIN_ACCESS_PORT="99999" is invalid: expected a TCP port from 1 to 65535'],
+    [{ DRAIN_DELAY: 'abc' }, 'plugin "delay": DRAIN_DELAY="abc" is invalid: expected a number of seconds ≥ 0, such as 40, at most 2147483 (the longest timer Node holds)'],
+    [{ DRAIN_TIMEOUT: '-1' }, 'plugin "delay": DRAIN_TIMEOUT="-1" is invalid: expected a number of seconds ≥ 0, such as 40, at most 2147483 (the longest timer Node holds)'],
+    [{ ENVOY_ADMIN_URL: 'not a url' }, 'plugin "envoy": ENVOY_ADMIN_URL="not a url" is invalid: expected a plain http://host:port URL (no https, credentials, path, query or fragment) on a port that fetch allows (not 6000, 6665-6669 and the like)'],
+    [{ ENVOY_ADMIN_ACCESS_PORT: '99999' }, 'plugin "envoy": ENVOY_ADMIN_ACCESS_PORT="99999" is invalid: expected a TCP port from 1 to 65535 that fetch allows (not 6000, 6665-6669 and the like)'],
     [{ PORT: 'http' }, 'plugin "app-check": PORT="http" is invalid: expected a TCP port from 1 to 65535'],
-    [{ DRAIN_MIN: 'soon' }, 'plugin "envoy": DRAIN_MIN="soon" is invalid: expected a number of seconds ≥ 0, such as 10'],
+    [{ DRAIN_MIN: 'soon' }, 'plugin "envoy": DRAIN_MIN="soon" is invalid: expected a number of seconds ≥ 0, such as 10, at most 2147483 (the longest timer Node holds)'],
   ])('%j', async (env, message) => {
     const helper = startHelper(['run'], { env });
     const { code } = await helper.exited;

@@ -46,7 +46,7 @@ describe('ENVOY_ADMIN_URL: one protocol, plain http://host:port (item 7)', () =>
   it('credentials are refused and never printed', async () => {
     const message = await refused({ ENVOY_ADMIN_URL: 'http://admin:hunter2@127.0.0.1:9901' });
     expect(message).toBe(
-      'plugin "envoy": ENVOY_ADMIN_URL="http://[redacted]@127.0.0.1:9901" is invalid: expected a plain http://host:port URL: no https, credentials, path, query or fragment; a port not one fetch refuses, such as 6000 or 6665-6669',
+      'plugin "envoy": ENVOY_ADMIN_URL="http://[redacted]@127.0.0.1:9901" is invalid: expected a plain http://host:port URL (no https, credentials, path, query or fragment) on a port that fetch allows (not 6000, 6665-6669 and the like)',
     );
     expect(message).not.toContain('hunter2');
   });

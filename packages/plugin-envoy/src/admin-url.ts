@@ -10,7 +10,7 @@ const FETCH_BLOCKED_PORTS = new Set([
   123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990,
   993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
 ]);
-const BLOCKED = 'not one fetch refuses, such as 6000 or 6665-6669';
+const BLOCKED = 'that fetch allows (not 6000, 6665-6669 and the like)';
 
 /**
  * Envoy's admin address: plain `http://host:port` and nothing else. The admin listener speaks
@@ -18,7 +18,7 @@ const BLOCKED = 'not one fetch refuses, such as 6000 or 6665-6669';
  * sent nowhere useful; a path, query or fragment would be glued to every endpoint.
  */
 export const adminUrl: Parser<string> = {
-  expected: `a plain http://host:port URL: no https, credentials, path, query or fragment; a port ${BLOCKED}`,
+  expected: `a plain http://host:port URL (no https, credentials, path, query or fragment) on a port ${BLOCKED}`,
   parse: (raw) => {
     if (typeof raw !== 'string' || !URL.canParse(raw)) return undefined;
     const url = new URL(raw);
@@ -29,7 +29,7 @@ export const adminUrl: Parser<string> = {
 
 /** ENVOY_ADMIN_ACCESS_PORT (App Mesh's variable): a TCP port fetch does not refuse. */
 export const adminPort: Parser<number> = {
-  expected: `a TCP port from 1 to 65535, ${BLOCKED}`,
+  expected: `a TCP port from 1 to 65535 ${BLOCKED}`,
   parse: (raw, fromEnv) => {
     const value = port.parse(raw, fromEnv);
     return value === undefined || FETCH_BLOCKED_PORTS.has(value) ? undefined : value;

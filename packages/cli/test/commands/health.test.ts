@@ -51,6 +51,6 @@ describe('task-helper health', () => {
     const { code, lines, stderr } = await runHelper(['health'], { env: { DRAIN_DELAY: 'x' } });
     expect(code).toBe(78);
     expect(lines).toEqual([]);
-    expect(JSON.parse(stderr)).toMatchObject({ level: 'fatal', msg: 'plugin "delay": DRAIN_DELAY="x" is invalid: expected a number of seconds ≥ 0, such as 40' });
+    expect(JSON.parse(stderr)).toMatchObject({ level: 'fatal', msg: 'plugin "delay": DRAIN_DELAY="x" is invalid: expected a number of seconds ≥ 0, such as 40, at most 2147483 (the longest timer Node holds)' });
   });
 });
