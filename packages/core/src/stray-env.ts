@@ -21,10 +21,16 @@ export function strayVariables(env: NodeJS.ProcessEnv, settings: readonly Settin
   return Object.keys(env)
     .filter((name) => !known.includes(name) && !ENVOY_IMAGE_VARIABLES.has(name))
     .flatMap((name) => {
-      const ranked = known.map((k) => ({ k, d: editDistance(name, k) })).sort((a, b) => a.d - b.d);
-      const nearest = ranked[0];
-      const typo = nearest !== undefined && nearest.d <= MAX_TYPO_DISTANCE && name.length >= MIN_TYPO_LENGTH;
-      return OURS.test(name) || typo ? [{ name, closest: nearest?.k }] : [];
+      const ours = OURS.test(name);
+      // Most of a task's environment (AWS_*, ECS_*, HOSTNAME…) is ruled out before any distance is computed.
+      const candidates = ours ? known : name.length < MIN_TYPO_LENGTH ? [] : known.filter((k) => Math.abs(k.length - name.length) <= MAX_TYPO_DISTANCE);
+      let closest: string | undefined;
+      let best = Infinity;
+      for (const candidate of candidates) {
+        const distance = editDistance(name, candidate);
+        if (distance < best) [closest, best] = [candidate, distance];
+      }
+      return ours || best <= MAX_TYPO_DISTANCE ? [{ name, closest }] : [];
     })
     .sort((a, b) => a.name.localeCompare(b.name));
 }
