@@ -17,7 +17,7 @@ function number(raw: unknown, fromEnv: boolean): number | undefined {
 }
 
 /** The longest wait a Node timer holds (2^31 − 1 ms); longer ones fire at once. */
-export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 /**
  * A duration in seconds, decimals allowed; zero only when `allowZero`; at most `max` (by default
