@@ -47,11 +47,11 @@ function witness({ skip = false } = {}) {
   const plugin: Plugin = definePlugin({
     name: 'witness',
     apply(hooks) {
-      hooks.beforeDrain.tapPromise({ name: 'witness' }, async () => (skip ? { skip: 'told to' } : undefined));
+      hooks.beforeDrain.tapPromise({}, async () => (skip ? { skip: 'told to' } : undefined));
       // A later stage than notify's, so it runs after notify has failed.
-      hooks.afterDrain.tapPromise({ name: 'witness', stage: 10 }, async () => void ran.push('afterDrain'));
+      hooks.afterDrain.tapPromise({ stage: 10 }, async () => void ran.push('afterDrain'));
     },
-  });
+  })();
   return { plugin, ran };
 }
 

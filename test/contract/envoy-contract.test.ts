@@ -1,6 +1,6 @@
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
-import { trafficStatsFilter } from '@task-helper/plugin-envoy';
+import { trafficStatsFilter } from '../../packages/plugin-envoy/src/traffic.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { targets, type Target, type TargetOptions } from './targets.ts';
 

@@ -1,48 +1,41 @@
-import { checkOptions, ConfigError, httpUrl, seconds, type HookContext, type Plugin } from '@task-helper/core';
+import { definePlugin, httpUrl, seconds, type HookContext, type PluginOptions } from '@task-helper/core';
 
 /** The JSON body the webhook receives. */
 export interface DrainNotice {
   /** The task's ARN from the ECS task metadata endpoint; absent outside ECS. */
   task?: string;
-  signal: NodeJS.Signals | undefined;
+  signal: NodeJS.Signals;
   /** `skipped`: a beforeDrain plugin (the app check, say) skipped the drain. */
   outcome: 'drained' | 'skipped';
   /** When the notice was sent, ISO 8601. */
   at: string;
 }
 
-export interface NotifyOptions {
-  /** Where to POST the notice (required); env NOTIFY_URL. */
-  url?: string;
-  /** Seconds the notice may take, metadata lookup included; env NOTIFY_TIMEOUT. */
-  timeout?: number;
-}
-
 // 3 s fits the 5 s the stop budget keeps for afterDrain even when the waits used up the rest.
 export const notifyDefaults = Object.freeze({ timeout: 3 });
 
-const NAME = 'notify';
-
 /** Tells a webhook that this task has drained (or skipped its drain), in afterDrain. */
-export default function notify(options: NotifyOptions = {}): Plugin {
-  return {
-    name: NAME,
-    apply(hooks, setup) {
-      const opts = checkOptions(options, ['url', 'timeout']);
-      const url = setup.setting({ option: 'url', env: 'NOTIFY_URL', parse: httpUrl, fallback: undefined }, opts);
-      const timeout = setup.setting({ option: 'timeout', env: 'NOTIFY_TIMEOUT', parse: seconds(3, { allowZero: false }), fallback: notifyDefaults.timeout }, opts);
-      // Set by ECS in every container; reading it as a setting shows in `plan` whether the helper runs in ECS.
-      const metadataUri = setup.setting({ env: 'ECS_CONTAINER_METADATA_URI_V4', parse: httpUrl, fallback: undefined }, opts);
-      if (url === undefined) throw new ConfigError('the url option (or NOTIFY_URL) is required');
+const notify = definePlugin({
+  name: 'notify',
+  settings: {
+    /** Where to POST the notice. */
+    url: { env: 'NOTIFY_URL', parse: httpUrl, required: true },
+    /** Seconds the notice may take, metadata lookup included. */
+    timeout: { env: 'NOTIFY_TIMEOUT', parse: seconds(3, { allowZero: false }), default: notifyDefaults.timeout },
+    // Set by ECS in every container; reading it as a setting shows in `plan` whether the helper runs in ECS.
+    metadataUri: { env: 'ECS_CONTAINER_METADATA_URI_V4', parse: httpUrl, envOnly: true },
+  },
+  apply(hooks, { settings: { url, timeout, metadataUri } }) {
+    hooks.afterDrain.tapPromise({ timeout: timeout * 1000, plan: { label: `POST ${url}` } }, async (ctx) => {
+      const task = metadataUri === undefined ? undefined : await taskArn(metadataUri, ctx);
+      const notice: DrainNotice = { ...(task === undefined ? {} : { task }), signal: ctx.stopSignal, outcome: ctx.skipped === undefined ? 'drained' : 'skipped', at: new Date().toISOString() };
+      await post(url, notice, ctx);
+    });
+  },
+});
+export default notify;
 
-      hooks.afterDrain.tapPromise({ name: NAME, timeout: timeout * 1000, plan: { label: `POST ${url}` } }, async (ctx) => {
-        const task = metadataUri === undefined ? undefined : await taskArn(metadataUri, ctx);
-        const notice: DrainNotice = { ...(task === undefined ? {} : { task }), signal: ctx.signal, outcome: ctx.skipped === undefined ? 'drained' : 'skipped', at: new Date().toISOString() };
-        await post(url, notice, ctx);
-      });
-    },
-  };
-}
+export type NotifyOptions = PluginOptions<typeof notify.settings>;
 
 async function post(url: string, notice: DrainNotice, ctx: HookContext): Promise<void> {
   let response: Response;

@@ -1,4 +1,4 @@
-import { boolean, checkOptions, httpGet, port, urlPath, type HookContext, type Plugin, type SkipDrain } from '@task-helper/core';
+import { boolean, definePlugin, httpGet, port, Stage, urlPath, type HookContext, type PluginOptions, type SkipDrain } from '@task-helper/core';
 
 export const appCheckDefaults = Object.freeze({
   enabled: true,
@@ -12,54 +12,45 @@ export const appCheckDefaults = Object.freeze({
   healthTimeoutMs: 1_000,
 });
 
-export interface AppCheckOptions {
-  /** env APP_CHECK=false turns the check off. */
-  enabled?: boolean;
-  /** The app's port on 127.0.0.1; env PORT. */
-  port?: number;
-  /** env HEALTHCHECK_PATH. */
-  path?: string;
-  /** In onStart, wait until the app answers before `ready`; env APP_WAIT_READY. */
-  waitReady?: boolean;
-}
-
-const NAME = 'app-check';
-
 /**
  * At the stop signal, skips the whole drain when the app does not answer: a task that failed
  * while starting has no traffic to drain, and waiting would only delay its replacement. Any HTTP
  * answer, redirects and errors included, means the app is up.
  */
-export default function appCheck(options: AppCheckOptions = {}): Plugin {
-  return {
-    name: NAME,
-    apply(hooks, { setting }) {
-      const opts = checkOptions(options, ['enabled', 'port', 'path', 'waitReady']);
-      const enabled = setting({ option: 'enabled', env: 'APP_CHECK', parse: boolean, fallback: appCheckDefaults.enabled }, opts);
-      const appPort = setting({ option: 'port', env: 'PORT', parse: port, fallback: appCheckDefaults.port }, opts);
-      const path = setting({ option: 'path', env: 'HEALTHCHECK_PATH', parse: urlPath, fallback: appCheckDefaults.path }, opts);
-      const waitReady = setting({ option: 'waitReady', env: 'APP_WAIT_READY', parse: boolean, fallback: appCheckDefaults.waitReady }, opts);
-      if (!enabled) return;
-      const url = `http://127.0.0.1:${appPort}${path}`;
+const appCheck = definePlugin({
+  name: 'app-check',
+  settings: {
+    /** APP_CHECK=false turns the check off. */
+    enabled: { env: 'APP_CHECK', parse: boolean, default: appCheckDefaults.enabled },
+    /** The app's port on 127.0.0.1. */
+    port: { env: 'PORT', parse: port, default: appCheckDefaults.port },
+    path: { env: 'HEALTHCHECK_PATH', parse: urlPath, default: appCheckDefaults.path },
+    /** In onStart, wait until the app answers before `ready`. */
+    waitReady: { env: 'APP_WAIT_READY', parse: boolean, default: appCheckDefaults.waitReady },
+  },
+  apply(hooks, { settings }) {
+    if (!settings.enabled) return;
+    const url = `http://127.0.0.1:${settings.port}${settings.path}`;
 
-      if (waitReady) {
-        hooks.onStart.tapPromise({ name: NAME, timeout: Infinity, plan: { label: `wait until the app answers ${url}` } }, (ctx) => waitForApp(url, ctx));
+    if (settings.waitReady) {
+      hooks.onStart.tapPromise({ timeout: Infinity, plan: { label: `wait until the app answers ${url}` } }, (ctx) => waitForApp(url, ctx));
+    }
+    hooks.beforeDrain.tapPromise(
+      { stage: Stage.BEFORE_DRAIN_DECIDE, timeout: appCheckDefaults.timeoutMs + 1_000, plan: { label: `skip the drain if ${url} does not answer` } },
+      (ctx) => skipIfDown(url, ctx),
+    );
+    hooks.health.tapPromise({}, async (ctx) => {
+      try {
+        await httpGet(url, ctx.abortSignal, appCheckDefaults.healthTimeoutMs);
+      } catch (error) {
+        throw new Error(`app not answering at ${url} (${reasonOf(error)})`);
       }
-      // Stage -100: decide before plugin-delay's DRAIN_DELAY (stage 0) starts waiting.
-      hooks.beforeDrain.tapPromise(
-        { name: NAME, stage: -100, timeout: appCheckDefaults.timeoutMs + 1_000, plan: { label: `skip the drain if ${url} does not answer` } },
-        (ctx) => skipIfDown(url, ctx),
-      );
-      hooks.health.tapPromise({ name: NAME }, async (ctx) => {
-        try {
-          await httpGet(url, ctx.abortSignal, appCheckDefaults.healthTimeoutMs);
-        } catch (error) {
-          throw new Error(`app not answering at ${url} (${reasonOf(error)})`);
-        }
-      });
-    },
-  };
-}
+    });
+  },
+});
+export default appCheck;
+
+export type AppCheckOptions = PluginOptions<typeof appCheck.settings>;
 
 async function skipIfDown(url: string, ctx: HookContext): Promise<SkipDrain | undefined> {
   try {

@@ -1,14 +1,14 @@
 import { AsyncSeriesBailHook, AsyncSeriesHook } from 'tapable';
 import { runTap } from './run-tap.ts';
-import type { HookContext, HookName, Hooks, SkipDrain, Step, TapExtras } from './types.ts';
+import type { HookContext, HookName, Hooks, SkipDrain, Step, StopContext, TapExtras } from './types.ts';
 
 /** The lifecycle hooks (and `health`), each tap wrapped by `runTap` as it registers. */
 export function createHooks(record: (step: Step) => void): Hooks {
   const hooks: Hooks = Object.freeze({
     onStart: new AsyncSeriesHook<[HookContext], TapExtras>(['ctx'], 'onStart'),
-    beforeDrain: new AsyncSeriesBailHook<[HookContext], SkipDrain | undefined, TapExtras>(['ctx'], 'beforeDrain'),
-    drain: new AsyncSeriesHook<[HookContext], TapExtras>(['ctx'], 'drain'),
-    afterDrain: new AsyncSeriesHook<[HookContext], TapExtras>(['ctx'], 'afterDrain'),
+    beforeDrain: new AsyncSeriesBailHook<[StopContext], SkipDrain | undefined, TapExtras>(['ctx'], 'beforeDrain'),
+    drain: new AsyncSeriesHook<[StopContext], TapExtras>(['ctx'], 'drain'),
+    afterDrain: new AsyncSeriesHook<[StopContext], TapExtras>(['ctx'], 'afterDrain'),
     health: new AsyncSeriesHook<[HookContext], TapExtras>(['ctx'], 'health'),
   });
   for (const name of Object.keys(hooks) as HookName[]) {

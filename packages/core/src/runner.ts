@@ -38,7 +38,6 @@ export class Runner {
   readonly #startAbort = new AbortController();
   #stopping: Promise<number> | undefined;
   #skipped: string | undefined;
-  #signalAt: number | undefined;
 
   constructor({ config, logger, env = process.env }: RunnerOptions) {
     this.config = config;
@@ -81,7 +80,7 @@ export class Runner {
   async health(): Promise<Step[]> {
     const limit = abortAfter(defaults.healthTimeoutMs, AbortReason.healthTimeout);
     try {
-      await this.#phase('health', undefined, limit.signal, Date.now() + defaults.healthTimeoutMs, (ctx) => this.hooks.health.promise(ctx));
+      await this.#phase('health', limit.signal, Date.now() + defaults.healthTimeoutMs, (ctx) => this.hooks.health.promise(ctx));
     } finally {
       limit.cancel();
     }
@@ -97,7 +96,7 @@ export class Runner {
     const limit = abortAfter(startTimeoutMs, AbortReason.startTimeout);
     try {
       const signal = AbortSignal.any([this.#startAbort.signal, limit.signal]);
-      await this.#phase('onStart', undefined, signal, started + startTimeoutMs, (ctx) => this.hooks.onStart.promise(ctx));
+      await this.#phase('onStart', signal, started + startTimeoutMs, (ctx) => this.hooks.onStart.promise(ctx));
     } finally {
       limit.cancel();
     }
@@ -110,18 +109,18 @@ export class Runner {
 
   async #stop(signal: NodeJS.Signals): Promise<number> {
     const started = Date.now();
-    this.#signalAt = started;
+    const stop = { stopSignal: signal, signalAt: started };
     const budget = startBudget(this.config.stopTimeout, started);
     this.#phaseLogger.stop.info({ signal, stopTimeout: this.config.stopTimeout, abortInMs: budget.abortAt - started }, 'stop signal received');
     this.#startAbort.abort(AbortReason.stopSignal);
     await this.#starting;
 
     const { drainSignal, abortAt, exitSignal, exitAt } = budget;
-    const bail = await this.#phase('beforeDrain', signal, drainSignal, abortAt, (ctx) => this.hooks.beforeDrain.promise(ctx));
+    const bail = await this.#phase('beforeDrain', drainSignal, abortAt, (ctx) => this.hooks.beforeDrain.promise({ ...ctx, ...stop, hook: 'beforeDrain' }));
     this.#skipped = bail?.skip;
     if (bail) this.#phaseLogger.stop.info({ reason: bail.skip }, 'drain skipped');
-    else await this.#phase('drain', signal, drainSignal, abortAt, (ctx) => this.hooks.drain.promise(ctx));
-    await this.#phase('afterDrain', signal, exitSignal, exitAt, (ctx) => this.hooks.afterDrain.promise(ctx));
+    else await this.#phase('drain', drainSignal, abortAt, (ctx) => this.hooks.drain.promise({ ...ctx, ...stop, hook: 'drain' }));
+    await this.#phase('afterDrain', exitSignal, exitAt, (ctx) => this.hooks.afterDrain.promise({ ...ctx, ...stop, hook: 'afterDrain' }));
     budget.dispose();
 
     const failed = this.steps.some((s) => s.outcome === 'failed' || s.outcome === 'timeout');
@@ -136,26 +135,23 @@ export class Runner {
   /** Runs one hook; its taps' abortSignals fire at `limit` or, at the latest, when the hook is over. */
   async #phase<T>(
     hook: HookName,
-    signal: NodeJS.Signals | undefined,
     limit: AbortSignal,
     deadline: number,
     run: (ctx: HookContext) => Promise<T>,
   ): Promise<T> {
     const over = new AbortController();
     try {
-      return await run(this.#context(hook, signal, AbortSignal.any([limit, over.signal]), deadline));
+      return await run(this.#context(hook, AbortSignal.any([limit, over.signal]), deadline));
     } finally {
       over.abort(AbortReason.hookFinished);
     }
   }
 
-  #context(hook: HookName, signal: NodeJS.Signals | undefined, abortSignal: AbortSignal, deadline: number): HookContext {
+  #context(hook: HookName, abortSignal: AbortSignal, deadline: number): HookContext {
     return {
       steps: this.steps,
       skipped: this.#skipped,
       hook,
-      signal,
-      signalAt: this.#signalAt,
       logger: this.#phaseLogger[phaseOf(hook)],
       abortSignal,
       deadline,

@@ -1,5 +1,16 @@
-/** The fact a traffic watcher sets when no request is in flight or arriving; it ends the DRAIN_TIMEOUT wait early. */
-export const TRAFFIC_STOPPED = 'trafficStopped';
+/** A named fact and the type of its value: `defineFact<{ quietMs: number }>('trafficStopped')`. */
+export interface Fact<T> {
+  readonly key: string;
+  /** Carries `T` for the type checker only; never set. */
+  readonly value?: T;
+}
+
+export function defineFact<T = true>(key: string): Fact<T> {
+  return Object.freeze({ key });
+}
+
+/** Set by a traffic watcher when no request is in flight or arriving; it ends the DRAIN_TIMEOUT wait early. */
+export const TRAFFIC_STOPPED = defineFact<{ quietMs: number; sinceFailMs: number }>('trafficStopped');
 
 /**
  * Facts plugins pass to each other during one run, such as "traffic has stopped". A plugin can
@@ -9,25 +20,25 @@ export class SharedFacts {
   readonly #values = new Map<string, unknown>();
   readonly #waiters = new Map<string, Array<(value: unknown) => void>>();
 
-  set(key: string, value: unknown = true): void {
-    this.#values.set(key, value);
-    for (const resolve of this.#waiters.get(key) ?? []) resolve(value);
-    this.#waiters.delete(key);
+  set<T>(fact: Fact<T>, value: NoInfer<T>): void {
+    this.#values.set(fact.key, value);
+    for (const resolve of this.#waiters.get(fact.key) ?? []) resolve(value);
+    this.#waiters.delete(fact.key);
   }
 
-  get(key: string): unknown {
-    return this.#values.get(key);
+  get<T>(fact: Fact<T>): T | undefined {
+    return this.#values.get(fact.key) as T | undefined;
   }
 
-  has(key: string): boolean {
-    return this.#values.has(key);
+  has(fact: Fact<unknown>): boolean {
+    return this.#values.has(fact.key);
   }
 
   /** Resolves with the fact's value once it is set (at once if it already is). */
-  whenSet(key: string): Promise<unknown> {
-    if (this.#values.has(key)) return Promise.resolve(this.#values.get(key));
+  whenSet<T>(fact: Fact<T>): Promise<T> {
+    if (this.#values.has(fact.key)) return Promise.resolve(this.#values.get(fact.key) as T);
     return new Promise((resolve) => {
-      this.#waiters.set(key, [...(this.#waiters.get(key) ?? []), resolve]);
+      this.#waiters.set(fact.key, [...(this.#waiters.get(fact.key) ?? []), resolve as (value: unknown) => void]);
     });
   }
 }

@@ -23,11 +23,12 @@ export interface SkipDrain {
   skip: string;
 }
 
+/** The hooks as tapable holds them; plugins made with `definePlugin` get `PluginHooks` instead. */
 export interface Hooks {
   readonly onStart: AsyncSeriesHook<[HookContext], TapExtras>;
-  readonly beforeDrain: AsyncSeriesBailHook<[HookContext], SkipDrain | undefined, TapExtras>;
-  readonly drain: AsyncSeriesHook<[HookContext], TapExtras>;
-  readonly afterDrain: AsyncSeriesHook<[HookContext], TapExtras>;
+  readonly beforeDrain: AsyncSeriesBailHook<[StopContext], SkipDrain | undefined, TapExtras>;
+  readonly drain: AsyncSeriesHook<[StopContext], TapExtras>;
+  readonly afterDrain: AsyncSeriesHook<[StopContext], TapExtras>;
   /** Runs for `task-helper health` only (the container's ECS healthCheck): a tap throws to say its part is not ready. */
   readonly health: AsyncSeriesHook<[HookContext], TapExtras>;
 }
@@ -37,10 +38,6 @@ export type HookName = keyof Hooks;
 /** The one object every tap receives; `logger`, `abortSignal`, `deadline` and `sleep` are the tap's own. */
 export interface HookContext {
   readonly hook: HookName;
-  /** The stop signal; undefined in onStart. */
-  readonly signal: NodeJS.Signals | undefined;
-  /** Epoch ms when the stop signal arrived, so waits can be counted from it; undefined in onStart. */
-  readonly signalAt: number | undefined;
   /** A pino child bound to `{ plugin, hook }`. */
   readonly logger: Logger;
   /** Fires when the tap must stop: its timeout, the stop budget, (in onStart) a stop signal, or, for work it left running, the end of its hook. */
@@ -55,6 +52,39 @@ export interface HookContext {
   readonly steps: readonly Step[];
   /** Why a beforeDrain tap skipped the drain; undefined when it was not skipped. */
   readonly skipped: string | undefined;
+}
+
+export type StopHookName = 'beforeDrain' | 'drain' | 'afterDrain';
+
+/** What the stop hooks' taps receive: the context, and the stop signal that started the sequence. */
+export interface StopContext extends HookContext {
+  readonly hook: StopHookName;
+  /** The OS signal that started the stop sequence (SIGTERM from ECS, SIGINT at a terminal). */
+  readonly stopSignal: NodeJS.Signals;
+  /** Epoch ms when it arrived, so waits can be counted from it. */
+  readonly signalAt: number;
+}
+
+/** A tap's options under `definePlugin`: the tap is named after the plugin. */
+export interface TapOptions extends TapExtras {
+  /** Lower runs earlier (default 0); see `Stage`. */
+  stage?: number;
+  /** Run before the taps of these plugins. */
+  before?: string | string[];
+}
+
+/** One hook as a plugin sees it: it may only tap (running the hook is the runner's job). */
+export interface PluginHook<Context, Result = void> {
+  tapPromise(options: TapOptions, fn: (ctx: Context) => Promise<Result>): void;
+}
+
+export interface PluginHooks {
+  readonly onStart: PluginHook<HookContext>;
+  /** Resolve with `{ skip: reason }` to skip the drain (afterDrain still runs). */
+  readonly beforeDrain: PluginHook<StopContext, SkipDrain | undefined | void>;
+  readonly drain: PluginHook<StopContext>;
+  readonly afterDrain: PluginHook<StopContext>;
+  readonly health: PluginHook<HookContext>;
 }
 
 /** What `apply` receives beside the hooks: read settings here, and throw ConfigError for bad ones. */

@@ -26,7 +26,7 @@ describe('Runner', () => {
       'early:drain', 'late:drain',
       'early:afterDrain', 'late:afterDrain',
     ]);
-    expect(lines.find((l) => l.msg === 'probe ran' && l.hook === 'drain')?.signal).toBe('SIGTERM');
+    expect(lines.find((l) => l.msg === 'probe ran' && l.hook === 'drain')?.stopSignal).toBe('SIGTERM');
   });
 
   it('skips drain but not afterDrain when a beforeDrain tap returns { skip }', async () => {

@@ -1,42 +1,38 @@
-import { afterDrainMarginMs, checkOptions, seconds, TRAFFIC_STOPPED, type HookContext, type Plugin, type SetupContext } from '@task-helper/core';
+import { afterDrainMarginMs, definePlugin, seconds, Stage, TRAFFIC_STOPPED, type HookContext, type PluginOptions, type SetupContext } from '@task-helper/core';
 
 /** The original helper's defaults, in seconds. */
 export const delayDefaults = Object.freeze({ drainDelay: 40, drainTimeout: 40 });
 
-export interface DelayOptions {
-  /** Seconds to wait after the stop signal, before the drain starts, so replacements come into service; env DRAIN_DELAY. */
-  drainDelay?: number;
-  /** Seconds to wait during the drain, after Envoy's health check fails, for callers to notice and in-flight work to end; env DRAIN_TIMEOUT. */
-  drainTimeout?: number;
-}
-
-const NAME = 'delay';
 const REASONS = { elapsed: 'timeout', until: 'traffic stopped', aborted: 'budget' } as const;
-/** After the drain's actions (plugin-envoy taps stage 0), so callers get the whole DRAIN_TIMEOUT to notice them. */
-export const DRAIN_TIMEOUT_STAGE = 100;
 
-export default function delay(options: DelayOptions = {}): Plugin {
-  return {
-    name: NAME,
-    apply(hooks, setup) {
-      const opts = checkOptions(options, ['drainDelay', 'drainTimeout']);
-      const drainDelay = setup.setting({ option: 'drainDelay', env: 'DRAIN_DELAY', parse: seconds(40), fallback: delayDefaults.drainDelay }, opts);
-      const drainTimeout = setup.setting({ option: 'drainTimeout', env: 'DRAIN_TIMEOUT', parse: seconds(40), fallback: delayDefaults.drainTimeout }, opts);
-      warnIfOverBudget(setup, drainDelay, drainTimeout);
-      // Both waits are bounded by the stop budget, not by a tap timeout of their own.
-      // Counted from the stop signal, so the app check before it (up to 2.5 s) does not lengthen it.
-      hooks.beforeDrain.tapPromise({ name: NAME, timeout: Infinity, plan: { label: 'DRAIN_DELAY', ms: drainDelay * 1000 } }, (ctx) =>
-        wait(ctx, 'drainDelay', drainDelay * 1000 - (Date.now() - (ctx.signalAt ?? Date.now()))),
-      );
-      hooks.drain.tapPromise({ name: NAME, stage: DRAIN_TIMEOUT_STAGE, timeout: Infinity, plan: { label: 'DRAIN_TIMEOUT', ms: drainTimeout * 1000 } }, (ctx) =>
-        wait(ctx, 'drainTimeout', drainTimeout * 1000, ctx.shared.whenSet(TRAFFIC_STOPPED)),
-      );
-    },
-  };
-}
+/** The drain's two waits: DRAIN_DELAY before it, DRAIN_TIMEOUT during it. */
+const delay = definePlugin({
+  name: 'delay',
+  settings: {
+    /** Seconds to wait after the stop signal, before the drain starts, so replacements come into service. */
+    drainDelay: { env: 'DRAIN_DELAY', parse: seconds(40), default: delayDefaults.drainDelay },
+    /** Seconds to wait during the drain, after Envoy's health check fails, for callers to notice and in-flight work to end. */
+    drainTimeout: { env: 'DRAIN_TIMEOUT', parse: seconds(40), default: delayDefaults.drainTimeout },
+  },
+  apply(hooks, setup) {
+    const { drainDelay, drainTimeout } = setup.settings;
+    warnIfOverBudget(setup, drainDelay, drainTimeout);
+    // Both waits are bounded by the stop budget, not by a tap timeout of their own.
+    // Counted from the stop signal, so the app check before it (up to 2.5 s) does not lengthen it.
+    hooks.beforeDrain.tapPromise({ stage: Stage.BEFORE_DRAIN_DELAY, timeout: Infinity, plan: { label: 'DRAIN_DELAY', ms: drainDelay * 1000 } }, (ctx) =>
+      wait(ctx, 'drainDelay', drainDelay * 1000 - (Date.now() - ctx.signalAt)),
+    );
+    hooks.drain.tapPromise({ stage: Stage.DRAIN_WAIT, timeout: Infinity, plan: { label: 'DRAIN_TIMEOUT', ms: drainTimeout * 1000 } }, (ctx) =>
+      wait(ctx, 'drainTimeout', drainTimeout * 1000, ctx.shared.whenSet(TRAFFIC_STOPPED)),
+    );
+  },
+});
+export default delay;
+
+export type DelayOptions = PluginOptions<typeof delay.settings>;
 
 /** Says at start, not at SIGKILL, when the waits cannot fit the stop budget, and what will be cut. */
-function warnIfOverBudget({ config, logger }: SetupContext, drainDelay: number, drainTimeout: number): void {
+function warnIfOverBudget({ config, logger }: Pick<SetupContext, 'config' | 'logger'>, drainDelay: number, drainTimeout: number): void {
   const margin = afterDrainMarginMs(config.stopTimeout) / 1000;
   const room = config.stopTimeout - margin;
   if (drainDelay + drainTimeout <= room) return;

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TRAFFIC_STOPPED, definePlugin } from '@task-helper/core';
+import { definePlugin, Stage, TRAFFIC_STOPPED } from '@task-helper/core';
 import { createTestRunner } from '@task-helper/core/testing';
 import delay from '@task-helper/plugin-delay';
 
-function setup(env: NodeJS.ProcessEnv, extra = definePlugin({ name: 'none', apply: () => undefined }), stopTimeout = 120) {
+function setup(env: NodeJS.ProcessEnv, extra = definePlugin({ name: 'none', apply: () => undefined })(), stopTimeout = 120) {
   const { runner, lines } = createTestRunner({ plugins: [delay(), extra], env, stopTimeout });
   const ended = (wait: string) => lines.find((l) => l.msg === `${wait} ended`);
   return { runner, lines, ended };
@@ -31,8 +31,8 @@ describe('plugin-delay', () => {
   it('counts DRAIN_DELAY from the stop signal, so a check before it does not lengthen it', async () => {
     const check = definePlugin({
       name: 'check',
-      apply: (hooks) => hooks.beforeDrain.tapPromise({ name: 'check', stage: -100 }, async (ctx) => void (await ctx.sleep(300))),
-    });
+      apply: (hooks) => hooks.beforeDrain.tapPromise({ stage: Stage.BEFORE_DRAIN_DECIDE }, async (ctx) => void (await ctx.sleep(300))),
+    })();
     const { runner, lines } = setup({ DRAIN_DELAY: '1', DRAIN_TIMEOUT: '1' }, check);
     await runner.start();
     const stopped = runner.stop('SIGTERM');
@@ -57,8 +57,9 @@ describe('plugin-delay', () => {
   it('ends the DRAIN_TIMEOUT wait early once another plugin says traffic has stopped', async () => {
     const watcher = definePlugin({
       name: 'watcher',
-      apply: (hooks) => hooks.drain.tapPromise({ name: 'watcher', stage: 0 }, async (ctx) => void setTimeout(() => ctx.shared.set(TRAFFIC_STOPPED), 700)),
-    });
+      apply: (hooks) =>
+        hooks.drain.tapPromise({ stage: Stage.DRAIN_ACTION }, async (ctx) => void setTimeout(() => ctx.shared.set(TRAFFIC_STOPPED, { quietMs: 0, sinceFailMs: 700 }), 700)),
+    })();
     const { runner, ended } = setup({ DRAIN_DELAY: '0', DRAIN_TIMEOUT: '40' }, watcher);
     await runner.start();
     const stopped = runner.stop('SIGTERM');

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TRAFFIC_STOPPED, definePlugin, type HookContext } from '@task-helper/core';
+import { TRAFFIC_STOPPED, type HookContext, type Plugin } from '@task-helper/core';
 import { createTestRunner } from '@task-helper/core/testing';
-import envoy, { sampleTraffic, trafficStatsFilter, watchTraffic, type Stat } from '@task-helper/plugin-envoy';
+import envoy from '@task-helper/plugin-envoy';
+import { sampleTraffic, trafficStatsFilter, watchTraffic, type Stat } from '../src/traffic.ts';
 
 /** A connection manager's stats as Envoy lists them: `total` and the 1.33+ health check filter's count include health checks, `completed` never does. */
 const stats = (prefix: string, active: number, completed: number, { total = completed, healthChecks = 0 } = {}): Stat[] => [
@@ -59,13 +60,13 @@ describe('watchTraffic', () => {
   /** Runs watchTraffic inside a real drain hook, with the delay plugin's seam: a wait that ends on TRAFFIC_STOPPED. */
   async function drainWith(read: () => Promise<Stat[]>, drainTimeoutMs: number) {
     let ended: string | undefined;
-    const plugin = definePlugin({
+    const plugin: Plugin = {
       name: 'envoy',
       apply: (hooks) => {
         hooks.drain.tapPromise({ name: 'envoy' }, async (ctx: HookContext) => void watchTraffic(ctx, read, { drainMinMs: 2_000, quietMs: 1_000, statPrefixes: [] }));
         hooks.drain.tapPromise({ name: 'delay', stage: 100, timeout: Infinity }, async (ctx) => void (ended = await ctx.sleep(drainTimeoutMs, { until: ctx.shared.whenSet(TRAFFIC_STOPPED) })));
       },
-    });
+    };
     const { runner, lines } = createTestRunner({ plugins: [plugin] });
     await runner.start();
     const started = Date.now();
