@@ -1,4 +1,5 @@
-import { afterDrainMarginMs, defaults, type SettingRecord } from '@task-helper/core';
+import { afterDrainMarginMs } from '@task-helper/core';
+import { defaults, type SettingRecord } from '@task-helper/core/host';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runHelper } from '../../test/support/helper-process.ts';
 import { tempDir } from '../../test/support/temp-config.ts';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Loader } from 'cosmiconfig';
-import { ConfigError, invalidSetting, oneOf, seconds, type Plugin, type ResolvedConfig } from '@task-helper/core';
-import { checkOptions, defaults, logLevels, resolveSetting, settingRecord, type LogLevel, type SettingRecord, type SettingSpec } from '@task-helper/core/host';
+import { ConfigError, oneOf, seconds, type Plugin, type ResolvedConfig } from '@task-helper/core';
+import { checkOptions, defaults, invalidSetting, logLevels, resolveSetting, settingRecord, type LogLevel, type SettingRecord, type SettingSpec } from '@task-helper/core/host';
 import { resolvePlugins } from './plugin-entries.ts';
 
 // process.getBuiltinModule, not an ESM import: the ESM view of fs, net and util loads their lazy parts (fs/promises, readline…), 2.6 MB of idle memory (bench/footprint.ts).

@@ -1,5 +1,5 @@
-import type { HookName, ResolvedConfig, TapExtras, TapPlan } from '@task-helper/core';
-import { afterDrainMarginMs, type Runner, type SettingRecord, type StrayVariable } from '@task-helper/core/host';
+import { afterDrainMarginMs, type HookName, type ResolvedConfig, type TapExtras, type TapPlan } from '@task-helper/core';
+import type { Runner, SettingRecord, StrayVariable } from '@task-helper/core/host';
 
 export interface PlannedTap {
   plugin: string;

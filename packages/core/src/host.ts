@@ -1,9 +1,8 @@
 // What a program that loads and runs plugins (the task-helper CLI) needs beyond the plugin API of index.ts.
-export { afterDrainMarginMs } from './budget.ts';
 export { defaults } from './defaults.ts';
-export { echo, ExitError, firstLine } from './errors.ts';
+export { echo, ExitError, firstLine, invalidSetting } from './errors.ts';
 export { ExitCode, forcedExitCode } from './exit-codes.ts';
 export { createLogger, logLevels, type LogLevel } from './logger.ts';
 export { Runner, type RunnerOptions } from './runner.ts';
-export { checkOptions, resolveSetting, settingRecord, type SettingRecord, type SettingSpec } from './settings.ts';
+export { checkOptions, resolveSetting, settingRecord, type SettingRecord, type SettingSource, type SettingSpec } from './settings.ts';
 export type { StrayVariable } from './stray-env.ts';

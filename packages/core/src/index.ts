@@ -1,16 +1,24 @@
-export { AbortReason } from './abort-reasons.ts';
+// The plugin author's API, and nothing else: what runs plugins (Runner, logger, exit codes) is in
+// `@task-helper/core/host`, the test runner in `@task-helper/core/testing`.
 export { afterDrainMarginMs } from './budget.ts';
-export { defaults } from './defaults.ts';
-export { defineConfig, definePlugin, type PluginDefinition, type PluginFactory, type PluginOptions, type PluginSettings, type PluginSetup, type SettingDeclaration, type SettingDeclarations } from './define.ts';
-export { ConfigError, ExitError, invalidSetting } from './errors.ts';
-export { ExitCode, forcedExitCode } from './exit-codes.ts';
-export { httpGet, parseResponse, type HttpAnswer } from './http-get.ts';
-export { createLogger, logLevels, type LogLevel } from './logger.ts';
-export { Runner, type RunnerOptions } from './runner.ts';
-export { boolean, checkOptions, httpUrl, oneOf, port, resolveSetting, seconds, urlPath, type Parser, type SettingRecord, type SettingSource, type SettingSpec } from './settings.ts';
-export { defineFact, SharedFacts, TRAFFIC_STOPPED, type Fact } from './shared.ts';
-export { Stage } from './stages.ts';
+export {
+  defineConfig,
+  definePlugin,
+  type PluginDefinition,
+  type PluginFactory,
+  type PluginOptions,
+  type PluginSettings,
+  type PluginSetup,
+  type SettingDeclaration,
+  type SettingDeclarations,
+} from './define.ts';
+export { ConfigError } from './errors.ts';
+export { httpGet, type HttpAnswer } from './http-get.ts';
+export type { LogLevel } from './logger.ts';
+export { boolean, httpUrl, oneOf, port, seconds, urlPath, type Parser } from './settings.ts';
+export { defineFact, TRAFFIC_STOPPED, type Fact, type SharedFacts } from './shared.ts';
 export type { Sleep, SleepOptions, SleepResult } from './sleep.ts';
+export { Stage } from './stages.ts';
 export type {
   HookContext,
   HookName,

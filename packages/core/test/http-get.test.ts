@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { httpGet, parseResponse } from '@task-helper/core';
+import { httpGet, parseResponse } from '../src/http-get.ts';
 import { startEnvoySim } from '@task-helper/envoy-sim';
 
 describe('httpGet: the one-request client for /ready', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boolean, checkOptions, httpUrl, oneOf, port, resolveSetting, seconds, urlPath } from '@task-helper/core';
+import { boolean, checkOptions, httpUrl, oneOf, port, resolveSetting, seconds, urlPath } from '../src/settings.ts';
 
 describe('setting parsers', () => {
   it.each([

@@ -1,6 +1,7 @@
 // Pins the plugin API's types: checked by `tsc -p .` (part of `pnpm test`); at run time expectTypeOf does nothing.
 import { describe, expectTypeOf, it } from 'vitest';
-import { boolean, defineFact, definePlugin, httpUrl, port, seconds, Stage, type Fact, type HookContext, type Plugin, type PluginOptions, SharedFacts, type StopContext } from '@task-helper/core';
+import { boolean, defineFact, definePlugin, httpUrl, port, seconds, Stage, type Fact, type HookContext, type Plugin, type PluginOptions, type StopContext } from '@task-helper/core';
+import { SharedFacts } from '../src/shared.ts';
 
 const example = definePlugin({
   name: 'example',
