@@ -25,7 +25,7 @@ afterEach(() => {
 });
 
 /** A real HTTP server on loopback that records each request and answers with `answer` (or never, if it returns false). */
-async function listen(answer: (req: IncomingMessage, res: ServerResponse) => void | false = (_, res) => void res.end()) {
+async function listen(answer: (req: IncomingMessage, res: ServerResponse) => undefined | false = (_, res) => void res.end()) {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     let body = '';

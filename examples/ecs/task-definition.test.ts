@@ -26,7 +26,7 @@ async function planWith(env: Record<string, string>): Promise<PlanJson> {
 }
 
 /** A setting's resolved value (env, else default) as the helper itself reads it. */
-const valueOf = (plan: PlanJson, env: string): unknown => plan.settings.find((s) => s.env === env)?.value;
+const settingValue = (plan: PlanJson, env: string): unknown => plan.settings.find((s) => s.env === env)?.value;
 
 let plan: PlanJson;
 beforeAll(async () => {
@@ -53,8 +53,11 @@ describe('the ECS task definition example', () => {
       for (const { containerName, condition } of c.dependsOn ?? []) {
         expect(names, `${c.name} dependsOn ${containerName}`).toContain(containerName);
         expect(CONDITIONS, `${c.name} dependsOn ${containerName}`).toContain(condition);
-        if (condition === 'HEALTHY') expect(container(task, containerName).healthCheck, `${containerName} needs a healthCheck`).toBeDefined();
       }
+    }
+    const awaitedHealthy = task.containerDefinitions.flatMap((c) => c.dependsOn ?? []).filter((d) => d.condition === 'HEALTHY');
+    for (const { containerName } of awaitedHealthy) {
+      expect(container(task, containerName).healthCheck, `${containerName} needs a healthCheck`).toBeDefined();
     }
   });
 
@@ -64,13 +67,13 @@ describe('the ECS task definition example', () => {
 
   it('gives the helper a stopTimeout that covers DRAIN_DELAY + DRAIN_TIMEOUT + the afterDrain margin, within Fargate\'s 120 s', () => {
     const stopTimeout = helper.stopTimeout ?? 30;
-    const waits = Number(valueOf(plan, 'DRAIN_DELAY')) + Number(valueOf(plan, 'DRAIN_TIMEOUT'));
+    const waits = Number(settingValue(plan, 'DRAIN_DELAY')) + Number(settingValue(plan, 'DRAIN_TIMEOUT'));
     expect(stopTimeout).toBeLessThanOrEqual(FARGATE_MAX_STOP_TIMEOUT);
     expect(stopTimeout * 1000).toBeGreaterThanOrEqual(waits * 1000 + afterDrainMarginMs(stopTimeout));
   });
 
   it('tells the helper its own stopTimeout (STOP_TIMEOUT), so it plans with the budget ECS really gives', () => {
-    if (helperEnv.STOP_TIMEOUT !== undefined) expect(Number(helperEnv.STOP_TIMEOUT)).toBe(helper.stopTimeout);
+    expect(Number(helperEnv.STOP_TIMEOUT)).toBe(helper.stopTimeout);
     expect(plan.timeline.stopTimeoutMs).toBe((helper.stopTimeout ?? 30) * 1000);
   });
 
@@ -98,10 +101,10 @@ describe('the ECS task definition example', () => {
 
   it('points the helper at the port and path the app\'s own healthCheck uses, and at Envoy\'s admin port', () => {
     const app = container(task, 'app');
-    const port = valueOf(plan, 'PORT');
+    const port = settingValue(plan, 'PORT');
     expect(app.portMappings?.map((p) => p.containerPort)).toContain(port);
-    expect(app.healthCheck?.command.join(' ')).toContain(`:${String(port)}${String(valueOf(plan, 'HEALTHCHECK_PATH'))}`);
-    const adminPort = new URL(String(valueOf(plan, 'ENVOY_ADMIN_URL'))).port;
+    expect(app.healthCheck?.command.join(' ')).toContain(`:${String(port)}${String(settingValue(plan, 'HEALTHCHECK_PATH'))}`);
+    const adminPort = new URL(String(settingValue(plan, 'ENVOY_ADMIN_URL'))).port;
     expect(container(task, 'envoy').healthCheck?.command.join(' ')).toContain(`/${adminPort} `);
   });
 });

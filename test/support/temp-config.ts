@@ -4,7 +4,9 @@ import path from 'node:path';
 import { afterAll } from 'vitest';
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 /** Writes `files` (name → content; objects become JSON) into a fresh temporary folder and returns its path. */
 export function tempDir(files: Record<string, string | object>): string {

@@ -11,7 +11,7 @@ export function planText(plan: Plan): string {
   const bar = (startMs: number, endMs: number, fill: string): string => {
     const from = Math.min(column(startMs), WIDTH - 1);
     const to = Math.max(from + 1, column(endMs));
-    return `|${' '.repeat(from)}${fill.repeat(to - from)}`.padEnd(WIDTH + 1) + '|';
+    return `${`|${' '.repeat(from)}${fill.repeat(to - from)}`.padEnd(WIDTH + 1)}|`;
   };
   const table = (rows: string[][]): string[] => {
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));

@@ -64,7 +64,7 @@ const HOOK_NAMES: readonly HookName[] = ['onStart', 'beforeDrain', 'drain', 'aft
  * type, the known option keys and `plan`'s record of where each value came from. Returns the
  * factory a config file calls (or names by module), which checks options before reading them.
  */
-export function definePlugin<const S extends SettingDeclarations = {}>(definition: PluginDefinition<S>): PluginFactory<S> {
+export function definePlugin<const S extends SettingDeclarations = Record<never, never>>(definition: PluginDefinition<S>): PluginFactory<S> {
   const declarations = (definition.settings ?? {}) as S;
   const optionKeys = Object.keys(declarations).filter((key) => !declarations[key]!.envOnly);
   const factory = (options?: PluginOptions<S>): Plugin => ({

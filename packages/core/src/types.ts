@@ -81,6 +81,7 @@ export interface PluginHook<Context, Result = void> {
 export interface PluginHooks {
   readonly onStart: PluginHook<HookContext>;
   /** Resolve with `{ skip: reason }` to skip the drain (afterDrain still runs). */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a tap that does not skip the drain returns nothing
   readonly beforeDrain: PluginHook<StopContext, SkipDrain | undefined | void>;
   readonly drain: PluginHook<StopContext>;
   readonly afterDrain: PluginHook<StopContext>;

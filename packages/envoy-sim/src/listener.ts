@@ -80,7 +80,8 @@ export async function startIngress(
       const failed = state.healthCheckFailed();
       filterStats?.total.inc();
       (failed ? filterStats?.failed : filterStats?.ok)?.inc();
-      return localReply(res, failed ? 503 : 200, '', decorate);
+      localReply(res, failed ? 503 : 200, '', decorate);
+      return;
     }
     router.forward(req, res, decorate);
   }

@@ -30,7 +30,10 @@ export function createRouter(upstream: string | undefined): Router {
   const target = upstream ? new URL(upstream) : undefined;
 
   function forward(req: IncomingMessage, res: ServerResponse, decorate: Decorate): void {
-    if (!target) return localReply(res, 503, 'no healthy upstream', decorate);
+    if (!target) {
+      localReply(res, 503, 'no healthy upstream', decorate);
+      return;
+    }
     const started = Date.now();
     const upstreamReq = request({
       host: target.hostname,
