@@ -55,7 +55,7 @@ function startCallers(tasks: Task[]) {
   let next = 0;
   const checker = setInterval(() => {
     tasks.forEach((task, i) => {
-      fetch(`${task.listenerUrl}/ping/ping`, { signal: AbortSignal.timeout(CHECK_MS) })
+      void fetch(`${task.listenerUrl}/ping/ping`, { signal: AbortSignal.timeout(CHECK_MS) })
         .then(
           async (response) => (await response.arrayBuffer(), response.status === 200),
           () => false,

@@ -124,9 +124,9 @@ describe('the ECS task definition and the Envoy sidecar example (examples/envoy)
   });
 
   it('points the helper at envoy.yaml\'s admin address, the app port Envoy routes to and the path its health check filter answers', () => {
-    expect(valueOf(plan, 'ENVOY_ADMIN_URL')).toBe(`http://${facts.admin.address}:${facts.admin.port_value}`);
-    expect(valueOf(plan, 'PORT')).toBe(facts.app.port_value);
-    expect(valueOf(plan, 'HEALTHCHECK_PATH')).toBe(facts.ingress.healthPath);
+    expect(settingValue(plan, 'ENVOY_ADMIN_URL')).toBe(`http://${facts.admin.address}:${facts.admin.port_value}`);
+    expect(settingValue(plan, 'PORT')).toBe(facts.app.port_value);
+    expect(settingValue(plan, 'HEALTHCHECK_PATH')).toBe(facts.ingress.healthPath);
     expect(envoy.healthCheck?.command.join(' ')).toContain(`/dev/tcp/${facts.admin.address}/${facts.admin.port_value} `);
   });
 
