@@ -2,7 +2,7 @@
 // Docker image ships as /opt/task-helper (and the image test runs from). One bundle instead of
 // node_modules: measured in bench/footprint.ts (startup and idle memory). It bundles the packages'
 // TypeScript sources (their "@task-helper/source" export condition), so it needs no `tsc -b` first.
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import cliPackage from '../packages/cli/package.json' with { type: 'json' };
@@ -12,6 +12,8 @@ const out = path.join(root, 'dist/task-helper');
 const scope = path.join(out, 'node_modules/@task-helper');
 const cli = path.join(scope, 'cli');
 
+const REQUIRE_BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
 rmSync(out, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
@@ -20,7 +22,6 @@ await build({
     index: 'packages/cli/src/index.ts',
     core: 'packages/core/src/index.ts',
     'core-testing': 'packages/core/src/testing.ts',
-    'core-host': 'packages/core/src/host.ts',
     'plugin-delay': 'packages/plugin-delay/src/index.ts',
     'plugin-envoy': 'packages/plugin-envoy/src/index.ts',
   },
@@ -35,11 +36,19 @@ await build({
   platform: 'node',
   target: 'node24',
   conditions: ['@task-helper/source'],
-  // cosmiconfig and pino are CommonJS and require Node's built-ins.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  // cosmiconfig and pino are CommonJS and require Node's built-ins (dropped below where unused).
+  banner: { js: REQUIRE_BANNER },
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+// Each createRequire costs an idle helper memory (bench/footprint.ts): keep it only in the files that call require.
+for (const file of readdirSync(path.join(cli, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.mjs'))) {
+  const full = path.join(cli, 'dist', file);
+  const text = readFileSync(full, 'utf8');
+  const rest = text.replace(`${REQUIRE_BANNER}\n`, '');
+  if (!/\brequire\b/.test(rest)) writeFileSync(full, rest);
+}
 
 /** A package folder whose entry points re-export a bundle entry, so `import '@task-helper/…'` works from a team's config. */
 function writePackage(dir: string, name: string, exports: Record<string, string>, extra: object = {}): void {
@@ -56,10 +65,10 @@ writePackage(cli, '@task-helper/cli', { '.': './dist/index.mjs' }, { bin: { 'tas
 // The image links it as /usr/local/bin/task-helper, for the container healthCheck.
 chmodSync(path.join(cli, 'dist/cli.mjs'), 0o755);
 const core = path.join(scope, 'core');
-writePackage(core, '@task-helper/core', { '.': './index.mjs', './testing': './testing.mjs', './host': './host.mjs' });
+// Not /host: only the CLI uses it, and the CLI is in the bundle; one entry less is one chunk less at start.
+writePackage(core, '@task-helper/core', { '.': './index.mjs', './testing': './testing.mjs' });
 reexport(path.join(core, 'index.mjs'), 'core');
 reexport(path.join(core, 'testing.mjs'), 'core-testing');
-reexport(path.join(core, 'host.mjs'), 'core-host');
 for (const plugin of ['plugin-delay', 'plugin-envoy']) {
   const dir = path.join(scope, plugin);
   writePackage(dir, `@task-helper/${plugin}`, { '.': './index.mjs' });
