@@ -105,7 +105,7 @@ describe('a team outside this repository', () => {
     expect(plan.settings.filter((s) => s.plugin === 'drain-summary')).toMatchObject([
       { env: 'SUMMARY_URL', value: 'https://hooks.example.com/orders/drained' },
       { env: 'JOBS_LOCK_FILE', value: '/tmp/jobs.lock' },
-      { env: 'SUMMARY_TOKEN', value: '(secret)' },
+      { env: 'SUMMARY_TOKEN', value: '[redacted]' },
     ]);
     expect(JSON.stringify(plan)).not.toContain('not-for-logs');
   });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Loader } from 'cosmiconfig';
+import type { CosmiconfigResult, Loader } from 'cosmiconfig';
 import { ConfigError, oneOf, seconds, type Plugin, type ResolvedConfig } from '@task-helper/core';
 import { checkOptions, defaults, invalidSetting, logLevels, resolveSetting, settingRecord, type LogLevel, type SettingRecord, type SettingSpec } from '@task-helper/core/host';
 import { resolvePlugins } from './plugin-entries.ts';
@@ -69,7 +69,7 @@ async function findConfig(file: string | undefined, cwd: string): Promise<{ conf
   const explorer = cosmiconfig('task-helper', { cache: false, loaders: namingLoaders(defaultLoaders) });
   if (file === undefined) return explorer.search(cwd);
   const filepath = path.resolve(cwd, file);
-  let result;
+  let result: CosmiconfigResult;
   try {
     result = await explorer.load(filepath);
   } catch (error) {
