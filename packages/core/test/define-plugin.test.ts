@@ -37,7 +37,7 @@ describe('definePlugin', () => {
       { plugin: 'reporter', option: undefined, env: 'REPORT_PORT', value: undefined, source: 'default' },
       { plugin: 'reporter', option: 'target', env: undefined, value: 'http://127.0.0.1:80', source: 'default' },
       { plugin: 'reporter', option: 'timeout', env: 'REPORT_TIMEOUT', value: 3, source: 'default' },
-      { plugin: 'reporter', option: 'token', env: 'REPORT_TOKEN', value: '[redacted]', source: 'env' },
+      { plugin: 'reporter', option: 'token', env: 'REPORT_TOKEN', value: '[redacted]', source: 'env', secret: true },
     ]);
   });
 
