@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// A file that exists before the build, so pnpm and npm can link the bin at install time.
+import '../dist/cli.js';
