@@ -24,6 +24,10 @@ await build({
     'core-testing': 'packages/core/src/testing.ts',
     'plugin-delay': 'packages/plugin-delay/src/index.ts',
     'plugin-envoy': 'packages/plugin-envoy/src/index.ts',
+    'plugin-aws': 'packages/plugin-aws/src/index.ts',
+    'plugin-aws-cloud-map': 'packages/plugin-aws/src/cloud-map.ts',
+    'plugin-aws-target-groups': 'packages/plugin-aws/src/target-groups.ts',
+    'plugin-aws-ecs-stop-timeout-cli': 'packages/plugin-aws/src/ecs-stop-timeout-cli.ts',
   },
   outdir: path.join(cli, 'dist'),
   outExtension: { '.js': '.mjs' },
@@ -74,5 +78,14 @@ for (const plugin of ['plugin-delay', 'plugin-envoy']) {
   writePackage(dir, `@task-helper/${plugin}`, { '.': './index.mjs' });
   reexport(path.join(dir, 'index.mjs'), plugin, true);
 }
+// plugin-aws: named factories at the root, one default-exporting module per plugin for config files.
+// Its SDK clients stay in chunks of their own, loaded by the drain only when a plugin is configured.
+const aws = path.join(scope, 'plugin-aws');
+writePackage(aws, '@task-helper/plugin-aws', { '.': './index.mjs', './cloud-map': './cloud-map.mjs', './target-groups': './target-groups.mjs', './ecs-stop-timeout-cli': './ecs-stop-timeout-cli.mjs' });
+reexport(path.join(aws, 'index.mjs'), 'plugin-aws');
+reexport(path.join(aws, 'cloud-map.mjs'), 'plugin-aws-cloud-map', true);
+reexport(path.join(aws, 'target-groups.mjs'), 'plugin-aws-target-groups', true);
+// The script the CLI runs in a child process at start to read the container's stopTimeout.
+writeFileSync(path.join(aws, 'ecs-stop-timeout-cli.mjs'), `import '../cli/dist/plugin-aws-ecs-stop-timeout-cli.mjs';\n`);
 mkdirSync(path.join(out, 'config'), { recursive: true });
 console.log(`built ${path.relative(root, out)}`);

@@ -34,6 +34,8 @@ locals {
           "awslogs-region" = var.aws_region
         })
       })
+      # The AWS plugins' settings (aws-plugins.tf), for the helper only.
+      environment = c.name == "task-helper" ? concat(c.environment, local.helper_aws_environment) : lookup(c, "environment", [])
     })
   ]
 }
@@ -50,6 +52,7 @@ resource "aws_ecs_task_definition" "task" {
   cpu                      = local.task.cpu
   memory                   = local.task.memory
   execution_role_arn       = var.execution_role_arn
+  task_role_arn            = aws_iam_role.task.arn
   container_definitions    = jsonencode(local.containers)
 }
 

@@ -18,7 +18,15 @@ export function planText(plan: Plan): string {
     return rows.map((row) => `  ${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}`.trimEnd());
   };
 
-  const lines = [`task-helper plan: ${plan.config ?? 'no config file, the built-in plugins'}`, '', 'Settings'];
+  const { task } = plan;
+  const lines = [
+    `task-helper plan: ${plan.config ?? 'no config file, the built-in plugins'}`,
+    task
+      ? `ECS task: ${task.taskArn} in ${task.cluster}, ${task.taskDefinition}, container ${task.containerName}, ${task.privateIpv4 ?? 'no private IPv4'}${task.launchType ? `, ${task.launchType}` : ''}`
+      : 'ECS task: none (ECS_CONTAINER_METADATA_URI_V4 unset or unreadable)',
+    '',
+    'Settings',
+  ];
   lines.push(
     ...table([
       ['setting', 'value', 'source', 'plugin'],

@@ -1,4 +1,4 @@
-import { afterDrainMarginMs, type HookName, type ResolvedConfig, type TapExtras, type TapPlan } from '@task-helper/core';
+import { afterDrainMarginMs, type HookName, type ResolvedConfig, type TapExtras, type TapPlan, type TaskMetadata } from '@task-helper/core';
 import type { Runner, SettingRecord, StrayVariable } from '@task-helper/core/host';
 
 export interface PlannedTap {
@@ -21,6 +21,8 @@ export interface TimelineEntry {
 
 export interface Plan {
   config: string | null;
+  /** The ECS task from the metadata endpoint; null outside ECS (or when it could not be read). */
+  task: TaskMetadata | null;
   settings: SettingRecord[];
   /** Environment variables that look like settings but that nothing reads. */
   unknownEnv: StrayVariable[];
@@ -63,6 +65,7 @@ export function planOf(runner: Runner, config: ResolvedConfig): Plan {
   }
   return {
     config: config.file ?? null,
+    task: config.task ?? null,
     settings: runner.settings,
     unknownEnv: runner.strayEnv,
     hooks,

@@ -2,8 +2,11 @@ import { AsyncSeriesBailHook, AsyncSeriesHook } from 'tapable';
 import { runTap } from './run-tap.ts';
 import type { HookContext, HookName, Hooks, SkipDrain, Step, StopContext, TapExtras } from './types.ts';
 
-/** The lifecycle hooks (and `health`), each tap wrapped by `runTap` as it registers. */
-export function createHooks(record: (step: Step) => void): Hooks {
+/**
+ * The lifecycle hooks (and `health`), each tap wrapped by `runTap` as it registers. A `beside` tap
+ * is handed to `track` and the hook moves on; the runner awaits it before the hook ends.
+ */
+export function createHooks(record: (step: Step) => void, track: (running: Promise<unknown>) => void): Hooks {
   const hooks: Hooks = Object.freeze({
     onStart: new AsyncSeriesHook<[HookContext], TapExtras>(['ctx'], 'onStart'),
     beforeDrain: new AsyncSeriesBailHook<[StopContext], SkipDrain | undefined, TapExtras>(['ctx'], 'beforeDrain'),
@@ -13,7 +16,13 @@ export function createHooks(record: (step: Step) => void): Hooks {
   });
   for (const name of Object.keys(hooks) as HookName[]) {
     hooks[name].intercept({
-      register: (tap) => ({ ...tap, type: 'promise', fn: (ctx: HookContext) => runTap(tap, ctx, record) }),
+      register: (tap) => ({
+        ...tap,
+        type: 'promise',
+        fn: (tap as TapExtras).beside
+          ? (ctx: HookContext) => (track(runTap(tap, ctx, record)), Promise.resolve(undefined))
+          : (ctx: HookContext) => runTap(tap, ctx, record),
+      }),
     });
   }
   return hooks;

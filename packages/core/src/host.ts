@@ -6,3 +6,4 @@ export { createLogger, logLevels, type LogLevel } from './logger.ts';
 export { Runner, type RunnerOptions } from './runner.ts';
 export { checkOptions, resolveSetting, settingRecord, type SettingRecord, type SettingSource, type SettingSpec } from './settings.ts';
 export type { StrayVariable } from './stray-env.ts';
+export { METADATA_ENV } from './task-metadata.ts';

@@ -19,6 +19,7 @@ export { boolean, httpUrl, oneOf, port, seconds, urlPath, type Parser } from './
 export { defineFact, TRAFFIC_STOPPED, type Fact, type SharedFacts } from './shared.ts';
 export type { Sleep, SleepOptions, SleepResult } from './sleep.ts';
 export { Stage } from './stages.ts';
+export type { TaskMetadata } from './task-metadata.ts';
 export type {
   HookContext,
   HookName,

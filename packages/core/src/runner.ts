@@ -34,6 +34,8 @@ export class Runner {
   /** Every line of a phase carries `phase` (start, stop, health), so one query finds a whole drain. */
   readonly #phaseLogger: Record<'start' | 'stop' | 'health', Logger>;
   readonly #shared = new SharedFacts();
+  /** `beside` taps still running in the current hook. */
+  #beside: Array<Promise<unknown>> = [];
   #starting: Promise<void> = Promise.resolve();
   readonly #startAbort = new AbortController();
   #stopping: Promise<number> | undefined;
@@ -42,7 +44,7 @@ export class Runner {
   constructor({ config, logger, env = process.env }: RunnerOptions) {
     this.config = config;
     this.#phaseLogger = { start: logger.child({ phase: 'start' }), stop: logger.child({ phase: 'stop' }), health: logger.child({ phase: 'health' }) };
-    this.hooks = createHooks((step) => this.steps.push(step));
+    this.hooks = createHooks((step) => this.steps.push(step), (running) => this.#beside.push(running));
     this.settings = [...config.settings];
     for (const plugin of config.plugins) {
       const setting = <T>(spec: SettingSpec<T>, options: Readonly<Record<string, unknown>>): T => {
@@ -132,7 +134,10 @@ export class Runner {
     return exitCode;
   }
 
-  /** Runs one hook; its taps' abortSignals fire at `limit` or, at the latest, when the hook is over. */
+  /**
+   * Runs one hook and waits for its `beside` taps (each bounded by its own timeout and `limit`);
+   * its taps' abortSignals fire at `limit` or, at the latest, when the hook is over.
+   */
   async #phase<T>(
     hook: HookName,
     limit: AbortSignal,
@@ -141,7 +146,10 @@ export class Runner {
   ): Promise<T> {
     const over = new AbortController();
     try {
-      return await run(this.#context(hook, AbortSignal.any([limit, over.signal]), deadline));
+      const result = await run(this.#context(hook, AbortSignal.any([limit, over.signal]), deadline));
+      // runTap never rejects, and abandons a tap that ignores its abortSignal.
+      while (this.#beside.length > 0) await Promise.all(this.#beside.splice(0));
+      return result;
     } finally {
       over.abort(AbortReason.hookFinished);
     }

@@ -82,7 +82,8 @@ export interface SettingSpec<T> {
   secret?: boolean;
 }
 
-export type SettingSource = 'default' | 'file' | 'env';
+/** `ecs`: read from the task definition (STOP_TIMEOUT, when no other source gives it). */
+export type SettingSource = 'default' | 'file' | 'env' | 'ecs';
 
 /** Where a setting's value came from, as `task-helper plan` shows it. */
 export interface SettingRecord {

@@ -1,6 +1,7 @@
 import { defaults } from './defaults.ts';
 import { createLogger, type LogLevel } from './logger.ts';
 import { Runner } from './runner.ts';
+import type { TaskMetadata } from './task-metadata.ts';
 import type { Plugin, ResolvedConfig } from './types.ts';
 
 /** One JSON log line as pino wrote it. */
@@ -24,6 +25,8 @@ export interface TestRunnerOptions {
   stopTimeout?: number;
   startTimeout?: number;
   logLevel?: LogLevel;
+  /** The ECS task, as the metadata endpoint would describe it; default: not in ECS. */
+  task?: TaskMetadata;
 }
 
 /**
@@ -31,9 +34,9 @@ export interface TestRunnerOptions {
  * Drive time with your test framework's fake timers (vitest: `vi.useFakeTimers()` and
  * `vi.advanceTimersByTimeAsync`), so a 40-second wait costs nothing.
  */
-export function createTestRunner({ plugins, env = {}, stopTimeout = defaults.stopTimeout, startTimeout = defaults.startTimeout, logLevel = 'debug' }: TestRunnerOptions) {
+export function createTestRunner({ plugins, env = {}, stopTimeout = defaults.stopTimeout, startTimeout = defaults.startTimeout, logLevel = 'debug', task }: TestRunnerOptions) {
   const { logger, lines } = recordingLogger(logLevel);
-  const config: ResolvedConfig = { file: undefined, stopTimeout, startTimeout, logLevel, plugins, settings: [] };
+  const config: ResolvedConfig = { file: undefined, stopTimeout, startTimeout, logLevel, plugins, settings: [], task };
   const runner = new Runner({ config, logger, env });
   return {
     runner,

@@ -4,6 +4,7 @@ import type { LogLevel } from './logger.ts';
 import type { SettingRecord, SettingSpec } from './settings.ts';
 import type { SharedFacts } from './shared.ts';
 import type { Sleep } from './sleep.ts';
+import type { TaskMetadata } from './task-metadata.ts';
 
 /** Extra tap options the runner understands, beside tapable's `name`, `stage` and `before`. */
 export interface TapExtras {
@@ -11,6 +12,12 @@ export interface TapExtras {
   timeout?: number;
   /** What the tap does, for `task-helper plan`: a label and, for a wait, how long it plans to take. */
   plan?: TapPlan;
+  /**
+   * Run beside the hook's later taps: the next tap starts at once, and the hook ends only when
+   * this one has finished too (each bounded as usual). For slow side work, such as leaving a load
+   * balancer, that must neither delay nor wait for the taps after it (plugin-delay's DRAIN_TIMEOUT).
+   */
+  beside?: boolean;
 }
 
 export interface TapPlan {
@@ -126,6 +133,8 @@ export interface ResolvedConfig {
   readonly plugins: readonly Plugin[];
   /** Core's own settings and where each came from. */
   readonly settings: readonly SettingRecord[];
+  /** The ECS task the helper runs in, from the task metadata endpoint; undefined outside ECS. */
+  readonly task?: TaskMetadata | undefined;
 }
 
 export type StepOutcome = 'ok' | 'cut' | 'failed' | 'timeout';

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { loadConfig, logLevelSetting } from '../config.ts';
 import { createLogger, ExitCode, ExitError, resolveSetting, Runner, type LogLevel } from '@task-helper/core/host';
+import { withEcsStopTimeout } from '../ecs-stop-timeout.ts';
+import { identifyTask } from '../task-metadata.ts';
 
 export interface CommandOptions {
   config?: string | undefined;
@@ -22,7 +24,7 @@ export interface Loaded {
 export async function command(
   options: CommandOptions,
   body: (loaded: Loaded) => Promise<void>,
-  { logTo = 1 as 1 | 2, env = process.env } = {},
+  { logTo = 1 as 1 | 2, env = process.env, readStopTimeout = true } = {},
 ): Promise<void> {
   const logger = createLogger('info', pino.destination({ dest: logTo, sync: true }));
   const exit = (code: number): never => {
@@ -31,7 +33,11 @@ export async function command(
   };
   try {
     logger.level = options.logLevel ?? resolveSetting(logLevelSetting, {}, env).value;
-    const config = await loadConfig({ file: options.config, env, logLevel: options.logLevel });
+    // Read beside the config: outside ECS it costs nothing, in ECS a few milliseconds.
+    const identified = identifyTask(logger, env);
+    const loaded = await loadConfig({ file: options.config, env, logLevel: options.logLevel });
+    const identifiedConfig = { ...loaded, task: await identified };
+    const config = readStopTimeout ? await withEcsStopTimeout(identifiedConfig, env, logger) : identifiedConfig;
     logger.level = config.logLevel;
     logger.debug({ file: config.file ?? 'none (default plugins)', plugins: config.plugins.map((p) => p.name) }, 'config loaded');
     await body({ runner: new Runner({ config, logger, env }), logger, exit });

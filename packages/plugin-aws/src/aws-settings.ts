@@ -1,0 +1,55 @@
+import { ConfigError, httpUrl, type SetupContext, type TaskMetadata } from '@task-helper/core';
+
+/** What every AWS client here is built with; credentials come from the SDK's default chain (the task role). */
+export interface AwsClientSettings {
+  region: string;
+  /** AWS_ENDPOINT_URL, which the SDK also honours itself; read here so `plan` shows it and a bad one fails at start. */
+  endpoint: string | undefined;
+  accountId: string | undefined;
+}
+
+export const awsDefaults = Object.freeze({
+  /** One attempt's limit; the SDK retries (3 attempts, backoff) within the tap's timeout. */
+  requestTimeoutMs: 5_000,
+  connectionTimeoutMs: 2_000,
+  /** How often an accepted change is checked until AWS reports it done. */
+  pollMs: 1_000,
+  /** The calls and the wait for AWS to confirm, together; the stop budget may end them sooner. */
+  tapTimeoutMs: 30_000,
+});
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const region = { expected: 'an AWS region such as us-east-1', parse: (raw: unknown) => (typeof raw === 'string' && REGION.test(raw) ? raw : undefined) };
+
+/** Region: AWS_REGION, else the task's (from its ARN in the task metadata), else `fallback` (a target group ARN's). */
+export function awsClientSettings({ setting, config }: SetupContext, plugin: string, fallback?: string): AwsClientSettings {
+  const task: TaskMetadata | undefined = config.task;
+  const chosen = setting({ env: 'AWS_REGION', parse: region, fallback: task?.region ?? fallback }, {});
+  const endpoint = setting({ env: 'AWS_ENDPOINT_URL', parse: httpUrl, fallback: undefined }, {});
+  if (chosen === undefined) throw new ConfigError(`${plugin} needs an AWS region: set AWS_REGION (in ECS it is read from the task metadata)`);
+  return { region: chosen, endpoint, accountId: task?.accountId };
+}
+
+/** The options every client constructor here takes. */
+export function clientConfig({ region, endpoint }: AwsClientSettings) {
+  return {
+    region,
+    ...(endpoint === undefined ? {} : { endpoint }),
+    requestHandler: { requestTimeout: awsDefaults.requestTimeoutMs, connectionTimeout: awsDefaults.connectionTimeoutMs },
+  };
+}
+
+/** A comma-separated list in the environment, a list in a file; each item checked by `valid`. */
+export function listOf(expected: string, valid: RegExp) {
+  return {
+    expected,
+    parse: (raw: unknown, fromEnv: boolean): string[] | undefined => {
+      const list = fromEnv && typeof raw === 'string' ? raw.split(',').map((s) => s.trim()) : raw;
+      return Array.isArray(list) && list.length > 0 && list.every((s) => typeof s === 'string' && valid.test(s)) ? (list as string[]) : undefined;
+    },
+  };
+}
+
+export function matching(expected: string, valid: RegExp) {
+  return { expected, parse: (raw: unknown) => (typeof raw === 'string' && valid.test(raw) ? raw : undefined) };
+}

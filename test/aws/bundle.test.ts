@@ -1,0 +1,50 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createAwsWorld, fixtureTask } from '../support/aws-resources.ts';
+import { startMetadataServer, type MetadataServer } from '../support/ecs-metadata.ts';
+import { spawnHelper } from '../support/helper-process.ts';
+import { startMoto, type Moto } from '../support/moto.ts';
+import { startStack, type Stack } from '../support/stack.ts';
+
+// The image's bundle (scripts/build.ts), copied far from node_modules: the SDK clients, which the
+// bundle keeps in chunks of their own, load and work when a drain needs them.
+const root = path.resolve(import.meta.dirname, '../..');
+let bundle: string;
+let moto: Moto;
+let metadata: MetadataServer;
+let stack: Stack;
+
+beforeAll(async () => {
+  execFileSync(process.execPath, ['scripts/build.ts'], { cwd: root, stdio: 'ignore' });
+  bundle = mkdtempSync(path.join(tmpdir(), 'task-helper-bundle-'));
+  cpSync(path.join(root, 'dist/task-helper'), bundle, { recursive: true });
+  [moto, metadata, stack] = await Promise.all([startMoto(), startMetadataServer(), startStack()]);
+}, 60_000);
+afterAll(async () => {
+  await stack?.close();
+  await metadata?.close();
+  await moto?.close();
+  rmSync(bundle, { recursive: true, force: true });
+});
+
+it('the bundled CLI leaves Cloud Map and the target group, and asks ECS for its stopTimeout', async () => {
+  const world = await createAwsWorld(moto);
+  const helper = spawnHelper([path.join(bundle, 'node_modules/@task-helper/cli/dist/cli.mjs'), 'run'], {
+    cwd: bundle,
+    env: {
+      ...stack.env, ...moto.env, ECS_CONTAINER_METADATA_URI_V4: metadata.uri, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '1',
+      CLOUD_MAP_SERVICE_ID: world.serviceId, TARGET_GROUP_ARNS: world.targetGroupArn, TARGET_PORT: String(fixtureTask.port),
+    },
+  });
+  // moto's ECS knows no such task: the answer shows the ECS client loaded and called.
+  const warning = await helper.waitForLog((l) => l.msg.startsWith('the helper container\'s stopTimeout could not be read'));
+  expect(warning.problem).toMatch(/^DescribeTasks failed: ClusterNotFoundException/);
+  await helper.waitForLog('ready');
+  helper.kill('SIGTERM');
+  expect((await helper.exited).code).toBe(0);
+  expect(await world.instances()).not.toContain(fixtureTask.taskId);
+  expect(await world.targetState()).toBe('unused');
+});
