@@ -35,12 +35,20 @@ it('the bundled CLI leaves Cloud Map and the target group, and asks ECS for its 
   const helper = spawnHelper([path.join(bundle, 'node_modules/@task-helper/cli/dist/cli.mjs'), 'run'], {
     cwd: bundle,
     env: {
-      ...stack.env, ...moto.env, ECS_CONTAINER_METADATA_URI_V4: metadata.uri, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '1',
-      CLOUD_MAP_SERVICE_ID: world.serviceId, TARGET_GROUP_ARNS: world.targetGroupArn, TARGET_PORT: String(fixtureTask.port),
+      ...stack.env,
+      ...moto.env,
+      ECS_CONTAINER_METADATA_URI_V4: metadata.uri,
+      DRAIN_DELAY: '0',
+      DRAIN_TIMEOUT: '1',
+      CLOUD_MAP_SERVICE_ID: world.serviceId,
+      TARGET_GROUP_ARNS: world.targetGroupArn,
+      TARGET_PORT: String(fixtureTask.port),
     },
   });
   // moto's ECS knows no such task: the answer shows the ECS client loaded and called.
-  const warning = await helper.waitForLog((l) => l.msg.startsWith('the helper container\'s stopTimeout could not be read'));
+  const warning = await helper.waitForLog((l) =>
+    l.msg.startsWith("the helper container's stopTimeout could not be read"),
+  );
   expect(warning.problem).toMatch(/^DescribeTasks failed: ClusterNotFoundException/);
   await helper.waitForLog('ready');
   helper.kill('SIGTERM');

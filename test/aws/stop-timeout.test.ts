@@ -1,4 +1,10 @@
-import { CreateClusterCommand, ECSClient, RegisterContainerInstanceCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import {
+  CreateClusterCommand,
+  ECSClient,
+  RegisterContainerInstanceCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+} from '@aws-sdk/client-ecs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRestrictedUser, motoQuery } from '../support/aws-resources.ts';
 import { startMetadataServer, type MetadataServer } from '../support/ecs-metadata.ts';
@@ -21,49 +27,90 @@ afterEach(async () => {
 
 /** Runs the task in moto (EC2) with the helper container's stopTimeout as given, and serves its metadata. */
 async function runTask(stopTimeout: number | undefined): Promise<MetadataServer> {
-  const ecs = new ECSClient({ region: MOTO_REGION, endpoint: moto.url, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  const ecs = new ECSClient({
+    region: MOTO_REGION,
+    endpoint: moto.url,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
   const { cluster } = await ecs.send(new CreateClusterCommand({ clusterName: 'default' }));
-  await ecs.send(new RegisterTaskDefinitionCommand({
-    // EC2 in bridge mode: moto 5.2.5's RunTask fails on awsvpc tasks (its network interfaces lack
-    // private_dns_name), and Fargate tasks are always awsvpc. The helper reads only the task
-    // definition's ARN and the launch type from DescribeTasks, which this gives as well.
-    family: 'orders', networkMode: 'bridge', requiresCompatibilities: ['EC2'], cpu: '256', memory: '512',
-    containerDefinitions: [
-      { name: 'task-helper', image: 'task-helper:latest', memory: 128, ...(stopTimeout === undefined ? {} : { stopTimeout }) },
-      { name: 'envoy', image: 'envoyproxy/envoy:v1.40.0', memory: 256, stopTimeout: 120 },
-    ],
-  }));
+  await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      // EC2 in bridge mode: moto 5.2.5's RunTask fails on awsvpc tasks (its network interfaces lack
+      // private_dns_name), and Fargate tasks are always awsvpc. The helper reads only the task
+      // definition's ARN and the launch type from DescribeTasks, which this gives as well.
+      family: 'orders',
+      networkMode: 'bridge',
+      requiresCompatibilities: ['EC2'],
+      cpu: '256',
+      memory: '512',
+      containerDefinitions: [
+        {
+          name: 'task-helper',
+          image: 'task-helper:latest',
+          memory: 128,
+          ...(stopTimeout === undefined ? {} : { stopTimeout }),
+        },
+        { name: 'envoy', image: 'envoyproxy/envoy:v1.40.0', memory: 256, stopTimeout: 120 },
+      ],
+    }),
+  );
   // A container instance for the EC2 task: an EC2 instance from one of moto's own AMIs.
-  const instanceId = /<instanceId>(i-\w+)</.exec(await motoQuery(moto, 'ec2', { Action: 'RunInstances', ImageId: 'ami-12c6146b', MinCount: '1', MaxCount: '1', Version: '2016-11-15' }))![1]!;
-  await ecs.send(new RegisterContainerInstanceCommand({ cluster: 'default', instanceIdentityDocument: JSON.stringify({ instanceId }) }));
-  const { tasks } = await ecs.send(new RunTaskCommand({ cluster: 'default', taskDefinition: 'orders', launchType: 'EC2' }));
+  const instanceId = /<instanceId>(i-\w+)</.exec(
+    await motoQuery(moto, 'ec2', {
+      Action: 'RunInstances',
+      ImageId: 'ami-12c6146b',
+      MinCount: '1',
+      MaxCount: '1',
+      Version: '2016-11-15',
+    }),
+  )![1]!;
+  await ecs.send(
+    new RegisterContainerInstanceCommand({
+      cluster: 'default',
+      instanceIdentityDocument: JSON.stringify({ instanceId }),
+    }),
+  );
+  const { tasks } = await ecs.send(
+    new RunTaskCommand({ cluster: 'default', taskDefinition: 'orders', launchType: 'EC2' }),
+  );
   ecs.destroy();
   return startMetadataServer({ TaskARN: tasks![0]!.taskArn!, Cluster: cluster!.clusterArn! });
 }
 
 async function plan(env: Record<string, string>) {
-  return runHelper(['plan'], { env: { ...moto.env, ECS_CONTAINER_METADATA_URI_V4: metadata!.uri, ...env }, cwd: tempDir({}) });
+  return runHelper(['plan'], {
+    env: { ...moto.env, ECS_CONTAINER_METADATA_URI_V4: metadata!.uri, ...env },
+    cwd: tempDir({}),
+  });
 }
 
 describe('the stop budget from the task definition, when STOP_TIMEOUT is not set', () => {
-  it('plans with the helper container\'s stopTimeout', async () => {
+  it("plans with the helper container's stopTimeout", async () => {
     metadata = await runTask(60);
     const { code, stdout, stderr } = await plan({});
     expect(code).toBe(0);
     expect(stdout).toMatch(/STOP_TIMEOUT +60 +ecs +core/);
     // plugin-delay checks its waits against the budget ECS really gives, at start.
-    expect(stderr).toContain('"msg":"DRAIN_DELAY 40 s + DRAIN_TIMEOUT 40 s + 5 s kept for afterDrain do not fit STOP_TIMEOUT 60 s: DRAIN_TIMEOUT will be cut to 15 s');
+    expect(stderr).toContain(
+      '"msg":"DRAIN_DELAY 40 s + DRAIN_TIMEOUT 40 s + 5 s kept for afterDrain do not fit STOP_TIMEOUT 60 s: DRAIN_TIMEOUT will be cut to 15 s',
+    );
     expect(stdout).toContain('Stop sequence, to scale: STOP_TIMEOUT 60 s');
     expect(stdout).toContain('does not fit: the waits would end at 80 s, but the stop budget ends them at 55 s');
   });
 
-  it('a container without stopTimeout on EC2: the agent\'s default (30 s) applies, and run says so', async () => {
+  it("a container without stopTimeout on EC2: the agent's default (30 s) applies, and run says so", async () => {
     metadata = await runTask(undefined);
     const { stdout } = await plan({});
     expect(stdout).toMatch(/STOP_TIMEOUT +30 +ecs +core/);
-    const helper = startHelper(['run'], { env: { ...moto.env, ECS_CONTAINER_METADATA_URI_V4: metadata.uri, ENVOY_WAIT_READY: 'false', APP_CHECK: 'false' } });
+    const helper = startHelper(['run'], {
+      env: { ...moto.env, ECS_CONTAINER_METADATA_URI_V4: metadata.uri, ENVOY_WAIT_READY: 'false', APP_CHECK: 'false' },
+    });
     const line = await helper.waitForLog('stop timeout read from the task definition');
-    expect(line).toMatchObject({ stopTimeout: 30, taskDefinition: 'orders:1', note: 'task-helper sets no stopTimeout: the ECS agent\'s ECS_CONTAINER_STOP_TIMEOUT applies (30 s unless the instance sets another); set STOP_TIMEOUT if it does' });
+    expect(line).toMatchObject({
+      stopTimeout: 30,
+      taskDefinition: 'orders:1',
+      note: "task-helper sets no stopTimeout: the ECS agent's ECS_CONTAINER_STOP_TIMEOUT applies (30 s unless the instance sets another); set STOP_TIMEOUT if it does",
+    });
     helper.kill('SIGKILL');
   });
 
@@ -81,12 +128,17 @@ describe('the stop budget from the task definition, when STOP_TIMEOUT is not set
     const { code, stdout, stderr } = await plan(credentials);
     expect(code).toBe(0);
     expect(stdout).toMatch(/STOP_TIMEOUT +120 +default +core/);
-    const warnings = stderr.trim().split('\n').map((line) => JSON.parse(line) as { level: string; msg: string; problem: string });
+    const warnings = stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { level: string; msg: string; problem: string });
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({
       level: 'warn',
-      msg: 'the helper container\'s stopTimeout could not be read from the task definition: planning with 120 s; allow ecs:DescribeTasks and ecs:DescribeTaskDefinition in the task role, or set STOP_TIMEOUT',
+      msg: "the helper container's stopTimeout could not be read from the task definition: planning with 120 s; allow ecs:DescribeTasks and ecs:DescribeTaskDefinition in the task role, or set STOP_TIMEOUT",
     });
-    expect(warnings[0]!.problem).toMatch(/^DescribeTasks failed: (AccessDenied\w*: .*|HTTP 403, with an unreadable error body); fix: allow ecs:DescribeTasks on /);
+    expect(warnings[0]!.problem).toMatch(
+      /^DescribeTasks failed: (AccessDenied\w*: .*|HTTP 403, with an unreadable error body); fix: allow ecs:DescribeTasks on /,
+    );
   });
 });

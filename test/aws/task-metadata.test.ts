@@ -9,7 +9,8 @@ import { runHelper, startHelper } from '../support/helper-process.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { tempDir } from '../support/temp-config.ts';
 
-const fixture = (name: string) => JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../fixtures/ecs-metadata', name), 'utf8')) as unknown;
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../fixtures/ecs-metadata', name), 'utf8')) as unknown;
 
 let stack: Stack | undefined;
 let metadata: MetadataServer | undefined;
@@ -20,7 +21,7 @@ afterEach(async () => {
 });
 
 describe('ECS task metadata', () => {
-  it('reads AWS\'s documented Fargate example', () => {
+  it("reads AWS's documented Fargate example", () => {
     expect(parseTaskMetadata(fixture('container.json'), fixture('task.json'))).toEqual({
       taskArn: 'arn:aws:ecs:us-west-2:111122223333:task/default/e9028f8d5d8e4f258373e7b93ce9a3c3',
       taskId: 'e9028f8d5d8e4f258373e7b93ce9a3c3',
@@ -34,16 +35,27 @@ describe('ECS task metadata', () => {
     });
   });
 
-  it('plan shows the task it found, and the AWS plugins\' taps beside the drain', async () => {
+  it("plan shows the task it found, and the AWS plugins' taps beside the drain", async () => {
     metadata = await startMetadataServer();
     const { code, stdout } = await runHelper(['plan'], {
-      env: { ECS_CONTAINER_METADATA_URI_V4: metadata.uri, CLOUD_MAP_SERVICE_ID: 'srv-abcdef0123456789', TARGET_GROUP_ARNS: 'arn:aws:elasticloadbalancing:us-west-2:111122223333:targetgroup/orders/0123456789abcdef', TARGET_PORT: '8080' },
+      env: {
+        ECS_CONTAINER_METADATA_URI_V4: metadata.uri,
+        CLOUD_MAP_SERVICE_ID: 'srv-abcdef0123456789',
+        TARGET_GROUP_ARNS: 'arn:aws:elasticloadbalancing:us-west-2:111122223333:targetgroup/orders/0123456789abcdef',
+        TARGET_PORT: '8080',
+      },
       cwd: tempDir({}),
     });
     expect(code).toBe(0);
-    expect(stdout).toContain('ECS task: arn:aws:ecs:us-west-2:111122223333:task/default/e9028f8d5d8e4f258373e7b93ce9a3c3 in arn:aws:ecs:us-west-2:111122223333:cluster/default, orders:7, container task-helper, 10.0.2.106, FARGATE');
-    expect(stdout).toMatch(/drain +envoy \(stage 0\), cloud-map \(stage 50\), target-groups \(stage 50\), delay \(stage 100\)/);
-    expect(stdout).toContain('deregister (or mark unhealthy) instance e9028f8d5d8e4f258373e7b93ce9a3c3 in Cloud Map service srv-abcdef0123456789, beside the drain');
+    expect(stdout).toContain(
+      'ECS task: arn:aws:ecs:us-west-2:111122223333:task/default/e9028f8d5d8e4f258373e7b93ce9a3c3 in arn:aws:ecs:us-west-2:111122223333:cluster/default, orders:7, container task-helper, 10.0.2.106, FARGATE',
+    );
+    expect(stdout).toMatch(
+      /drain +envoy \(stage 0\), cloud-map \(stage 50\), target-groups \(stage 50\), delay \(stage 100\)/,
+    );
+    expect(stdout).toContain(
+      'deregister (or mark unhealthy) instance e9028f8d5d8e4f258373e7b93ce9a3c3 in Cloud Map service srv-abcdef0123456789, beside the drain',
+    );
     expect(stdout).toContain('deregister 10.0.2.106:8080 from 1 target group, beside the drain');
   });
 
@@ -65,9 +77,16 @@ describe('ECS task metadata', () => {
     await new Promise((resolve) => silent.once('listening', resolve));
     try {
       const uri = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/v4/x`;
-      const helper = startHelper(['run'], { env: { ...stack.env, ECS_CONTAINER_METADATA_URI_V4: uri, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
-      const warning = await helper.waitForLog('task metadata could not be read: carrying on without the task identity (plugins that need it will say so)');
-      expect(warning).toMatchObject({ level: 'warn', problem: `ECS_CONTAINER_METADATA_URI_V4=${uri}: no answer within 1000 ms` });
+      const helper = startHelper(['run'], {
+        env: { ...stack.env, ECS_CONTAINER_METADATA_URI_V4: uri, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' },
+      });
+      const warning = await helper.waitForLog(
+        'task metadata could not be read: carrying on without the task identity (plugins that need it will say so)',
+      );
+      expect(warning).toMatchObject({
+        level: 'warn',
+        problem: `ECS_CONTAINER_METADATA_URI_V4=${uri}: no answer within 1000 ms`,
+      });
       await helper.waitForLog('ready');
       helper.kill('SIGTERM');
       expect((await helper.exited).code).toBe(0);

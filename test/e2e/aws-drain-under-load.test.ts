@@ -56,8 +56,18 @@ describe.each(envoys)('a drain with both AWS plugins under steady load behind HA
     expect(result.exit?.code, why).toBe(0);
     expect(result.healthcheckFailAt! - result.sigtermAt, why).toBeGreaterThanOrEqual(500);
     expect(result.healthcheckFailAt! - result.sigtermAt, why).toBeLessThan(500 + 1_000);
-    const steps = result.helper!.lines.find((l) => l.msg === 'drain finished')!.steps as Array<{ plugin: string; hook: string; outcome: string }>;
-    expect(steps.filter((s) => s.hook === 'drain').map((s) => `${s.plugin} ${s.outcome}`).sort(), why).toEqual(['cloud-map ok', 'delay ok', 'envoy ok', 'target-groups ok']);
+    const steps = result.helper!.lines.find((l) => l.msg === 'drain finished')!.steps as Array<{
+      plugin: string;
+      hook: string;
+      outcome: string;
+    }>;
+    expect(
+      steps
+        .filter((s) => s.hook === 'drain')
+        .map((s) => `${s.plugin} ${s.outcome}`)
+        .sort(),
+      why,
+    ).toEqual(['cloud-map ok', 'delay ok', 'envoy ok', 'target-groups ok']);
     expect(await world.instances()).not.toContain(fixtureTask.taskId);
     expect(await world.targetState()).toBe('unused');
   });

@@ -27,8 +27,11 @@ export async function startMetadataServer(task: Record<string, unknown> = {}): P
   const requests: string[] = [];
   const server = createServer((request, response) => {
     requests.push(request.url ?? '');
-    const body = request.url === '/v4/cd189a93/task' ? taskJson : request.url === '/v4/cd189a93' ? containerJson : undefined;
-    response.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? { error: 'not found' }));
+    const body =
+      request.url === '/v4/cd189a93/task' ? taskJson : request.url === '/v4/cd189a93' ? containerJson : undefined;
+    response
+      .writeHead(body ? 200 : 404, { 'content-type': 'application/json' })
+      .end(JSON.stringify(body ?? { error: 'not found' }));
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -21,17 +21,24 @@ export async function startThrottlingProxy(motoUrl: string, throttle: string[]):
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
-    const target = String(req.headers['x-amz-target'] ?? '').split('.').at(-1) || (/(?:^|&)Action=(\w+)/.exec(body.toString())?.[1] ?? '');
+    const target =
+      String(req.headers['x-amz-target'] ?? '')
+        .split('.')
+        .at(-1) ||
+      (/(?:^|&)Action=(\w+)/.exec(body.toString())?.[1] ?? '');
     actions.push(target);
     if (throttle.includes(target)) {
       res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'ThrottlingException' });
       res.end(JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }));
       return;
     }
-    const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const forward = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     forward.on('error', () => res.writeHead(502).end());
     forward.end(body);
   });

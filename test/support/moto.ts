@@ -23,7 +23,9 @@ export const MOTO_REGION = 'us-west-2';
 export async function startMoto(): Promise<Moto> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(motoServerBinary, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(motoServerBinary, ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
   const exited = once(child, 'exit');
@@ -47,10 +49,16 @@ export async function startMoto(): Promise<Moto> {
   };
   return {
     url,
-    env: { AWS_ENDPOINT_URL: url, AWS_REGION: MOTO_REGION, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' },
+    env: {
+      AWS_ENDPOINT_URL: url,
+      AWS_REGION: MOTO_REGION,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+    },
     reset: () => post('/moto-api/reset'),
     stderr: () => stderr,
-    enforceIam: (afterRequests) => post('/moto-api/reset-auth', Number.isFinite(afterRequests) ? String(afterRequests) : 'inf'),
+    enforceIam: (afterRequests) =>
+      post('/moto-api/reset-auth', Number.isFinite(afterRequests) ? String(afterRequests) : 'inf'),
     close: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

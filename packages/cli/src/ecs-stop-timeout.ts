@@ -13,7 +13,11 @@ export const ecsStopTimeoutDefaults = Object.freeze({
  * SIGKILL. Without the permission (or the API): one warning naming it and the setting, and the
  * default stays. An explicit STOP_TIMEOUT always wins and costs nothing.
  */
-export async function withEcsStopTimeout(config: ResolvedConfig, env: NodeJS.ProcessEnv, logger: Logger): Promise<ResolvedConfig> {
+export async function withEcsStopTimeout(
+  config: ResolvedConfig,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+): Promise<ResolvedConfig> {
   const record = config.settings.find((s) => s.env === 'STOP_TIMEOUT');
   if (config.task === undefined || record?.source !== 'default') return config;
   // Whatever goes wrong here, the helper starts: this only refines the plan.
@@ -25,11 +29,20 @@ export async function withEcsStopTimeout(config: ResolvedConfig, env: NodeJS.Pro
     );
     return config;
   }
-  logger.info({ stopTimeout: answer.stopTimeout, taskDefinition: answer.taskDefinition, ...(answer.note ? { note: answer.note } : {}) }, 'stop timeout read from the task definition');
+  logger.info(
+    {
+      stopTimeout: answer.stopTimeout,
+      taskDefinition: answer.taskDefinition,
+      ...(answer.note ? { note: answer.note } : {}),
+    },
+    'stop timeout read from the task definition',
+  );
   return {
     ...config,
     stopTimeout: answer.stopTimeout,
-    settings: config.settings.map((s) => (s === record ? { ...s, value: answer.stopTimeout, source: 'ecs' as const } : s)),
+    settings: config.settings.map((s) =>
+      s === record ? { ...s, value: answer.stopTimeout, source: 'ecs' as const } : s,
+    ),
   };
 }
 
@@ -47,9 +60,14 @@ async function askInChild(task: TaskMetadata, env: NodeJS.ProcessEnv): Promise<A
   return new Promise((resolve, reject) => {
     // The child's own AbortSignal ends the calls at timeoutMs; the kill is for a child that hangs anyway.
     // execArgv: the same module conditions (the workspace runs its packages from their sources).
-    execFile(process.execPath, [...process.execArgv, script, JSON.stringify(task), String(timeoutMs)], { env, timeout: timeoutMs + 2_000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${firstLine(stderr) || firstLine(error)}`));
-      else resolve(JSON.parse(stdout) as Answer);
-    });
+    execFile(
+      process.execPath,
+      [...process.execArgv, script, JSON.stringify(task), String(timeoutMs)],
+      { env, timeout: timeoutMs + 2_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${firstLine(stderr) || firstLine(error)}`));
+        else resolve(JSON.parse(stdout) as Answer);
+      },
+    );
   });
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { httpGet, METADATA_ENV, type TaskMetadata } from '@task-helper/core';
+import { httpGet, type TaskMetadata } from '@task-helper/core';
+import { METADATA_ENV } from '@task-helper/core/host';
 import { firstLine } from '@task-helper/core/host';
 
 export const taskMetadataDefaults = Object.freeze({
@@ -12,7 +13,10 @@ export const taskMetadataDefaults = Object.freeze({
  * Outside ECS (the variable absent) it reads nothing and returns `{}`; a failed read is a
  * `problem` for the caller to log as a warning, never a reason not to start.
  */
-export async function readTaskMetadata(env: NodeJS.ProcessEnv, signal: AbortSignal = new AbortController().signal): Promise<{ task?: TaskMetadata; problem?: string }> {
+export async function readTaskMetadata(
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<{ task?: TaskMetadata; problem?: string }> {
   const base = env[METADATA_ENV];
   if (base === undefined || base === '') return {};
   try {
@@ -44,8 +48,14 @@ export function parseTaskMetadata(containerJson: unknown, taskJson: unknown): Ta
   const family = text(task.Family);
   const revision = text(task.Revision);
   // awsvpc (Fargate, and EC2 tasks with their own ENI): every container shares the task's address.
-  const networks = [container, ...(Array.isArray(task.Containers) ? task.Containers : [])].flatMap((c) => (Array.isArray(object(c).Networks) ? (object(c).Networks as unknown[]) : []));
-  const privateIpv4 = networks.map((n) => object(n).IPv4Addresses).flatMap((a) => (Array.isArray(a) ? a : [])).map(text).find((a) => a !== undefined);
+  const networks = [container, ...(Array.isArray(task.Containers) ? task.Containers : [])].flatMap((c) =>
+    Array.isArray(object(c).Networks) ? (object(c).Networks as unknown[]) : [],
+  );
+  const privateIpv4 = networks
+    .map((n) => object(n).IPv4Addresses)
+    .flatMap((a) => (Array.isArray(a) ? a : []))
+    .map(text)
+    .find((a) => a !== undefined);
   return {
     taskArn,
     taskId: arn[3]!,
@@ -65,7 +75,11 @@ export function parseTaskMetadata(containerJson: unknown, taskJson: unknown): Ta
  */
 export async function identifyTask(logger: Logger, env: NodeJS.ProcessEnv): Promise<TaskMetadata | undefined> {
   const { task, problem } = await readTaskMetadata(env);
-  if (problem !== undefined) logger.warn({ problem }, 'task metadata could not be read: carrying on without the task identity (plugins that need it will say so)');
+  if (problem !== undefined)
+    logger.warn(
+      { problem },
+      'task metadata could not be read: carrying on without the task identity (plugins that need it will say so)',
+    );
   if (task === undefined) return undefined;
   logger.setBindings({ taskArn: task.taskArn, cluster: task.cluster });
   logger.debug({ task }, 'task metadata read');

@@ -1,6 +1,6 @@
 import { ConfigError } from './errors.ts';
 import { checkOptions, type Parser } from './settings.ts';
-import type { HookName, Hooks, Plugin, PluginHooks, SetupContext, TapOptions, TaskHelperConfig } from './types.ts';
+import type { HookName, Hooks, Plugin, PluginHooks, ResolvedConfig, SetupContext, TapOptions, TaskHelperConfig } from './types.ts';
 
 /** Types a config file's default export. */
 export function defineConfig(config: TaskHelperConfig): TaskHelperConfig {
@@ -12,8 +12,11 @@ export interface SettingDeclaration<T> {
   /** The environment variable that overrides the config file's option. */
   env?: string;
   parse: Parser<T>;
-  /** The value when neither gives one; a function receives the settings declared before this one. */
-  default?: T | ((settings: Readonly<Record<string, unknown>>) => T);
+  /**
+   * The value when neither gives one; a function receives the settings declared before this one and
+   * the resolved config (its `task`, in ECS, gives defaults such as the task's id or address).
+   */
+  default?: T | ((settings: Readonly<Record<string, unknown>>, config: ResolvedConfig) => T);
   /** Unset is a configuration error (exit 78). */
   required?: boolean;
   /** Read from the environment only: not an option of the config file. */
@@ -73,7 +76,7 @@ export function definePlugin<const S extends SettingDeclarations = Record<never,
       const given = checkOptions(options, optionKeys);
       const settings: Record<string, unknown> = {};
       for (const [key, declared] of Object.entries(declarations)) {
-        const fallback = typeof declared.default === 'function' ? declared.default(settings) : declared.default;
+        const fallback = typeof declared.default === 'function' ? declared.default(settings, setup.config) : declared.default;
         const value = setup.setting(
           { option: declared.envOnly ? undefined : key, env: declared.env, parse: declared.parse, fallback, secret: declared.secret },
           given,

@@ -11,6 +11,11 @@ export const Stage = Object.freeze({
   BEFORE_DRAIN_DELAY: 0,
   /** drain: the drain's action, Envoy's `/healthcheck/fail`. */
   DRAIN_ACTION: 0,
+  /**
+   * drain: leaving service discovery and load balancers (plugin-aws), as `beside` taps: after the
+   * action, so `/healthcheck/fail` never waits for AWS, and without holding up DRAIN_WAIT.
+   */
+  DRAIN_DEREGISTER: 50,
   /** drain: the DRAIN_TIMEOUT wait for callers to notice the action; steps between DRAIN_ACTION and this run inside it. */
   DRAIN_WAIT: 100,
 } as const);

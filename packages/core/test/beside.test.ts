@@ -1,32 +1,41 @@
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { definePlugin } from '@task-helper/core';
+import { definePlugin, Stage } from '@task-helper/core';
 import { createTestRunner } from '@task-helper/core/testing';
 
 beforeEach(() => void vi.useFakeTimers());
 afterEach(() => void vi.useRealTimers());
 
-/** A `beside` tap that waits `ms`, and a plain tap after it that waits `nextMs`; both log when they start and end. */
+/** A `beside` tap that waits `ms` (plugin `side`), and a plain tap after it that waits `nextMs` (plugin `next`); both log when they start and end. */
 function pair(ms: number, nextMs: number, besideTimeout?: number) {
-  return definePlugin({
-    name: 'pair',
+  const side = definePlugin({
+    name: 'side',
     apply(hooks) {
-      hooks.drain.tapPromise({ name: 'side', stage: 50, beside: true, ...(besideTimeout ? { timeout: besideTimeout } : {}) }, async (ctx) => {
-        ctx.logger.info('side started');
-        await ctx.sleep(ms);
-        if (ctx.abortSignal.aborted) throw new Error('side stopped');
-        ctx.logger.info('side ended');
-      });
-      hooks.drain.tapPromise({ name: 'next', stage: 100, timeout: Infinity }, async (ctx) => {
+      hooks.drain.tapPromise(
+        { stage: Stage.DRAIN_DEREGISTER, beside: true, ...(besideTimeout ? { timeout: besideTimeout } : {}) },
+        async (ctx) => {
+          ctx.logger.info('side started');
+          await ctx.sleep(ms);
+          if (ctx.abortSignal.aborted) throw new Error('side stopped');
+          ctx.logger.info('side ended');
+        },
+      );
+    },
+  });
+  const next = definePlugin({
+    name: 'next',
+    apply(hooks) {
+      hooks.drain.tapPromise({ stage: Stage.DRAIN_WAIT, timeout: Infinity }, async (ctx) => {
         ctx.logger.info('next started');
         await ctx.sleep(nextMs);
       });
-      hooks.afterDrain.tapPromise({ name: 'after' }, async (ctx) => void ctx.logger.info('after started'));
+      hooks.afterDrain.tapPromise({}, async (ctx) => void ctx.logger.info('after started'));
     },
   });
+  return [side(), next()];
 }
 
 it('a beside tap does not hold up the taps after it, and its hook waits for it before ending', async () => {
-  const { runner, lines } = createTestRunner({ plugins: [pair(3_000, 1_000)] });
+  const { runner, lines } = createTestRunner({ plugins: pair(3_000, 1_000) });
   const stopped = runner.stop('SIGTERM');
   await vi.advanceTimersByTimeAsync(0);
   expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['side started', 'next started']));
@@ -40,7 +49,7 @@ it('a beside tap does not hold up the taps after it, and its hook waits for it b
 });
 
 it('a beside tap is still bounded by its own timeout, and its failure makes the exit code 1', async () => {
-  const { runner } = createTestRunner({ plugins: [pair(60_000, 0, 2_000)] });
+  const { runner } = createTestRunner({ plugins: pair(60_000, 0, 2_000) });
   const stopped = runner.stop('SIGTERM');
   await vi.advanceTimersByTimeAsync(2_000);
   expect(await stopped).toBe(1);

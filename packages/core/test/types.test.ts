@@ -1,6 +1,6 @@
 // Pins the plugin API's types: checked by `tsc -p .` (part of `pnpm test`); at run time expectTypeOf does nothing.
 import { describe, expectTypeOf, it } from 'vitest';
-import { boolean, defineFact, definePlugin, httpUrl, port, seconds, Stage, type Fact, type HookContext, type Plugin, type PluginOptions, type StopContext } from '@task-helper/core';
+import { boolean, defineFact, definePlugin, httpUrl, port, seconds, Stage, type Fact, type HookContext, type Plugin, type PluginOptions, type ResolvedConfig, type StopContext } from '@task-helper/core';
 import { SharedFacts } from '../src/shared.ts';
 
 const example = definePlugin({
@@ -11,12 +11,15 @@ const example = definePlugin({
     verbose: { parse: boolean },
     port: { env: 'EXAMPLE_PORT', parse: port, envOnly: true },
     token: { env: 'EXAMPLE_TOKEN', parse: httpUrl, secret: true },
+    // A computed default sees the settings before it and the resolved config (its ECS task).
+    host: { env: 'EXAMPLE_HOST', parse: httpUrl, default: (_settings: unknown, config: ResolvedConfig) => (config.task === undefined ? 'http://127.0.0.1' : 'http://169.254.170.2') },
   },
   apply(hooks, { settings }) {
     expectTypeOf(settings.url).toEqualTypeOf<string>();
     expectTypeOf(settings.timeout).toEqualTypeOf<number>();
     expectTypeOf(settings.verbose).toEqualTypeOf<boolean | undefined>();
     expectTypeOf(settings.port).toEqualTypeOf<number | undefined>();
+    expectTypeOf(settings.host).toEqualTypeOf<string>();
     hooks.onStart.tapPromise({}, async (ctx) => {
       expectTypeOf(ctx).toEqualTypeOf<HookContext>();
     });
@@ -26,6 +29,9 @@ const example = definePlugin({
       expectTypeOf(ctx.signalAt).toEqualTypeOf<number>();
       expectTypeOf(ctx.abortSignal).toEqualTypeOf<AbortSignal>();
     });
+    hooks.drain.tapPromise({ stage: Stage.DRAIN_DEREGISTER, beside: true, timeout: 30_000 }, async () => undefined);
+    // @ts-expect-error beside is a flag
+    hooks.drain.tapPromise({ beside: 'yes' }, async () => undefined);
     hooks.beforeDrain.tapPromise({}, async () => ({ skip: 'reason' }));
     // @ts-expect-error a tap is named after its plugin, not by the plugin author
     hooks.drain.tapPromise({ name: 'other' }, async () => undefined);
@@ -34,7 +40,7 @@ const example = definePlugin({
 
 describe('the plugin API', () => {
   it('derives the options a config file may pass from the declared settings', () => {
-    expectTypeOf<PluginOptions<typeof example.settings>>().toEqualTypeOf<{ url?: string; timeout?: number; verbose?: boolean; token?: string }>();
+    expectTypeOf<PluginOptions<typeof example.settings>>().toEqualTypeOf<{ url?: string; timeout?: number; verbose?: boolean; token?: string; host?: string }>();
     expectTypeOf(example).toBeCallableWith({ url: 'https://hooks.example.com' });
     expectTypeOf(example()).toEqualTypeOf<Plugin>();
     // @ts-expect-error env-only settings are not options
@@ -60,6 +66,7 @@ describe('the plugin API', () => {
 
   it('names the stages as constants', () => {
     expectTypeOf(Stage.BEFORE_DRAIN_DECIDE).toEqualTypeOf<-100>();
+    expectTypeOf(Stage.DRAIN_DEREGISTER).toEqualTypeOf<50>();
     expectTypeOf(Stage.DRAIN_WAIT).toEqualTypeOf<100>();
   });
 });

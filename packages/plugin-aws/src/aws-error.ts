@@ -8,13 +8,32 @@ export interface CallFix {
 }
 
 const ACCESS = new Set(['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation', 'UnauthorizedException']);
-const CREDENTIALS = new Set(['CredentialsProviderError', 'UnrecognizedClientException', 'InvalidClientTokenId', 'SignatureDoesNotMatch', 'ExpiredTokenException']);
+const CREDENTIALS = new Set([
+  'CredentialsProviderError',
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'ExpiredTokenException',
+]);
 const THROTTLED = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded']);
-const NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'TimeoutError']);
+const NETWORK = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'TimeoutError',
+]);
 
 /** The AWS error's code (`ThrottlingException`), or a network error's (`ECONNREFUSED`). */
 export function errorName(error: unknown): string {
-  const { name, code, $metadata } = (error ?? {}) as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: number } };
+  const { name, code, $metadata } = (error ?? {}) as {
+    name?: unknown;
+    code?: unknown;
+    $metadata?: { httpStatusCode?: number };
+  };
   if (typeof code === 'string' && NETWORK.has(code)) return code;
   // An answer whose error body the SDK could not read (moto answers JSON APIs' IAM denials in XML).
   if (name === 'SyntaxError' && $metadata?.httpStatusCode !== undefined) return `HTTP ${$metadata.httpStatusCode}`;
@@ -29,20 +48,28 @@ export function explainAwsError(error: unknown, fix: CallFix, region: string): E
   const name = errorName(error);
   if (name === 'AbortError') return error as Error;
   const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts;
-  const said = name.startsWith('HTTP ') ? `${fix.api} failed: ${name}, with an unreadable error body` : `${fix.api} failed: ${name}: ${firstLine(error)}`;
-  const advice = ACCESS.has(name) || name === 'HTTP 403'
-    ? `allow ${fix.permission} on ${fix.resource} in the task role (taskRoleArn)`
-    : CREDENTIALS.has(name)
-      ? 'give the task a task role (taskRoleArn): the helper uses the default credential chain'
-      : THROTTLED.has(name)
-        ? `AWS throttled the call${attempts ? ` ${attempts} times` : ''}, retries included; stagger the tasks that stop at once (the service's deployment configuration) or raise the API's quota`
-        : NETWORK.has(name)
-          ? `the task cannot reach ${fix.endpoint}.${region}.amazonaws.com: give its subnets a route (NAT gateway or a VPC endpoint for ${fix.endpoint}), or fix AWS_ENDPOINT_URL`
-          : undefined;
+  const said = name.startsWith('HTTP ')
+    ? `${fix.api} failed: ${name}, with an unreadable error body`
+    : `${fix.api} failed: ${name}: ${firstLine(error)}`;
+  const advice =
+    ACCESS.has(name) || name === 'HTTP 403'
+      ? `allow ${fix.permission} on ${fix.resource} in the task role (taskRoleArn)`
+      : CREDENTIALS.has(name)
+        ? 'give the task a task role (taskRoleArn): the helper uses the default credential chain'
+        : THROTTLED.has(name)
+          ? `AWS throttled the call${attempts ? ` ${attempts} times` : ''}, retries included; stagger the tasks that stop at once (the service's deployment configuration) or raise the API's quota`
+          : NETWORK.has(name)
+            ? `the task cannot reach ${fix.endpoint}.${region}.amazonaws.com: give its subnets a route (NAT gateway or a VPC endpoint for ${fix.endpoint}), or fix AWS_ENDPOINT_URL`
+            : undefined;
   return new Error(advice === undefined ? said : `${said}; fix: ${advice}`);
 }
 
 function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n').find((line) => line.trim() !== '')?.trim() ?? text;
+  return (
+    text
+      .split('\n')
+      .find((line) => line.trim() !== '')
+      ?.trim() ?? text
+  );
 }

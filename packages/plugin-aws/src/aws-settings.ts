@@ -1,4 +1,4 @@
-import { ConfigError, httpUrl, type SetupContext, type TaskMetadata } from '@task-helper/core';
+import { ConfigError, httpUrl, type ResolvedConfig, type TaskMetadata } from '@task-helper/core';
 
 /** What every AWS client here is built with; credentials come from the SDK's default chain (the task role). */
 export interface AwsClientSettings {
@@ -19,23 +19,63 @@ export const awsDefaults = Object.freeze({
 });
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
-const region = { expected: 'an AWS region such as us-east-1', parse: (raw: unknown) => (typeof raw === 'string' && REGION.test(raw) ? raw : undefined) };
+const region = {
+  expected: 'an AWS region such as us-east-1',
+  parse: (raw: unknown) => (typeof raw === 'string' && REGION.test(raw) ? raw : undefined),
+};
 
-/** Region: AWS_REGION, else the task's (from its ARN in the task metadata), else `fallback` (a target group ARN's). */
-export function awsClientSettings({ setting, config }: SetupContext, plugin: string, fallback?: string): AwsClientSettings {
-  const task: TaskMetadata | undefined = config.task;
-  const chosen = setting({ env: 'AWS_REGION', parse: region, fallback: task?.region ?? fallback }, {});
-  const endpoint = setting({ env: 'AWS_ENDPOINT_URL', parse: httpUrl, fallback: undefined }, {});
-  if (chosen === undefined) throw new ConfigError(`${plugin} needs an AWS region: set AWS_REGION (in ECS it is read from the task metadata)`);
-  return { region: chosen, endpoint, accountId: task?.accountId };
+/** An http(s) URL without a user or password in it: the SDK signs requests with the task role, never with URL credentials. */
+const endpointUrl = {
+  expected: 'an http:// or https:// URL without user or password',
+  parse: (raw: unknown, fromEnv: boolean) => {
+    const url = httpUrl.parse(raw, fromEnv);
+    return url !== undefined && new URL(url).username === '' && new URL(url).password === '' ? url : undefined;
+  },
+};
+
+/**
+ * The settings both plugins declare after their own: AWS_REGION, else the task's region (from its
+ * ARN in the task metadata), else `fallback` (a target group ARN's); AWS_ENDPOINT_URL, which the
+ * SDK also honours itself, read here so `plan` shows it and a bad one fails at start.
+ */
+export function awsSettings(
+  fallback: (settings: Readonly<Record<string, unknown>>) => string | undefined = () => undefined,
+) {
+  return {
+    region: {
+      env: 'AWS_REGION',
+      parse: region,
+      envOnly: true,
+      default: (settings: Readonly<Record<string, unknown>>, config: ResolvedConfig) =>
+        config.task?.region ?? fallback(settings),
+    },
+    endpoint: { env: 'AWS_ENDPOINT_URL', parse: endpointUrl, envOnly: true },
+  } as const;
 }
+
+/** Checks the region is known and bundles what the clients are built with. */
+export function awsClientSettings(
+  plugin: string,
+  settings: { region: string | undefined; endpoint: string | undefined },
+  task: TaskMetadata | undefined,
+): AwsClientSettings {
+  if (settings.region === undefined)
+    throw new ConfigError(`${plugin} needs an AWS region: set AWS_REGION (in ECS it is read from the task metadata)`);
+  return { region: settings.region, endpoint: settings.endpoint, accountId: task?.accountId };
+}
+
+/** ECS sets it in every container; a plugin that reads the task metadata (config.task) says so when it is absent. */
+export const METADATA_ENV = 'ECS_CONTAINER_METADATA_URI_V4';
 
 /** The options every client constructor here takes. */
 export function clientConfig({ region, endpoint }: AwsClientSettings) {
   return {
     region,
     ...(endpoint === undefined ? {} : { endpoint }),
-    requestHandler: { requestTimeout: awsDefaults.requestTimeoutMs, connectionTimeout: awsDefaults.connectionTimeoutMs },
+    requestHandler: {
+      requestTimeout: awsDefaults.requestTimeoutMs,
+      connectionTimeout: awsDefaults.connectionTimeoutMs,
+    },
   };
 }
 
@@ -45,7 +85,9 @@ export function listOf(expected: string, valid: RegExp) {
     expected,
     parse: (raw: unknown, fromEnv: boolean): string[] | undefined => {
       const list = fromEnv && typeof raw === 'string' ? raw.split(',').map((s) => s.trim()) : raw;
-      return Array.isArray(list) && list.length > 0 && list.every((s) => typeof s === 'string' && valid.test(s)) ? (list as string[]) : undefined;
+      return Array.isArray(list) && list.length > 0 && list.every((s) => typeof s === 'string' && valid.test(s))
+        ? (list as string[])
+        : undefined;
     },
   };
 }

@@ -5,5 +5,9 @@ import type { TaskMetadata } from '@task-helper/core';
 import { readStopTimeout } from './ecs-stop-timeout.ts';
 
 const [taskJson = '{}', timeoutMs = '3000'] = process.argv.slice(2);
-const answer = await readStopTimeout(JSON.parse(taskJson) as TaskMetadata, process.env, AbortSignal.timeout(Number(timeoutMs)));
+const answer = await readStopTimeout(
+  JSON.parse(taskJson) as TaskMetadata,
+  process.env,
+  AbortSignal.timeout(Number(timeoutMs)),
+);
 process.stdout.write(JSON.stringify(answer));

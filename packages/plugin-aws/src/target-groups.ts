@@ -1,17 +1,24 @@
-import { checkOptions, ConfigError, METADATA_ENV, port, type HookContext, type Plugin } from '@task-helper/core';
+import {
+  ConfigError,
+  definePlugin,
+  port,
+  Stage,
+  type HookContext,
+  type PluginOptions,
+  type ResolvedConfig,
+} from '@task-helper/core';
 import { explainAwsError, type CallFix } from './aws-error.ts';
-import { awsClientSettings, awsDefaults, clientConfig, listOf, matching, type AwsClientSettings } from './aws-settings.ts';
+import {
+  awsClientSettings,
+  awsDefaults,
+  awsSettings,
+  clientConfig,
+  listOf,
+  matching,
+  METADATA_ENV,
+  type AwsClientSettings,
+} from './aws-settings.ts';
 import { pollUntil } from './poll.ts';
-import { DEREGISTER_STAGE } from './stage.ts';
-
-export interface TargetGroupsOptions {
-  /** The ELB target groups (type `ip`) the task is a target of; env TARGET_GROUP_ARNS, comma-separated. Unset: the plugin does nothing. */
-  targetGroupArns?: string[];
-  /** The port the target is registered with (the service's loadBalancers containerPort); env TARGET_PORT; required with target groups. */
-  port?: number;
-  /** env TARGET_IP; default the task's private IPv4 address from the task metadata. */
-  ip?: string;
-}
 
 const NAME = 'target-groups';
 const ARN = /^arn:aws[\w-]*:elasticloadbalancing:([a-z0-9-]+):\d{12}:targetgroup\/[\w-]+\/[0-9a-f]+$/;
@@ -24,35 +31,74 @@ const GONE = new Set(['draining', 'unused']);
  * deregisters this task from its load balancers' target groups and waits until they report it
  * draining (or gone).
  */
-export default function targetGroups(options: TargetGroupsOptions = {}): Plugin {
-  return {
-    name: NAME,
-    apply(hooks, setup) {
-      const opts = checkOptions(options, ['targetGroupArns', 'port', 'ip']);
-      const arns = setup.setting({ option: 'targetGroupArns', env: 'TARGET_GROUP_ARNS', parse: listOf('target group ARNs (comma-separated in the environment)', ARN), fallback: undefined }, opts);
-      const targetPort = setup.setting({ option: 'port', env: 'TARGET_PORT', parse: port, fallback: undefined }, opts);
-      const ip = setup.setting({ option: 'ip', env: 'TARGET_IP', parse: matching('an IPv4 address such as 10.0.1.17', IPV4), fallback: setup.config.task?.privateIpv4 }, opts);
-      if (arns === undefined) return;
-      if (targetPort === undefined) throw new ConfigError('TARGET_GROUP_ARNS is set but TARGET_PORT is not: set it to the port the target groups send to (the containerPort in the service\'s loadBalancers)');
-      if (ip === undefined && !setup.env[METADATA_ENV]) throw new ConfigError(`TARGET_GROUP_ARNS is set but this task's IP address is unknown: run in ECS (${METADATA_ENV}) or set TARGET_IP`);
-      const aws = awsClientSettings(setup, NAME, ARN.exec(arns[0]!)?.[1]);
-      const label = `deregister ${ip ?? '(task IP)'}:${targetPort} from ${arns.length} target group${arns.length === 1 ? '' : 's'}, beside the drain`;
-      hooks.drain.tapPromise({ name: NAME, stage: DEREGISTER_STAGE, beside: true, timeout: awsDefaults.tapTimeoutMs, plan: { label } }, async (ctx) => {
-        if (ip === undefined) throw new Error(`this task's IP address is unknown (the task metadata could not be read at start): set TARGET_IP`);
-        await leaveTargetGroups(ctx, aws, arns, { Id: ip, Port: targetPort });
-      });
+const targetGroups = definePlugin({
+  name: NAME,
+  settings: {
+    /** The ELB target groups (type `ip`) the task is a target of, comma-separated in the environment. Unset: the plugin does nothing. */
+    targetGroupArns: {
+      env: 'TARGET_GROUP_ARNS',
+      parse: listOf('target group ARNs (comma-separated in the environment)', ARN),
     },
-  };
-}
+    /** The port the target is registered with (the service's loadBalancers containerPort); required with target groups. */
+    port: { env: 'TARGET_PORT', parse: port },
+    /** The target; default the task's private IPv4 address from the task metadata. */
+    ip: {
+      env: 'TARGET_IP',
+      parse: matching('an IPv4 address such as 10.0.1.17', IPV4),
+      default: (_settings: unknown, config: ResolvedConfig) => config.task?.privateIpv4,
+    },
+    // Outside ECS, the first target group's region.
+    ...awsSettings(({ targetGroupArns }) =>
+      Array.isArray(targetGroupArns) ? ARN.exec(targetGroupArns[0] as string)?.[1] : undefined,
+    ),
+  },
+  apply(hooks, { settings, config, env }) {
+    const { targetGroupArns: arns, port: targetPort, ip } = settings;
+    if (arns === undefined) return;
+    if (targetPort === undefined)
+      throw new ConfigError(
+        "TARGET_GROUP_ARNS is set but TARGET_PORT is not: set it to the port the target groups send to (the containerPort in the service's loadBalancers)",
+      );
+    if (ip === undefined && !env[METADATA_ENV])
+      throw new ConfigError(
+        `TARGET_GROUP_ARNS is set but this task's IP address is unknown: run in ECS (${METADATA_ENV}) or set TARGET_IP`,
+      );
+    const aws = awsClientSettings(NAME, settings, config.task);
+    const label = `deregister ${ip ?? '(task IP)'}:${targetPort} from ${arns.length} target group${arns.length === 1 ? '' : 's'}, beside the drain`;
+    hooks.drain.tapPromise(
+      { stage: Stage.DRAIN_DEREGISTER, beside: true, timeout: awsDefaults.tapTimeoutMs, plan: { label } },
+      async (ctx) => {
+        if (ip === undefined)
+          throw new Error(
+            `this task's IP address is unknown (the task metadata could not be read at start): set TARGET_IP`,
+          );
+        await leaveTargetGroups(ctx, aws, arns, { Id: ip, Port: targetPort });
+      },
+    );
+  },
+});
+export default targetGroups;
 
-async function leaveTargetGroups(ctx: HookContext, aws: AwsClientSettings, arns: string[], target: { Id: string; Port: number }): Promise<void> {
+export type TargetGroupsOptions = PluginOptions<typeof targetGroups.settings>;
+
+async function leaveTargetGroups(
+  ctx: HookContext,
+  aws: AwsClientSettings,
+  arns: string[],
+  target: { Id: string; Port: number },
+): Promise<void> {
   const started = Date.now();
   // Loaded here, after /healthcheck/fail went out: 180–740 ms and about 29 MB (measured from the
   // sources) that the idle helper never pays. `.default`
   // is module.exports (CommonJS), the one form both Node and the bundle give.
   const elb = (await import('@aws-sdk/client-elastic-load-balancing-v2')).default;
   const client = new elb.ElasticLoadBalancingV2Client(clientConfig(aws));
-  const fix = (api: string, on: string): CallFix => ({ api, permission: `elasticloadbalancing:${api}`, resource: on, endpoint: 'elasticloadbalancing' });
+  const fix = (api: string, on: string): CallFix => ({
+    api,
+    permission: `elasticloadbalancing:${api}`,
+    resource: on,
+    endpoint: 'elasticloadbalancing',
+  });
   const send = async <T>(how: CallFix, request: (options: { abortSignal: AbortSignal }) => Promise<T>): Promise<T> => {
     try {
       return await request({ abortSignal: ctx.abortSignal });
@@ -63,11 +109,13 @@ async function leaveTargetGroups(ctx: HookContext, aws: AwsClientSettings, arns:
   const leave = async (arn: string): Promise<void> => {
     let note: string | undefined;
     try {
-      await send(fix('DeregisterTargets', arn), (o) => client.send(new elb.DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: [target] }), o));
+      await send(fix('DeregisterTargets', arn), (o) =>
+        client.send(new elb.DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: [target] }), o),
+      );
     } catch (error) {
       // Not a target any more: ECS (or someone) deregistered it first. The wait below checks that it is gone.
       if (!/: InvalidTarget(Exception)?:/.test((error as Error).message)) throw error;
-      note = 'was not registered (ECS deregisters a service\'s tasks itself)';
+      note = "was not registered (ECS deregisters a service's tasks itself)";
     }
     // DescribeTargetHealth takes no resource ARN in IAM: it must be allowed on "*".
     const state = await pollUntil(
@@ -81,7 +129,16 @@ async function leaveTargetGroups(ctx: HookContext, aws: AwsClientSettings, arns:
       },
       () => `${target.Id}:${target.Port} was still not draining in ${arn} when the step had to end`,
     );
-    ctx.logger.info({ targetGroupArn: arn, target: `${target.Id}:${target.Port}`, state, ...(note ? { note } : {}), ms: Date.now() - started }, 'target deregistered: the load balancer sends it no new request');
+    ctx.logger.info(
+      {
+        targetGroupArn: arn,
+        target: `${target.Id}:${target.Port}`,
+        state,
+        ...(note ? { note } : {}),
+        ms: Date.now() - started,
+      },
+      'target deregistered: the load balancer sends it no new request',
+    );
   };
   try {
     // Each group on its own: one failing group must not keep the task in the others.
