@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, definePlugin, httpUrl, port, seconds } from '@task-helper/core';
+import { ConfigError, definePlugin, httpUrl, port, seconds, type ResolvedConfig } from '@task-helper/core';
 import { createTestRunner } from '@task-helper/core/testing';
 
 /** A plugin whose apply reports the settings it received. */
@@ -39,6 +39,19 @@ describe('definePlugin', () => {
       { plugin: 'reporter', option: 'timeout', env: 'REPORT_TIMEOUT', value: 3, source: 'default' },
       { plugin: 'reporter', option: 'token', env: 'REPORT_TOKEN', value: '[redacted]', source: 'env', secret: true },
     ]);
+  });
+
+  it('gives a computed default the resolved config, so a setting can default to the ECS task', () => {
+    const factory = definePlugin({
+      name: 'task-reader',
+      settings: { cluster: { env: 'READER_CLUSTER', parse: httpUrl, default: (_settings: unknown, config: ResolvedConfig) => `https://${config.task?.cluster ?? 'none'}.example` } },
+      apply(hooks, { settings }) {
+        hooks.afterDrain.tapPromise({ plan: { label: settings.cluster } }, async () => undefined);
+      },
+    });
+    const task = { taskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/prod/abc', taskId: 'abc', cluster: 'prod', taskDefinition: 'orders:7', containerName: 'helper', privateIpv4: '10.0.1.17', region: 'eu-west-1', accountId: '123456789012', launchType: 'FARGATE' };
+    expect(createTestRunner({ plugins: [factory()], task }).runner.settings.at(-1)).toMatchObject({ value: 'https://prod.example', source: 'default' });
+    expect(createTestRunner({ plugins: [factory()] }).runner.settings.at(-1)).toMatchObject({ value: 'https://none.example', source: 'default' });
   });
 
   it.each([
