@@ -1,4 +1,5 @@
 import { boolean, definePlugin, httpGet, port, Stage, urlPath, type HookContext, type PluginOptions, type SkipDrain } from '@task-helper/core';
+import { probePort } from './port-probe.ts';
 
 export const appCheckDefaults = Object.freeze({
   enabled: true,
@@ -13,9 +14,12 @@ export const appCheckDefaults = Object.freeze({
 });
 
 /**
- * At the stop signal, skips the whole drain when the app does not answer: a task that failed
- * while starting has no traffic to drain, and waiting would only delay its replacement. Any HTTP
- * answer, redirects and errors included, means the app is up.
+ * At the stop signal, skips the whole drain only when nothing listens on the app's port (the
+ * connection is refused): a task that failed while starting has no traffic to drain, and waiting
+ * would only delay its replacement. An app that accepts the connection is live and drained,
+ * whatever it speaks and however slowly it answers; so is one the check cannot tell about (no
+ * answer to the connection in time, the check cut by the stop budget): a skipped drain drops
+ * requests, a needless one only costs time.
  */
 const appCheck = definePlugin({
   name: 'app-check',
@@ -36,8 +40,8 @@ const appCheck = definePlugin({
       hooks.onStart.tapPromise({ timeout: Infinity, plan: { label: `wait until the app answers ${url}` } }, (ctx) => waitForApp(url, ctx));
     }
     hooks.beforeDrain.tapPromise(
-      { stage: Stage.BEFORE_DRAIN_DECIDE, timeout: appCheckDefaults.timeoutMs + 1_000, plan: { label: `skip the drain if ${url} does not answer` } },
-      (ctx) => skipIfDown(url, ctx),
+      { stage: Stage.BEFORE_DRAIN_DECIDE, timeout: appCheckDefaults.timeoutMs + 1_000, plan: { label: `skip the drain if nothing listens on 127.0.0.1:${settings.port}` } },
+      (ctx) => skipIfNothingListens(settings.port, ctx),
     );
     hooks.health.tapPromise({}, async (ctx) => {
       try {
@@ -52,16 +56,18 @@ export default appCheck;
 
 export type AppCheckOptions = PluginOptions<typeof appCheck.settings>;
 
-async function skipIfDown(url: string, ctx: HookContext): Promise<SkipDrain | undefined> {
-  try {
-    const { status } = await httpGet(url, ctx.abortSignal, appCheckDefaults.timeoutMs);
-    ctx.logger.info({ url, status }, 'app is up');
+async function skipIfNothingListens(appPort: number, ctx: HookContext): Promise<SkipDrain | undefined> {
+  const probe = await probePort('127.0.0.1', appPort, ctx.abortSignal, appCheckDefaults.timeoutMs);
+  if (probe.listening) {
+    ctx.logger.info({ port: appPort }, 'app is up');
     return undefined;
-  } catch (error) {
-    const reason = reasonOf(error);
-    ctx.logger.warn({ url, reason }, 'app is not reachable: the task failed while starting, skipping the drain');
-    return { skip: `app not reachable at ${url} (${reason})` };
   }
+  if (!probe.refused) {
+    ctx.logger.warn({ port: appPort, reason: probe.reason }, 'app state unknown: draining anyway');
+    return undefined;
+  }
+  ctx.logger.warn({ port: appPort, reason: probe.reason }, 'app is not reachable: the task failed while starting, skipping the drain');
+  return { skip: `app not reachable: nothing listening on 127.0.0.1:${appPort} (${probe.reason})` };
 }
 
 async function waitForApp(url: string, ctx: HookContext): Promise<void> {

@@ -51,6 +51,7 @@ export function planText(plan: Plan): string {
     const drawn = entry.endMs > entry.startMs ? bar(entry.startMs, entry.endMs, '█') : bar(entry.startMs, entry.startMs, '▏');
     rows.push([entry.plugin, drawn, when, `${entry.hook}: ${entry.label}${entry.cut ? ' (cut by the stop budget)' : ''}`]);
   }
+  rows.push(['due', bar(timeline.actionDueMs, timeline.actionDueMs, '▏'), seconds(timeline.actionDueMs), "the drain's action starts by here: what runs before it is cut"]);
   rows.push(['budget', bar(timeline.abortAtMs, timeline.stopTimeoutMs, '░'), `${seconds(timeline.abortAtMs)}–${seconds(timeline.stopTimeoutMs)}`, `waits end at ${seconds(timeline.abortAtMs)}: the rest is kept for afterDrain`]);
   rows.push(['SIGKILL', `${' '.repeat(WIDTH + 1)}✕`, seconds(timeline.stopTimeoutMs), 'ECS kills the helper']);
   lines.push(...table(rows));
@@ -58,7 +59,8 @@ export function planText(plan: Plan): string {
     '',
     timeline.fits
       ? `fits: the waits end at ${seconds(timeline.waitsEndMs)}, before the stop budget's ${seconds(timeline.abortAtMs)}`
-      : `does not fit: the waits would end at ${seconds(timeline.waitsEndMs)}, but the stop budget ends them at ${seconds(timeline.abortAtMs)}; raise STOP_TIMEOUT or shorten the waits`,
+      : `does not fit: the waits would end at ${seconds(timeline.plannedEndMs)}, but the stop budget ends them at ${seconds(timeline.abortAtMs)}; ` +
+          `cut as drawn: the drain starts at ${seconds(timeline.delayMs)} and callers get ${seconds(timeline.drainWaitMs)} to notice it; raise STOP_TIMEOUT or shorten the waits`,
   );
   return `${lines.join('\n')}\n`;
 }

@@ -1,11 +1,12 @@
-import { afterDrainMarginMs, type HookName, type ResolvedConfig, type TapExtras, type TapPlan, type TaskMetadata } from '@task-helper/core';
-import type { Runner, SettingRecord, StrayVariable } from '@task-helper/core/host';
+import { stopSchedule, type HookName, type ResolvedConfig, type StopSchedule, type TapExtras, type TapPlan, type TaskMetadata } from '@task-helper/core';
+import { plannedWaits, type Runner, type SettingRecord, type StrayVariable } from '@task-helper/core/host';
 
 export interface PlannedTap {
   plugin: string;
   stage: number;
   timeoutMs: number | undefined;
   plan: TapPlan | undefined;
+  drainAction: boolean;
 }
 
 /** One tap on the stop timeline, in milliseconds from the stop signal. */
@@ -13,8 +14,11 @@ export interface TimelineEntry {
   hook: HookName;
   plugin: string;
   label: string;
+  /** As the schedule will run it: a wait the budget cuts ends early. */
   startMs: number;
   endMs: number;
+  /** How long the tap plans to take (its `plan.ms`). */
+  plannedMs: number;
   /** The stop budget will end this wait early. */
   cut: boolean;
 }
@@ -27,12 +31,12 @@ export interface Plan {
   /** Environment variables that look like settings but that nothing reads. */
   unknownEnv: StrayVariable[];
   hooks: Record<HookName, PlannedTap[]>;
-  timeline: {
-    stopTimeoutMs: number;
-    /** Waits end here, leaving afterDrain its margin. */
-    abortAtMs: number;
+  /** The stop sequence as it will run: the stop schedule (core's one rule) applied to the taps' plans. */
+  timeline: StopSchedule & {
     entries: TimelineEntry[];
-    /** When the planned waits are over (before any cut). */
+    /** When the planned waits would be over, uncut. */
+    plannedEndMs: number;
+    /** When the waits are over, as cut. */
     waitsEndMs: number;
     fits: boolean;
   };
@@ -46,22 +50,32 @@ export function planOf(runner: Runner, config: ResolvedConfig): Plan {
     (Object.keys(runner.hooks) as HookName[]).map((name) => [
       name,
       runner.hooks[name].taps.map((tap) => {
-        const { timeout, plan } = tap as typeof tap & TapExtras;
-        return { plugin: tap.name, stage: tap.stage ?? 0, timeoutMs: timeout, plan };
+        const { timeout, plan, drainAction } = tap as typeof tap & TapExtras;
+        return { plugin: tap.name, stage: tap.stage ?? 0, timeoutMs: timeout, plan, drainAction: drainAction === true };
       }),
     ]),
   ) as Record<HookName, PlannedTap[]>;
 
-  const stopTimeoutMs = config.stopTimeout * 1000;
-  const abortAtMs = stopTimeoutMs - afterDrainMarginMs(config.stopTimeout);
+  const schedule = stopSchedule(plannedWaits(runner.hooks, config.stopTimeout));
+  const actionIndex = hooks.drain.findIndex((tap) => tap.drainAction);
+  // The same limits the runner sets: the drain's action is due at actionDueMs, waits end at abortAtMs.
+  const limitOf = (hook: (typeof STOP_HOOKS)[number], index: number): number =>
+    hook === 'beforeDrain' || (hook === 'drain' && index < actionIndex)
+      ? schedule.actionDueMs
+      : hook === 'drain'
+        ? schedule.abortAtMs
+        : schedule.exitAtMs;
   const entries: TimelineEntry[] = [];
   let at = 0;
+  let plannedEndMs = 0;
   for (const hook of STOP_HOOKS) {
-    for (const tap of hooks[hook]) {
+    hooks[hook].forEach((tap, index) => {
       const ms = tap.plan?.ms ?? 0;
-      entries.push({ hook, plugin: tap.plugin, label: tap.plan?.label ?? '(no plan given)', startMs: at, endMs: at + ms, cut: hook !== 'afterDrain' && at + ms > abortAtMs });
-      at += ms;
-    }
+      const endMs = Math.max(at, Math.min(at + ms, limitOf(hook, index)));
+      entries.push({ hook, plugin: tap.plugin, label: tap.plan?.label ?? '(no plan given)', startMs: at, endMs, plannedMs: ms, cut: endMs < at + ms });
+      at = endMs;
+      plannedEndMs += ms;
+    });
   }
   return {
     config: config.file ?? null,
@@ -69,6 +83,6 @@ export function planOf(runner: Runner, config: ResolvedConfig): Plan {
     settings: runner.settings,
     unknownEnv: runner.strayEnv,
     hooks,
-    timeline: { stopTimeoutMs, abortAtMs, entries, waitsEndMs: at, fits: at <= abortAtMs },
+    timeline: { ...schedule, entries, plannedEndMs, waitsEndMs: at, fits: !entries.some((e) => e.cut) },
   };
 }

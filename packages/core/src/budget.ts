@@ -1,15 +1,14 @@
 import { abortAfter } from './abort-after.ts';
 import { AbortReason } from './abort-reasons.ts';
-import { defaults } from './defaults.ts';
+import type { StopSchedule } from './stop-schedule.ts';
 
-/**
- * The time ECS allows between SIGTERM and SIGKILL, split into when waits must end (`abortAt`,
- * leaving afterDrain its margin) and when the helper must exit (`exitAt`, just before SIGKILL).
- */
+/** A stop schedule turned into signals, counted from the stop signal at `now`. */
 export interface StopBudget {
-  readonly killAt: number;
   readonly abortAt: number;
   readonly exitAt: number;
+  /** Fires at the schedule's `actionDueMs`: what runs before the drain's action stops. */
+  readonly actionDueSignal: AbortSignal;
+  readonly actionDueAt: number;
   /** Fires at `abortAt`: beforeDrain and drain stop waiting. */
   readonly drainSignal: AbortSignal;
   /** Fires at `exitAt`: whatever afterDrain is still doing is abandoned. */
@@ -17,24 +16,19 @@ export interface StopBudget {
   dispose(): void;
 }
 
-export function afterDrainMarginMs(stopTimeoutS: number): number {
-  return Math.min(defaults.afterDrainMarginMs, (stopTimeoutS * 1000) / 5);
-}
-
-export function startBudget(stopTimeoutS: number, now: number = Date.now()): StopBudget {
-  const killAt = now + stopTimeoutS * 1000;
-  const margin = afterDrainMarginMs(stopTimeoutS);
-  const abortAt = killAt - margin;
-  const exitAt = killAt - Math.min(defaults.exitReserveMs, margin / 2);
-  const drain = abortAfter(abortAt - now, AbortReason.stopBudget);
-  const exit = abortAfter(exitAt - now, AbortReason.stopBudget);
+export function startBudget(schedule: StopSchedule, now: number = Date.now()): StopBudget {
+  const actionDue = abortAfter(schedule.actionDueMs, AbortReason.drainActionDue);
+  const drain = abortAfter(schedule.abortAtMs, AbortReason.stopBudget);
+  const exit = abortAfter(schedule.exitAtMs, AbortReason.stopBudget);
   return {
-    killAt,
-    abortAt,
-    exitAt,
+    abortAt: now + schedule.abortAtMs,
+    exitAt: now + schedule.exitAtMs,
+    actionDueAt: now + schedule.actionDueMs,
+    actionDueSignal: actionDue.signal,
     drainSignal: drain.signal,
     exitSignal: exit.signal,
     dispose: () => {
+      actionDue.cancel();
       drain.cancel();
       exit.cancel();
     },

@@ -17,6 +17,10 @@ export const defaults = Object.freeze({
   progressIntervalMs: 5_000,
   /** The stop budget's abortSignal fires this long before SIGKILL (or a fifth of the budget if less), leaving afterDrain its time. */
   afterDrainMarginMs: 5_000,
+  /** The drain (its action and DRAIN_TIMEOUT) keeps at most this share of the time before the waits end; DRAIN_DELAY is cut first. */
+  drainShare: 0.5,
+  /** Even with DRAIN_TIMEOUT 0, the drain's action keeps this long (or the drain's share, if less), so a slow Envoy still takes the POST. */
+  drainActionMs: 2_000,
   /** The helper itself exits this long before SIGKILL, whatever afterDrain is still doing. */
   exitReserveMs: 250,
 } as const);

@@ -7,3 +7,5 @@ export { Runner, type RunnerOptions } from './runner.ts';
 export { checkOptions, resolveSetting, settingRecord, type SettingRecord, type SettingSource, type SettingSpec } from './settings.ts';
 export type { StrayVariable } from './stray-env.ts';
 export { METADATA_ENV } from './task-metadata.ts';
+export { plannedWaits } from './stop-schedule.ts';
+export { catchStrayErrors } from './stray-errors.ts';

@@ -1,6 +1,6 @@
 // The plugin author's API, and nothing else: what runs plugins (Runner, logger, exit codes) is in
 // `@task-helper/core/host`, the test runner in `@task-helper/core/testing`.
-export { afterDrainMarginMs } from './budget.ts';
+export { AbortReason, AbortReasonError } from './abort-reasons.ts';
 export {
   defineConfig,
   definePlugin,
@@ -17,6 +17,7 @@ export { httpGet, type HttpAnswer } from './http-get.ts';
 export type { LogLevel } from './logger.ts';
 export { boolean, httpUrl, oneOf, port, seconds, urlPath, type Parser } from './settings.ts';
 export { defineFact, TRAFFIC_STOPPED, type Fact, type SharedFacts } from './shared.ts';
+export { stopSchedule, type PlannedWaits, type StopSchedule } from './stop-schedule.ts';
 export type { Sleep, SleepOptions, SleepResult } from './sleep.ts';
 export { Stage } from './stages.ts';
 export type { TaskMetadata } from './task-metadata.ts';

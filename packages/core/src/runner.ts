@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { FullTap } from 'tapable';
 import { AbortReason } from './abort-reasons.ts';
 import { abortAfter } from './abort-after.ts';
 import { startBudget } from './budget.ts';
@@ -10,7 +11,9 @@ import { resolveSetting, settingRecord, type SettingRecord, type SettingSpec } f
 import { SharedFacts } from './shared.ts';
 import { strayVariables, type StrayVariable } from './stray-env.ts';
 import { createSleep } from './sleep.ts';
-import type { HookContext, HookName, Hooks, ResolvedConfig, Step } from './types.ts';
+import { plannedWaits, stopSchedule } from './stop-schedule.ts';
+import type { TapLimit } from './run-tap.ts';
+import type { HookContext, HookName, Hooks, ResolvedConfig, Step, TapExtras } from './types.ts';
 
 export interface RunnerOptions {
   config: ResolvedConfig;
@@ -40,11 +43,17 @@ export class Runner {
   readonly #startAbort = new AbortController();
   #stopping: Promise<number> | undefined;
   #skipped: string | undefined;
+  #actionDue: TapLimit | undefined;
+  #strayErrors = 0;
 
   constructor({ config, logger, env = process.env }: RunnerOptions) {
     this.config = config;
     this.#phaseLogger = { start: logger.child({ phase: 'start' }), stop: logger.child({ phase: 'stop' }), health: logger.child({ phase: 'health' }) };
-    this.hooks = createHooks((step) => this.steps.push(step), (running) => this.#beside.push(running));
+    this.hooks = createHooks(
+      (step) => this.steps.push(step),
+      (running) => this.#beside.push(running),
+      (hook, tap) => this.#limitOf(hook, tap),
+    );
     this.settings = [...config.settings];
     for (const plugin of config.plugins) {
       const setting = <T>(spec: SettingSpec<T>, options: Readonly<Record<string, unknown>>): T => {
@@ -76,6 +85,11 @@ export class Runner {
   stop(signal: NodeJS.Signals): Promise<number> {
     this.#stopping ??= this.#stop(signal);
     return this.#stopping;
+  }
+
+  /** An error no plugin awaited was caught (stray-errors.ts): the drain goes on, and exits 1. */
+  noteStrayError(): void {
+    this.#strayErrors += 1;
   }
 
   /** Runs the `health` hook once, within `defaults.healthTimeoutMs`, and returns its steps. */
@@ -112,8 +126,13 @@ export class Runner {
   async #stop(signal: NodeJS.Signals): Promise<number> {
     const started = Date.now();
     const stop = { stopSignal: signal, signalAt: started };
-    const budget = startBudget(this.config.stopTimeout, started);
-    this.#phaseLogger.stop.info({ signal, stopTimeout: this.config.stopTimeout, abortInMs: budget.abortAt - started }, 'stop signal received');
+    const schedule = stopSchedule(plannedWaits(this.hooks, this.config.stopTimeout));
+    const budget = startBudget(schedule, started);
+    this.#actionDue = { signal: budget.actionDueSignal, at: budget.actionDueAt };
+    this.#phaseLogger.stop.info(
+      { signal, stopTimeout: this.config.stopTimeout, actionDueInMs: schedule.actionDueMs, abortInMs: schedule.abortAtMs },
+      'stop signal received',
+    );
     this.#startAbort.abort(AbortReason.stopSignal);
     await this.#starting;
 
@@ -125,13 +144,32 @@ export class Runner {
     await this.#phase('afterDrain', exitSignal, exitAt, (ctx) => this.hooks.afterDrain.promise({ ...ctx, ...stop, hook: 'afterDrain' }));
     budget.dispose();
 
-    const failed = this.steps.some((s) => s.outcome === 'failed' || s.outcome === 'timeout');
+    const failed = this.#strayErrors > 0 || this.steps.some((s) => s.outcome === 'failed' || s.outcome === 'timeout');
     const exitCode = failed ? ExitCode.stepFailed : ExitCode.ok;
     this.#phaseLogger.stop.info(
-      { signal, ms: Date.now() - started, exitCode, ...(bail ? { skipped: bail.skip } : {}), steps: this.steps },
+      {
+        signal,
+        ms: Date.now() - started,
+        exitCode,
+        ...(bail ? { skipped: bail.skip } : {}),
+        ...(this.#strayErrors > 0 ? { strayErrors: this.#strayErrors } : {}),
+        steps: this.steps,
+      },
       'drain finished',
     );
     return exitCode;
+  }
+
+  /**
+   * Every beforeDrain tap, and every drain tap before the drain's action, must end when the
+   * schedule says the action is due, whatever its own timeout: no plugin can spend the action's time.
+   */
+  #limitOf(hook: HookName, tap: FullTap & TapExtras): TapLimit | undefined {
+    if (hook === 'beforeDrain') return this.#actionDue;
+    if (hook !== 'drain') return undefined;
+    const taps = this.hooks.drain.taps as Array<FullTap & TapExtras>;
+    const action = taps.findIndex((t) => t.drainAction);
+    return action >= 0 && taps.indexOf(tap) < action ? this.#actionDue : undefined;
   }
 
   /**

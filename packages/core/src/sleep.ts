@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { AbortReason } from './abort-reasons.ts';
+import { AbortReason, reasonText } from './abort-reasons.ts';
 import { defaults } from './defaults.ts';
 
 /** How a wait ended: it ran its course, `until` settled first, or its abortSignal fired. */
@@ -37,7 +37,7 @@ export function createSleep(
         // The end of the hook is how background waits normally end, not a cut.
         if (result === 'aborted' && abortSignal.reason !== AbortReason.hookFinished) {
           const waitedMs = Date.now() - started;
-          logger.warn({ ...fields, waitedMs, remainingMs: Math.max(0, ms - waitedMs), cause: String(abortSignal.reason) }, 'wait cut short');
+          logger.warn({ ...fields, waitedMs, remainingMs: Math.max(0, ms - waitedMs), cause: reasonText(abortSignal.reason) }, 'wait cut short');
         }
         resolve(result);
       };

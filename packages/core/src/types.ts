@@ -18,6 +18,12 @@ export interface TapExtras {
    * balancer, that must neither delay nor wait for the taps after it (plugin-delay's DRAIN_TIMEOUT).
    */
   beside?: boolean;
+  /**
+   * This drain tap is the drain's action (plugin-envoy's POST /healthcheck/fail). Every beforeDrain
+   * tap, and every drain tap before it, is cut when the stop schedule says the action must start,
+   * so no plugin can spend the time the action and DRAIN_TIMEOUT need. A cut action is a failed step.
+   */
+  drainAction?: boolean;
 }
 
 export interface TapPlan {

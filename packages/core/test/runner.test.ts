@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Plugin } from '@task-helper/core';
+import { AbortReason, type Plugin } from '@task-helper/core';
 import { createTestRunner } from '@task-helper/core/testing';
 import probe, { type ProbeOptions } from '../../../test/support/fixtures/probe.ts';
 
@@ -127,7 +127,7 @@ describe('Runner', () => {
       name: 'background',
       apply: (hooks) =>
         hooks.drain.tapPromise({ name: 'background' }, async (ctx) => {
-          ctx.abortSignal.addEventListener('abort', () => seen.push(`aborted: ${String(ctx.abortSignal.reason)}`));
+          ctx.abortSignal.addEventListener('abort', () => seen.push(`aborted: ${(ctx.abortSignal.reason as Error).message}`));
         }),
     };
     const { runner } = setup([background, ...probes({ wait: { hook: 'drain', ms: 1_000 }, stage: 1 })]);
@@ -164,12 +164,98 @@ describe('Runner: taps that honour their abortSignal by rejecting', () => {
     expect(lines.find((l) => l.msg === 'step timed out')).toMatchObject({ plugin: 'fetcher', error: 'did not finish within its 500 ms timeout' });
   });
 
-  it('reports one stopped by the stop budget as failed, saying so', async () => {
+  it('reports one stopped by the stop budget as cut, as if it had returned, saying "aborted: stop budget"', async () => {
     const { runner, lines } = setup([rejecting(Infinity)], 10);
     await runner.start();
     const stopped = runner.stop('SIGTERM');
     await vi.advanceTimersByTimeAsync(8_000);
+    expect(await stopped).toBe(0);
+    expect(lines.find((l) => l.msg === 'step finished' && l.plugin === 'fetcher')).toMatchObject({ outcome: 'cut', error: 'aborted: stop budget', level: 'warn' });
+  });
+
+  it('gives the abortSignal an Error with a code as its reason', async () => {
+    const reasons: unknown[] = [];
+    const watcher: Plugin = { name: 'w', apply: (hooks) => hooks.drain.tapPromise({ name: 'w', timeout: Infinity }, (ctx) => ctx.sleep(60_000).then(() => void reasons.push(ctx.abortSignal.reason))) };
+    const { runner } = setup([watcher], 10);
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(8_000);
+    await stopped;
+    expect(reasons).toEqual([AbortReason.stopBudget]);
+    expect(reasons[0]).toMatchObject({ name: 'AbortError', code: 'STOP_BUDGET', message: 'stop budget' });
+  });
+});
+
+describe('Runner: the drain\'s action starts on schedule, whatever other taps do', () => {
+  /** A drain tap marked as the drain's action, logging when it runs and how its abortSignal fired. */
+  const action = (): Plugin => ({
+    name: 'action',
+    apply: (hooks) =>
+      hooks.drain.tapPromise({ name: 'action', drainAction: true, timeout: Infinity }, async (ctx) => {
+        ctx.logger.info({ deadline: ctx.deadline }, 'action ran');
+      }),
+  });
+  const wait = (hook: 'beforeDrain' | 'drain', ms: number, stage = 0): Plugin => ({
+    name: `${hook}-wait`,
+    apply: (hooks) => hooks[hook].tapPromise({ name: `${hook}-wait`, stage, timeout: Infinity, plan: { label: 'wait', ms } }, async (ctx) => void (await ctx.sleep(ms))),
+  });
+
+  it.each([
+    ['a beforeDrain tap that hangs with timeout Infinity', probes({ name: 'hang', hangIn: 'beforeDrain', timeout: Infinity })],
+    ['a beforeDrain tap with the default 10 s timeout that hangs', probes({ name: 'hang', hangIn: 'beforeDrain' })],
+    ['a drain tap before the action that hangs', probes({ name: 'hang', hangIn: 'drain', stage: -10, timeout: Infinity })],
+  ])('STOP_TIMEOUT 10 with DRAIN_TIMEOUT 40: %s is cut at 4 s and the action runs then', async (_, plugins) => {
+    const { runner, lines } = setup([...plugins, action(), wait('drain', 40_000, 100)], 10);
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(3_999);
+    expect(lines.some((l) => l.msg === 'action ran')).toBe(false);
+    await vi.advanceTimersByTimeAsync(101 + 1);
+    expect(lines.some((l) => l.msg === 'action ran')).toBe(true);
+    await vi.advanceTimersByTimeAsync(4_000);
     expect(await stopped).toBe(1);
-    expect(lines.find((l) => l.msg === 'step failed')?.error).toBe('This operation was aborted (stopped: stop budget)');
+    const summary = lines.find((l) => l.msg === 'drain finished');
+    expect(summary?.steps).toContainEqual(expect.objectContaining({ plugin: 'action', outcome: 'ok' }));
+    expect(summary?.steps).toContainEqual(expect.objectContaining({ plugin: 'hang', outcome: 'timeout', error: 'did not stop when asked (drain action due)' }));
+  });
+
+  it('STOP_TIMEOUT 30 with the defaults: DRAIN_DELAY is cut at 12.5 s, the action runs then, DRAIN_TIMEOUT gets 12.5 s', async () => {
+    const { runner, lines } = setup([wait('beforeDrain', 40_000), action(), wait('drain', 40_000, 100)], 30);
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(await stopped).toBe(0);
+    const at = (msg: string) => (lines.find((l) => l.msg === msg)?.time as number) - (lines.find((l) => l.msg === 'stop signal received')?.time as number);
+    expect(at('action ran')).toBe(12_500);
+    expect(lines.find((l) => l.msg === 'action ran')?.deadline).toBe((lines.find((l) => l.msg === 'stop signal received')?.time as number) + 25_000);
+    expect(lines.filter((l) => l.msg === 'wait cut short').map((l) => [l.plugin, l.waitedMs, l.cause])).toEqual([
+      ['beforeDrain-wait', 12_500, 'drain action due'],
+      ['drain-wait', 12_500, 'stop budget'],
+    ]);
+  });
+
+  it('does not cut drain taps after the action at the action\'s due time', async () => {
+    const { runner, lines } = setup([wait('beforeDrain', 1_000), action(), wait('drain', 20_000, 100)], 30);
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(21_000);
+    expect(await stopped).toBe(0);
+    expect(lines.filter((l) => l.msg === 'wait cut short')).toEqual([]);
+  });
+
+  it('reports the drain\'s action cut by the budget as failed: the fail may not have gone out', async () => {
+    const stuck: Plugin = {
+      name: 'action',
+      apply: (hooks) =>
+        hooks.drain.tapPromise({ name: 'action', drainAction: true, timeout: Infinity }, (ctx) =>
+          new Promise((_, reject) => ctx.abortSignal.addEventListener('abort', () => reject(ctx.abortSignal.reason))),
+        ),
+    };
+    const { runner, lines } = setup([stuck], 10);
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(await stopped).toBe(1);
+    expect(lines.find((l) => l.msg === 'step failed')).toMatchObject({ plugin: 'action', error: 'aborted: stop budget' });
   });
 });

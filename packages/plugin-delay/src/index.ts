@@ -1,4 +1,4 @@
-import { afterDrainMarginMs, definePlugin, seconds, Stage, TRAFFIC_STOPPED, type HookContext, type PluginOptions, type SetupContext } from '@task-helper/core';
+import { definePlugin, seconds, Stage, stopSchedule, TRAFFIC_STOPPED, type HookContext, type PluginOptions, type SetupContext } from '@task-helper/core';
 
 /** The original helper's defaults, in seconds. */
 export const delayDefaults = Object.freeze({ drainDelay: 40, drainTimeout: 40 });
@@ -31,18 +31,17 @@ export default delay;
 
 export type DelayOptions = PluginOptions<typeof delay.settings>;
 
-/** Says at start, not at SIGKILL, when the waits cannot fit the stop budget, and what will be cut. */
+/** Says at start, not at SIGKILL, when the waits cannot fit the stop budget, and the schedule that will run instead (core's stopSchedule). */
 function warnIfOverBudget({ config, logger }: Pick<SetupContext, 'config' | 'logger'>, drainDelay: number, drainTimeout: number): void {
-  const margin = afterDrainMarginMs(config.stopTimeout) / 1000;
-  const room = config.stopTimeout - margin;
-  if (drainDelay + drainTimeout <= room) return;
-  const cut =
-    drainDelay >= room
-      ? `DRAIN_DELAY will be cut to ${room} s and DRAIN_TIMEOUT to 0 s`
-      : `DRAIN_TIMEOUT will be cut to ${+(room - drainDelay).toFixed(3)} s`;
+  const s = stopSchedule({ stopTimeoutMs: config.stopTimeout * 1000, delayMs: drainDelay * 1000, drainWaitMs: drainTimeout * 1000 });
+  if (!s.cut) return;
+  const sec = (ms: number): number => +(ms / 1000).toFixed(3);
+  const margin = sec(s.stopTimeoutMs - s.abortAtMs);
   logger.warn(
-    { drainDelay, drainTimeout, afterDrainMargin: margin, stopTimeout: config.stopTimeout },
-    `DRAIN_DELAY ${drainDelay} s + DRAIN_TIMEOUT ${drainTimeout} s + ${margin} s kept for afterDrain do not fit STOP_TIMEOUT ${config.stopTimeout} s: ${cut} (afterDrain still runs before SIGKILL); raise stopTimeout or shorten the waits`,
+    { drainDelay, drainTimeout, afterDrainMargin: margin, stopTimeout: config.stopTimeout, cutDrainDelay: sec(s.delayMs), cutDrainTimeout: sec(s.drainWaitMs) },
+    `DRAIN_DELAY ${drainDelay} s + DRAIN_TIMEOUT ${drainTimeout} s + ${margin} s kept for afterDrain do not fit STOP_TIMEOUT ${config.stopTimeout} s: ` +
+      `DRAIN_DELAY will be cut to ${sec(s.delayMs)} s and DRAIN_TIMEOUT to ${sec(s.drainWaitMs)} s, so the drain starts at ${sec(s.delayMs)} s ` +
+      `and callers get ${sec(s.drainWaitMs)} s to notice it (afterDrain still runs before SIGKILL); raise stopTimeout or shorten the waits`,
   );
 }
 

@@ -94,7 +94,7 @@ describe('plugin-delay stop budget planning', () => {
     const warnings = lines.filter((l) => l.level === 'warn');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.msg).toBe(
-      'DRAIN_DELAY 40 s + DRAIN_TIMEOUT 40 s + 5 s kept for afterDrain do not fit STOP_TIMEOUT 60 s: DRAIN_TIMEOUT will be cut to 15 s (afterDrain still runs before SIGKILL); raise stopTimeout or shorten the waits',
+      'DRAIN_DELAY 40 s + DRAIN_TIMEOUT 40 s + 5 s kept for afterDrain do not fit STOP_TIMEOUT 60 s: DRAIN_DELAY will be cut to 27.5 s and DRAIN_TIMEOUT to 27.5 s, so the drain starts at 27.5 s and callers get 27.5 s to notice it (afterDrain still runs before SIGKILL); raise stopTimeout or shorten the waits',
     );
   });
 

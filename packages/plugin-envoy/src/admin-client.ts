@@ -2,7 +2,11 @@ import type { KyInstance } from 'ky';
 import { httpGet, type HookContext, type HttpAnswer } from '@task-helper/core';
 
 export const adminRequestDefaults = Object.freeze({
-  /** Per attempt: a local admin API answers in milliseconds, so a second means it is stuck. */
+  /**
+   * Per GET attempt: a local admin API answers in milliseconds, so a second means it is stuck. A
+   * POST changes Envoy's state even when the answer is slow, so its attempts get all the time the
+   * request's deadline allows: a slow answer is not a failure.
+   */
   attemptTimeoutMs: 1_000,
   retries: 3,
   /** First backoff; doubles each retry up to `maxBackoffMs`. */
@@ -58,6 +62,8 @@ export function createAdminClient(adminUrl: string): AdminClient {
       describe(error: unknown): string {
         if (isHTTPError(error)) return `HTTP ${error.response.status} ${JSON.stringify(String(error.data ?? '').trim())}`;
         if (isTimeoutError(error)) return 'no answer in time';
+        // The abortSignal's reason (core's AbortReason): "aborted: stop budget".
+        if (error instanceof Error && error.name === 'AbortError') return `aborted: ${error.message}`;
         if (isNetworkError(error)) return (error.cause as { cause?: { code?: string } } | undefined)?.cause?.code ?? error.message;
         return error instanceof Error ? error.message : String(error);
       },
@@ -70,7 +76,7 @@ export function createAdminClient(adminUrl: string): AdminClient {
       return await client(path.replace(/^\//, ''), {
         method,
         signal: abortSignal,
-        ...(Number.isFinite(remaining) ? { totalTimeout: Math.max(1, Math.floor(remaining)) } : {}),
+        ...(Number.isFinite(remaining) ? { totalTimeout: Math.max(1, Math.floor(remaining)), ...(method === 'post' ? { timeout: false } : {}) } : {}),
         hooks: {
           beforeRetry: [({ error, retryCount }) => void logger.warn({ path, retry: retryCount, error: describe(error) }, 'envoy admin request retry')],
         },

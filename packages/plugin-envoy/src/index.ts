@@ -68,7 +68,8 @@ const envoy = definePlugin({
         drainListeners === 'off' ? '' : `, then POST ${drainListenersPath}`,
         watch ? `; DRAIN_TIMEOUT may end ${drainMin} s after it, once traffic stops` : '',
       ].join('');
-      hooks.drain.tapPromise({ stage: Stage.DRAIN_ACTION, plan: { label } }, async (ctx) => {
+      // The drain's action: no tap before it may spend its time, and only the budget bounds it (a slow Envoy still counts).
+      hooks.drain.tapPromise({ stage: Stage.DRAIN_ACTION, drainAction: true, timeout: Infinity, plan: { label } }, async (ctx) => {
         const started = Date.now();
         await admin.post('/healthcheck/fail', ctx);
         ctx.logger.info({ adminUrl, ms: Date.now() - started }, 'envoy health check failed: callers will stop routing here');

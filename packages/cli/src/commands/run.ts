@@ -1,3 +1,4 @@
+import { catchStrayErrors } from '@task-helper/core/host';
 import { catchSignals, type SignalCatcher } from '../signal-catcher.ts';
 import { handleSignals } from '../signals.ts';
 import { command, type CommandOptions } from './command.ts';
@@ -8,6 +9,7 @@ import { command, type CommandOptions } from './command.ts';
  */
 export function run(options: CommandOptions, signals: SignalCatcher = catchSignals()): Promise<void> {
   return command(options, async ({ runner, logger, exit }) => {
+    catchStrayErrors(logger, () => runner.noteStrayError());
     handleSignals(signals, runner, logger, exit);
     // Signal handlers do not keep Node alive; a timer that fires every 12 days does, at no CPU cost.
     setInterval(() => undefined, 2 ** 30);

@@ -54,7 +54,7 @@ describe('task-helper plan', () => {
     expect(data.config).toBeNull();
     expect(data.settings).toContainEqual({ plugin: 'delay', option: 'drainDelay', env: 'DRAIN_DELAY', value: 1, source: 'env' });
     expect(data.hooks.drain.map((t: { plugin: string; stage: number }) => [t.plugin, t.stage])).toEqual([['envoy', 0], ['delay', 100]]);
-    expect(data.timeline).toMatchObject({ stopTimeoutMs: 120_000, abortAtMs: 115_000, waitsEndMs: 3_000, fits: true });
+    expect(data.timeline).toMatchObject({ stopTimeoutMs: 120_000, abortAtMs: 115_000, actionDueMs: 113_000, delayMs: 1_000, drainWaitMs: 2_000, waitsEndMs: 3_000, fits: true });
     expect(data.timeline.entries.map((e: { plugin: string; startMs: number; endMs: number }) => [e.plugin, e.startMs, e.endMs])).toEqual([
       ['app-check', 0, 0],
       ['envoy', 0, 0],
@@ -62,6 +62,23 @@ describe('task-helper plan', () => {
       ['envoy', 1_000, 1_000],
       ['delay', 1_000, 3_000],
     ]);
+  });
+
+  it('shows the schedule that will run when the waits do not fit: STOP_TIMEOUT 30 with the defaults', async () => {
+    const { text } = await plan(['--json'], { STOP_TIMEOUT: '30' }, tempDir({}));
+    const { timeline } = JSON.parse(text);
+    expect(timeline).toMatchObject({ abortAtMs: 25_000, actionDueMs: 12_500, delayMs: 12_500, drainWaitMs: 12_500, plannedEndMs: 80_000, waitsEndMs: 25_000, fits: false, cut: true });
+    expect(timeline.entries.map((e: { plugin: string; startMs: number; endMs: number; cut: boolean }) => [e.plugin, e.startMs, e.endMs, e.cut])).toEqual([
+      ['app-check', 0, 0, false],
+      ['envoy', 0, 0, false],
+      ['delay', 0, 12_500, true],
+      ['envoy', 12_500, 12_500, false],
+      ['delay', 12_500, 25_000, true],
+    ]);
+    const drawn = section((await plan([], { STOP_TIMEOUT: '30' }, tempDir({}))).text, 'Stop sequence');
+    expect(drawn).toMatch(/delay +\|█{20} {28}\| +0 s–12\.5 s +beforeDrain: DRAIN_DELAY \(cut by the stop budget\)/);
+    expect(drawn).toMatch(/envoy +\| {20}▏ {27}\| +12\.5 s +drain: POST \/healthcheck\/fail/);
+    expect(drawn).toMatch(/delay +\| {20}█{20} {8}\| +12\.5 s–25 s +drain: DRAIN_TIMEOUT \(cut by the stop budget\)/);
   });
 
   it('exits 78 with the usual one line when the config is invalid, so CI can run it before deploying', async () => {

@@ -1,0 +1,57 @@
+import { defaults } from './defaults.ts';
+import type { Hooks, TapExtras } from './types.ts';
+
+/** The waits the stop sequence plans, in milliseconds: before the drain's action (DRAIN_DELAY) and after it (DRAIN_TIMEOUT). */
+export interface PlannedWaits {
+  stopTimeoutMs: number;
+  delayMs: number;
+  drainWaitMs: number;
+}
+
+/** When each part of the stop sequence happens, in milliseconds from the stop signal, once the budget has cut what does not fit. */
+export interface StopSchedule {
+  stopTimeoutMs: number;
+  /** beforeDrain and drain waits end here, leaving afterDrain its margin. */
+  abortAtMs: number;
+  /** The helper exits here, whatever afterDrain is still doing. */
+  exitAtMs: number;
+  /** The drain's action starts by here: what runs before it (beforeDrain, earlier drain taps) is cut at this point. */
+  actionDueMs: number;
+  /** The wait before the drain's action, as it will run. */
+  delayMs: number;
+  /** The wait after the drain's action, as it will run (the action itself taking no time). */
+  drainWaitMs: number;
+  /** A wait is shorter than planned. */
+  cut: boolean;
+}
+
+/**
+ * The one rule for fitting the waits into the stop budget: the budget cuts waits, never the
+ * drain's action. Waits end `afterDrainMargin` before SIGKILL (5 s, or a fifth of a budget under
+ * 25 s). Of what is left, the drain keeps min(DRAIN_TIMEOUT, half) (but at least
+ * min(drainActionMs, half), for a slow Envoy to take the POST); DRAIN_DELAY is cut first, to
+ * what remains, so the fail always goes out with time for callers to notice it.
+ */
+export function stopSchedule({ stopTimeoutMs, delayMs, drainWaitMs }: PlannedWaits): StopSchedule {
+  const margin = Math.min(defaults.afterDrainMarginMs, stopTimeoutMs / 5);
+  const abortAtMs = stopTimeoutMs - margin;
+  const drainKeeps = Math.min(abortAtMs * defaults.drainShare, Math.max(drainWaitMs, defaults.drainActionMs));
+  const actionDueMs = abortAtMs - drainKeeps;
+  const delay = Math.min(delayMs, actionDueMs);
+  const drainWait = Math.min(drainWaitMs, abortAtMs - delay);
+  return {
+    stopTimeoutMs,
+    abortAtMs,
+    exitAtMs: stopTimeoutMs - Math.min(defaults.exitReserveMs, margin / 2),
+    actionDueMs,
+    delayMs: delay,
+    drainWaitMs: drainWait,
+    cut: delay < delayMs || drainWait < drainWaitMs,
+  };
+}
+
+/** The waits the taps declare (`plan.ms`): beforeDrain's add up to the delay, drain's to the drain wait. */
+export function plannedWaits(hooks: Hooks, stopTimeoutS: number): PlannedWaits {
+  const total = (taps: readonly object[]): number => taps.reduce((sum, tap) => sum + ((tap as TapExtras).plan?.ms ?? 0), 0);
+  return { stopTimeoutMs: stopTimeoutS * 1000, delayMs: total(hooks.beforeDrain.taps), drainWaitMs: total(hooks.drain.taps) };
+}
