@@ -79,7 +79,7 @@ describe('5. the app check never skips the drain of a live app', () => {
 
   it.each([
     ['an app that speaks HTTP/2 only (gRPC)', () => createH2cServer((_, res) => res.end('ok'))],
-    ['an app that answers but keeps the connection open', () => createTcpServer((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'))],
+    ['an app that answers but keeps the connection open', () => createTcpServer((socket) => void socket.on('error', () => undefined).write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'))],
     ['an app that answers after 3 s', () => createHttpServer((_, res) => void setTimeout(() => res.end('ok'), 3_000))],
     ['an app that accepts connections and never answers', () => createHttpServer(() => undefined)],
   ])('%s is drained', async (_, create) => {

@@ -17,7 +17,9 @@ describe('the default drain, from environment variables alone', () => {
     stack = await startStack();
     const helper = startHelper(['run'], { env: { ...stack.env, DRAIN_DELAY: '1', DRAIN_TIMEOUT: '2' } });
     await helper.waitForLog('ready');
-    const sentAt = helper.kill('SIGTERM');
+    // Read the clock before the signal goes out: the helper may count DRAIN_DELAY from an earlier millisecond than kill() returns.
+    const sentAt = Date.now();
+    helper.kill('SIGTERM');
     const { code, at: exitAt } = await helper.exited;
 
     expect(code).toBe(0);
