@@ -92,7 +92,7 @@ describe('the stop budget from the task definition, when STOP_TIMEOUT is not set
     expect(stdout).toMatch(/STOP_TIMEOUT +60 +ecs +core/);
     // plugin-delay checks its waits against the budget ECS really gives, at start.
     expect(stderr).toContain(
-      '"msg":"DRAIN_DELAY 40 s + DRAIN_TIMEOUT 40 s + 5 s kept for afterDrain do not fit STOP_TIMEOUT 60 s: DRAIN_TIMEOUT will be cut to 15 s',
+      '"msg":"DRAIN_DELAY 40 s + DRAIN_TIMEOUT 40 s + 5 s kept for afterDrain do not fit STOP_TIMEOUT 60 s: DRAIN_DELAY will be cut to 27.5 s and DRAIN_TIMEOUT to 27.5 s',
     );
     expect(stdout).toContain('Stop sequence, to scale: STOP_TIMEOUT 60 s');
     expect(stdout).toContain('does not fit: the waits would end at 80 s, but the stop budget ends them at 55 s');
