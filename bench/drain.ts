@@ -4,7 +4,12 @@
 // Envoy and app stopped as soon as the helper exits. Each row names the Envoy it runs on: the real
 // Envoy 1.40 with examples/envoy/envoy.yaml, or the simulator. Prints a markdown table; never asserts.
 import { availableParallelism } from 'node:os';
-import { runDrainScenario, startSimTask, type DrainScenarioResult, type ScenarioTask } from '../test/support/drain-scenario.ts';
+import {
+  runDrainScenario,
+  startSimTask,
+  type DrainScenarioResult,
+  type ScenarioTask,
+} from '../test/support/drain-scenario.ts';
 import { hasRealEnvoy } from '../test/support/envoy-binary.ts';
 import { defaultHealthCheck, detectionLimitMs, haproxyVersion } from '../test/support/haproxy.ts';
 import { defaultLoad, summarizeLoad } from '../test/support/load.ts';
@@ -29,7 +34,9 @@ interface Target {
   name: string;
   startTask: () => Promise<ScenarioTask>;
 }
-const realEnvoy: Target | undefined = hasRealEnvoy() ? { name: `Envoy ${envoyVersion().split('/')[1]}`, startTask: () => startRealTask() } : undefined;
+const realEnvoy: Target | undefined = hasRealEnvoy()
+  ? { name: `Envoy ${envoyVersion().split('/')[1]}`, startTask: () => startRealTask() }
+  : undefined;
 const simulator: Target = { name: 'Envoy simulator', startTask: () => startSimTask() };
 /** Real Envoy when `make setup` installed it; the table says when it is not. */
 const envoy = realEnvoy ?? simulator;
@@ -77,16 +84,28 @@ const samples = new Map<Case, Sample[]>(cases.map((c) => [c, []]));
 const errors = new Map<Case, string[]>(cases.map((c) => [c, []]));
 
 const log = (text: string) => void process.stderr.write(`${text}\n`);
-log(`bench: ${RUNS} runs × ${cases.length} cases, ${haproxyVersion()}, Node ${process.version}, ${availableParallelism()} CPUs`);
+log(
+  `bench: ${RUNS} runs × ${cases.length} cases, ${haproxyVersion()}, Node ${process.version}, ${availableParallelism()} CPUs`,
+);
 const benchStarted = Date.now();
 
 // Interleaved, so a slow moment of the machine does not land on one case only.
 for (let run = 1; run <= RUNS; run += 1) {
   for (const c of cases) {
     try {
-      const result: DrainScenarioResult = await runDrainScenario({ startTask: c.target.startTask, ...(c.env ? { helperEnv: c.env } : {}) });
-      samples.get(c)!.push({ stopMs: result.stopMs, failures: result.failures.length, requests: result.load.completed, exitCode: result.exit?.code });
-      log(`run ${run} ${c.name} (${c.target.name}): stop ${result.stopMs} ms, ${result.failures.length} failed; ${summarizeLoad(result.load)}`);
+      const result: DrainScenarioResult = await runDrainScenario({
+        startTask: c.target.startTask,
+        ...(c.env ? { helperEnv: c.env } : {}),
+      });
+      samples.get(c)!.push({
+        stopMs: result.stopMs,
+        failures: result.failures.length,
+        requests: result.load.completed,
+        exitCode: result.exit?.code,
+      });
+      log(
+        `run ${run} ${c.name} (${c.target.name}): stop ${result.stopMs} ms, ${result.failures.length} failed; ${summarizeLoad(result.load)}`,
+      );
     } catch (error) {
       const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
       errors.get(c)!.push(message);
@@ -114,7 +133,13 @@ out.push('|---|---|---|---|---|---|---|');
 for (const c of cases) {
   const got = samples.get(c)!;
   out.push(
-    `| ${c.name} | ${c.target.name} | ${c.settings} | ${spread(got.map((g) => g.stopMs), secs)} | ${spread(got.map((g) => g.failures), count)} | ${secs(detectionMs)} | ${errors.get(c)!.length} |`,
+    `| ${c.name} | ${c.target.name} | ${c.settings} | ${spread(
+      got.map((g) => g.stopMs),
+      secs,
+    )} | ${spread(
+      got.map((g) => g.failures),
+      count,
+    )} | ${secs(detectionMs)} | ${errors.get(c)!.length} |`,
   );
 }
 out.push(await trafficAwareRow(RUNS));

@@ -28,9 +28,21 @@ interface Variant {
   drains: boolean;
 }
 const variants: Variant[] = [
-  { name: 'empty node (floor)', args: ['-e', 'console.log(JSON.stringify({ msg: "ready" })); setInterval(() => {}, 2 ** 30)'], drains: false },
-  { name: 'helper, bundle (image)', args: [path.join(root, 'dist/task-helper/node_modules/@task-helper/cli/dist/cli.mjs'), 'run'], drains: true },
-  { name: 'helper, sources', args: ['--conditions=@task-helper/source', path.join(root, 'packages/cli/src/cli.ts'), 'run'], drains: true },
+  {
+    name: 'empty node (floor)',
+    args: ['-e', 'console.log(JSON.stringify({ msg: "ready" })); setInterval(() => {}, 2 ** 30)'],
+    drains: false,
+  },
+  {
+    name: 'helper, bundle (image)',
+    args: [path.join(root, 'dist/task-helper/node_modules/@task-helper/cli/dist/cli.mjs'), 'run'],
+    drains: true,
+  },
+  {
+    name: 'helper, sources',
+    args: ['--conditions=@task-helper/source', path.join(root, 'packages/cli/src/cli.ts'), 'run'],
+    drains: true,
+  },
 ];
 
 interface Sample {
@@ -56,7 +68,13 @@ const cwd = mkdtempSync(path.join(tmpdir(), 'task-helper-bench-'));
 
 async function measure(variant: Variant, idleS: number): Promise<Sample> {
   await fetch(`${envoy.adminUrl}/healthcheck/ok`, { method: 'POST' });
-  const env = { PATH: process.env.PATH ?? '', ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port), DRAIN_DELAY: String(DRAIN_DELAY_MS / 1000), DRAIN_TIMEOUT: String(DRAIN_TIMEOUT_MS / 1000) };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    ENVOY_ADMIN_URL: envoy.adminUrl,
+    PORT: String(app.port),
+    DRAIN_DELAY: String(DRAIN_DELAY_MS / 1000),
+    DRAIN_TIMEOUT: String(DRAIN_TIMEOUT_MS / 1000),
+  };
   const started = performance.now();
   const child = spawn(process.execPath, variant.args, { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
@@ -94,7 +112,9 @@ for (let run = 1; run <= RUNS; run += 1) {
   for (const variant of variants) {
     const sample = await measure(variant, run === 1 ? IDLE_S : 0);
     samples.get(variant)!.push(sample);
-    log(`run ${run} ${variant.name}: ready ${sample.readyMs.toFixed(0)} ms, ${sample.rssMb.toFixed(1)} MB, idle CPU ${sample.idleCpuMsPerS} ms/s`);
+    log(
+      `run ${run} ${variant.name}: ready ${sample.readyMs.toFixed(0)} ms, ${sample.rssMb.toFixed(1)} MB, idle CPU ${sample.idleCpuMsPerS} ms/s`,
+    );
   }
 }
 await envoy.close();
@@ -102,14 +122,25 @@ await app.close();
 
 const floor = samples.get(variants[0]!)!;
 const of = (variant: Variant, pick: (s: Sample) => number | undefined) =>
-  samples.get(variant)!.map(pick).filter((n): n is number => n !== undefined);
+  samples
+    .get(variant)!
+    .map(pick)
+    .filter((n): n is number => n !== undefined);
 const fixed = (digits: number) => (n: number) => n.toFixed(digits);
 const ratio = (variant: Variant, pick: (s: Sample) => number) => {
   const ours = of(variant, pick).sort((a, b) => a - b);
   const base = floor.map(pick).sort((a, b) => a - b);
-  return variant === variants[0] ? '' : ` ×${(ours[Math.floor(ours.length / 2)]! / base[Math.floor(base.length / 2)]!).toFixed(2)}`;
+  return variant === variants[0]
+    ? ''
+    : ` ×${(ours[Math.floor(ours.length / 2)]! / base[Math.floor(base.length / 2)]!).toFixed(2)}`;
 };
-const row = (figure: string, goal: string, pick: (s: Sample) => number | undefined, digits: number, withRatio = false) =>
+const row = (
+  figure: string,
+  goal: string,
+  pick: (s: Sample) => number | undefined,
+  digits: number,
+  withRatio = false,
+) =>
   `| ${figure} | ${goal} | ${variants.map((v) => `${spread(of(v, pick), fixed(digits))}${withRatio ? ratio(v, pick as (s: Sample) => number) : ''}`).join(' | ')} |`;
 
 const out = [

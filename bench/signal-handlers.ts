@@ -18,7 +18,11 @@ execFileSync(process.execPath, ['scripts/build.ts'], { cwd: root, stdio: ['ignor
 
 /** True when SIGTERM sent `delayMs` after spawn found a handler (the process exited by itself, not by the signal). */
 async function caughtAt(args: string[], env: Record<string, string>, delayMs: number): Promise<boolean> {
-  const child = spawn(process.execPath, args, { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'ignore' });
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: 'ignore',
+  });
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   await sleep(delayMs);
   child.kill('SIGTERM');
@@ -42,9 +46,18 @@ const app = await startToyApp();
 const envoy = await startEnvoySim({ upstream: app.url });
 const env = { ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port), DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' };
 const variants = [
-  { name: 'empty node with a SIGTERM handler (floor)', args: ['-e', 'process.on("SIGTERM", () => process.exit(0)); setInterval(() => {}, 2 ** 30)'] },
-  { name: 'helper, bundle (image)', args: [path.join(root, 'dist/task-helper/node_modules/@task-helper/cli/dist/cli.mjs'), 'run'] },
-  { name: 'helper, sources', args: ['--conditions=@task-helper/source', path.join(root, 'packages/cli/src/cli.ts'), 'run'] },
+  {
+    name: 'empty node with a SIGTERM handler (floor)',
+    args: ['-e', 'process.on("SIGTERM", () => process.exit(0)); setInterval(() => {}, 2 ** 30)'],
+  },
+  {
+    name: 'helper, bundle (image)',
+    args: [path.join(root, 'dist/task-helper/node_modules/@task-helper/cli/dist/cli.mjs'), 'run'],
+  },
+  {
+    name: 'helper, sources',
+    args: ['--conditions=@task-helper/source', path.join(root, 'packages/cli/src/cli.ts'), 'run'],
+  },
 ];
 const samples = new Map(variants.map((v) => [v, [] as number[]]));
 for (let run = 1; run <= RUNS; run += 1) {

@@ -6,4 +6,6 @@ export function median(values: number[]): number {
 
 /** `median (min–max)`, or n/a for no values. */
 export const spread = (values: number[], format: (n: number) => string): string =>
-  values.length === 0 ? 'n/a' : `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
+  values.length === 0
+    ? 'n/a'
+    : `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;

@@ -12,7 +12,8 @@ const out = path.join(root, 'dist/task-helper');
 const scope = path.join(out, 'node_modules/@task-helper');
 const cli = path.join(scope, 'cli');
 
-const REQUIRE_BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+const REQUIRE_BANNER =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 rmSync(out, { recursive: true, force: true });
 await build({
@@ -47,7 +48,9 @@ await build({
 });
 
 // Each createRequire costs an idle helper memory (bench/footprint.ts): keep it only in the files that call require.
-for (const file of readdirSync(path.join(cli, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.mjs'))) {
+for (const file of readdirSync(path.join(cli, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) =>
+  f.endsWith('.mjs'),
+)) {
   const full = path.join(cli, 'dist', file);
   const text = readFileSync(full, 'utf8');
   const rest = text.replace(`${REQUIRE_BANNER}\n`, '');
@@ -57,7 +60,10 @@ for (const file of readdirSync(path.join(cli, 'dist'), { recursive: true, encodi
 /** A package folder whose entry points re-export a bundle entry, so `import '@task-helper/…'` works from a team's config. */
 function writePackage(dir: string, name: string, exports: Record<string, string>, extra: object = {}): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ name, version: cliPackage.version, type: 'module', exports, ...extra }, null, 2)}\n`);
+  writeFileSync(
+    path.join(dir, 'package.json'),
+    `${JSON.stringify({ name, version: cliPackage.version, type: 'module', exports, ...extra }, null, 2)}\n`,
+  );
 }
 /** A module that re-exports a bundle entry (`withDefault`: its default export too). */
 function reexport(file: string, entry: string, withDefault = false): void {
@@ -81,11 +87,19 @@ for (const plugin of ['plugin-delay', 'plugin-envoy']) {
 // plugin-aws: named factories at the root, one default-exporting module per plugin for config files.
 // Its SDK clients stay in chunks of their own, loaded by the drain only when a plugin is configured.
 const aws = path.join(scope, 'plugin-aws');
-writePackage(aws, '@task-helper/plugin-aws', { '.': './index.mjs', './cloud-map': './cloud-map.mjs', './target-groups': './target-groups.mjs', './ecs-stop-timeout-cli': './ecs-stop-timeout-cli.mjs' });
+writePackage(aws, '@task-helper/plugin-aws', {
+  '.': './index.mjs',
+  './cloud-map': './cloud-map.mjs',
+  './target-groups': './target-groups.mjs',
+  './ecs-stop-timeout-cli': './ecs-stop-timeout-cli.mjs',
+});
 reexport(path.join(aws, 'index.mjs'), 'plugin-aws');
 reexport(path.join(aws, 'cloud-map.mjs'), 'plugin-aws-cloud-map', true);
 reexport(path.join(aws, 'target-groups.mjs'), 'plugin-aws-target-groups', true);
 // The script the CLI runs in a child process at start to read the container's stopTimeout.
-writeFileSync(path.join(aws, 'ecs-stop-timeout-cli.mjs'), `import '../cli/dist/plugin-aws-ecs-stop-timeout-cli.mjs';\n`);
+writeFileSync(
+  path.join(aws, 'ecs-stop-timeout-cli.mjs'),
+  `import '../cli/dist/plugin-aws-ecs-stop-timeout-cli.mjs';\n`,
+);
 mkdirSync(path.join(out, 'config'), { recursive: true });
 console.log(`built ${path.relative(root, out)}`);

@@ -25,7 +25,9 @@ afterEach(() => {
 });
 
 /** A real HTTP server on loopback that records each request and answers with `answer` (or never, if it returns false). */
-async function listen(answer: (req: IncomingMessage, res: ServerResponse) => undefined | false = (_, res) => void res.end()) {
+async function listen(
+  answer: (req: IncomingMessage, res: ServerResponse) => undefined | false = (_, res) => void res.end(),
+) {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -67,7 +69,10 @@ describe('notify plugin', () => {
     const webhook = await listen();
     const TaskARN = 'arn:aws:ecs:eu-west-1:123456789012:task/orders/0123456789abcdef';
     const metadata = await listen((_, res) => void res.end(JSON.stringify({ TaskARN, Cluster: 'orders' })));
-    const { runner, logged, stepOf } = setup({ url: `${webhook.url}/drained` }, { env: { ECS_CONTAINER_METADATA_URI_V4: `${metadata.url}/v4/abc` } });
+    const { runner, logged, stepOf } = setup(
+      { url: `${webhook.url}/drained` },
+      { env: { ECS_CONTAINER_METADATA_URI_V4: `${metadata.url}/v4/abc` } },
+    );
 
     expect(await runner.stop('SIGTERM')).toBe(0);
 
@@ -75,16 +80,27 @@ describe('notify plugin', () => {
     expect(webhook.received).toHaveLength(1);
     const [request] = webhook.received;
     expect(request).toMatchObject({ method: 'POST', url: '/drained', contentType: 'application/json' });
-    expect(JSON.parse(request!.body)).toEqual({ task: TaskARN, signal: 'SIGTERM', outcome: 'drained', at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(JSON.parse(request!.body)).toEqual({
+      task: TaskARN,
+      signal: 'SIGTERM',
+      outcome: 'drained',
+      at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
     expect(stepOf('afterDrain')).toMatchObject({ outcome: 'ok' });
-    expect(logged('drain notice sent')).toMatchObject([{ hook: 'afterDrain', plugin: 'notify', status: 200, task: TaskARN }]);
+    expect(logged('drain notice sent')).toMatchObject([
+      { hook: 'afterDrain', plugin: 'notify', status: 200, task: TaskARN },
+    ]);
   });
 
   it('leaves the task out outside ECS, and says when the drain was skipped', async () => {
     const webhook = await listen();
     const { runner } = setup({ url: webhook.url }, { skip: true });
     expect(await runner.stop('SIGINT')).toBe(0);
-    expect(JSON.parse(webhook.received[0]!.body)).toEqual({ signal: 'SIGINT', outcome: 'skipped', at: expect.any(String) });
+    expect(JSON.parse(webhook.received[0]!.body)).toEqual({
+      signal: 'SIGINT',
+      outcome: 'skipped',
+      at: expect.any(String),
+    });
   });
 
   it('sends the notice without the task ARN when the metadata endpoint fails', async () => {
@@ -93,14 +109,24 @@ describe('notify plugin', () => {
     const { runner, logged } = setup({ url: webhook.url }, { env: { ECS_CONTAINER_METADATA_URI_V4: metadata.url } });
     expect(await runner.stop('SIGTERM')).toBe(0);
     expect(JSON.parse(webhook.received[0]!.body)).not.toHaveProperty('task');
-    expect(logged('task metadata unreadable: sending the notice without the task ARN')).toMatchObject([{ reason: 'HTTP 500' }]);
+    expect(logged('task metadata unreadable: sending the notice without the task ARN')).toMatchObject([
+      { reason: 'HTTP 500' },
+    ]);
   });
 
   it.each([
     [{}, {}, 'plugin "notify": the url option (or NOTIFY_URL) is required'],
-    [{ url: 'ftp://hooks.example.com' }, {}, 'plugin "notify": url="ftp://hooks.example.com" is invalid: expected an http:// or https:// URL'],
+    [
+      { url: 'ftp://hooks.example.com' },
+      {},
+      'plugin "notify": url="ftp://hooks.example.com" is invalid: expected an http:// or https:// URL',
+    ],
     [{ url: 'https://hooks.example.com', retries: 3 }, {}, 'unknown option "retries"; known options: url, timeout'],
-    [{ url: 'https://hooks.example.com', timeout: 0 }, {}, 'plugin "notify": timeout=0 is invalid: expected a number of seconds > 0'],
+    [
+      { url: 'https://hooks.example.com', timeout: 0 },
+      {},
+      'plugin "notify": timeout=0 is invalid: expected a number of seconds > 0',
+    ],
     [{ url: 'https://hooks.example.com' }, { NOTIFY_TIMEOUT: '3s' }, 'plugin "notify": NOTIFY_TIMEOUT="3s" is invalid'],
   ])('rejects options %j with env %j at setup, naming the culprit', (options, env, message) => {
     const create = () => setup(options as NotifyOptions, { env });
@@ -116,7 +142,10 @@ describe('notify plugin', () => {
 
     expect(await runner.stop('SIGTERM')).toBe(1);
 
-    expect(stepOf('afterDrain')).toMatchObject({ outcome: 'failed', error: `POST ${down.url}/drained failed: ECONNREFUSED` });
+    expect(stepOf('afterDrain')).toMatchObject({
+      outcome: 'failed',
+      error: `POST ${down.url}/drained failed: ECONNREFUSED`,
+    });
     expect(logged('step failed')).toMatchObject([{ plugin: 'notify', hook: 'afterDrain' }]);
     expect(ran).toEqual(['afterDrain']);
   });
@@ -142,7 +171,11 @@ describe('notify plugin', () => {
     await vi.advanceTimersByTimeAsync(1);
 
     expect(await stopped).toBe(1);
-    expect(stepOf('afterDrain')).toMatchObject({ outcome: 'timeout', ms: 2_000, error: 'did not finish within its 2000 ms timeout' });
+    expect(stepOf('afterDrain')).toMatchObject({
+      outcome: 'timeout',
+      ms: 2_000,
+      error: 'did not finish within its 2000 ms timeout',
+    });
     expect(ran).toEqual(['afterDrain']);
   });
 });
@@ -152,7 +185,10 @@ describe('the example config file', () => {
 
   it('loads with --config: `task-helper plan` exits 0 and lists notify in afterDrain', async () => {
     const root = path.resolve(import.meta.dirname, '../..');
-    const { code, lines, stderr } = await runHelper(['plan', '--config', 'examples/custom-plugin/task-helper.config.ts'], { cwd: root });
+    const { code, lines, stderr } = await runHelper(
+      ['plan', '--config', 'examples/custom-plugin/task-helper.config.ts'],
+      { cwd: root },
+    );
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const text = lines.map((l) => l.msg).join('\n');

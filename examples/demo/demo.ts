@@ -39,10 +39,18 @@ async function startTask(): Promise<Task> {
   const app = await startToyApp();
   if (real) {
     const envoy = await startExampleEnvoy(app.port, { args: ['--concurrency', '1'] });
-    return { listenerUrl: envoy.listeners.ingress!, env: { ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port) }, close: async () => (await envoy.close(), await app.close()) };
+    return {
+      listenerUrl: envoy.listeners.ingress!,
+      env: { ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port) },
+      close: async () => (await envoy.close(), await app.close()),
+    };
   }
   const envoy = await startEnvoySim({ upstream: app.url });
-  return { listenerUrl: envoy.listenerUrl, env: { ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port) }, close: async () => (await envoy.close(), await app.close()) };
+  return {
+    listenerUrl: envoy.listenerUrl,
+    env: { ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port) },
+    close: async () => (await envoy.close(), await app.close()),
+  };
 }
 
 /** Callers: 4 loops sending `GET /` round-robin to the tasks their health checks consider up. */
@@ -126,7 +134,13 @@ async function stopTaskA(withHelper: boolean): Promise<Run> {
   const helper = withHelper
     ? spawn(process.execPath, [SOURCE_CONDITION, CLI, 'run'], {
         cwd: tmpdir(),
-        env: { PATH: process.env.PATH, ...taskA.env, DRAIN_DELAY: String(DRAIN_DELAY), DRAIN_TIMEOUT: String(DRAIN_TIMEOUT), STOP_TIMEOUT: '30' },
+        env: {
+          PATH: process.env.PATH,
+          ...taskA.env,
+          DRAIN_DELAY: String(DRAIN_DELAY),
+          DRAIN_TIMEOUT: String(DRAIN_TIMEOUT),
+          STOP_TIMEOUT: '30',
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       })
     : undefined;
@@ -160,7 +174,9 @@ async function stopTaskA(withHelper: boolean): Promise<Run> {
   await tasks[1]!.close();
   const events: Array<[number, string]> = [
     [signalAt, 'SIGTERM'],
-    ...(failAt ? [[failAt, 'POST /healthcheck/fail answered: Envoy answers /ping/ping with 503'] as [number, string]] : []),
+    ...(failAt
+      ? [[failAt, 'POST /healthcheck/fail answered: Envoy answers /ping/ping with 503'] as [number, string]]
+      : []),
     ...(helper ? [[exitAt, `helper exited with code ${code}`] as [number, string]] : []),
     [stoppedAt, "task A's Envoy and app stopped"],
     [callers.downAt()!, "callers' health checks took task A out"],

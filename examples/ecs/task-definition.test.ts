@@ -39,7 +39,11 @@ describe('the ECS task definition example', () => {
     expect(task.requiresCompatibilities).toContain('FARGATE');
     for (const c of task.containerDefinitions) {
       expect(c.logConfiguration?.logDriver, c.name).toBe('awslogs');
-      expect(Object.keys(c.logConfiguration?.options ?? {}).sort(), c.name).toEqual(['awslogs-group', 'awslogs-region', 'awslogs-stream-prefix']);
+      expect(Object.keys(c.logConfiguration?.options ?? {}).sort(), c.name).toEqual([
+        'awslogs-group',
+        'awslogs-region',
+        'awslogs-stream-prefix',
+      ]);
     }
   });
 
@@ -55,7 +59,9 @@ describe('the ECS task definition example', () => {
         expect(CONDITIONS, `${c.name} dependsOn ${containerName}`).toContain(condition);
       }
     }
-    const awaitedHealthy = task.containerDefinitions.flatMap((c) => c.dependsOn ?? []).filter((d) => d.condition === 'HEALTHY');
+    const awaitedHealthy = task.containerDefinitions
+      .flatMap((c) => c.dependsOn ?? [])
+      .filter((d) => d.condition === 'HEALTHY');
     for (const { containerName } of awaitedHealthy) {
       expect(container(task, containerName).healthCheck, `${containerName} needs a healthCheck`).toBeDefined();
     }
@@ -65,12 +71,18 @@ describe('the ECS task definition example', () => {
     expect(helper.essential).toBe(true);
   });
 
-  it('gives the helper a stopTimeout that covers DRAIN_DELAY + DRAIN_TIMEOUT + the afterDrain margin, within Fargate\'s 120 s', () => {
+  it("gives the helper a stopTimeout that covers DRAIN_DELAY + DRAIN_TIMEOUT + the afterDrain margin, within Fargate's 120 s", () => {
     const stopTimeout = helper.stopTimeout ?? 30;
     const waits = Number(settingValue(plan, 'DRAIN_DELAY')) + Number(settingValue(plan, 'DRAIN_TIMEOUT'));
     expect(stopTimeout).toBeLessThanOrEqual(FARGATE_MAX_STOP_TIMEOUT);
-    const delays = { delayMs: Number(settingValue(plan, 'DRAIN_DELAY')) * 1000, drainWaitMs: Number(settingValue(plan, 'DRAIN_TIMEOUT')) * 1000 };
-    expect(stopSchedule({ stopTimeoutMs: stopTimeout * 1000, ...delays }).cut, `${waits} s of waits in ${stopTimeout} s`).toBe(false);
+    const delays = {
+      delayMs: Number(settingValue(plan, 'DRAIN_DELAY')) * 1000,
+      drainWaitMs: Number(settingValue(plan, 'DRAIN_TIMEOUT')) * 1000,
+    };
+    expect(
+      stopSchedule({ stopTimeoutMs: stopTimeout * 1000, ...delays }).cut,
+      `${waits} s of waits in ${stopTimeout} s`,
+    ).toBe(false);
   });
 
   it('tells the helper its own stopTimeout (STOP_TIMEOUT), so it plans with the budget ECS really gives', () => {
@@ -88,7 +100,8 @@ describe('the ECS task definition example', () => {
     const read = new Set(plan.settings.map((s) => s.env).filter((env) => env !== undefined));
     expect(Object.keys(helperEnv).filter((name) => !read.has(name))).toEqual([]);
     // Each one took effect (a value equal to the default would still say "env").
-    for (const name of Object.keys(helperEnv)) expect(plan.settings.find((s) => s.env === name)?.source, name).toBe('env');
+    for (const name of Object.keys(helperEnv))
+      expect(plan.settings.find((s) => s.env === name)?.source, name).toBe('env');
   });
 
   it('plans a stop sequence that fits the budget', () => {
@@ -100,11 +113,13 @@ describe('the ECS task definition example', () => {
     expect((helper.healthCheck?.timeout ?? 5) * 1000).toBeGreaterThan(defaults.healthTimeoutMs);
   });
 
-  it('points the helper at the port and path the app\'s own healthCheck uses, and at Envoy\'s admin port', () => {
+  it("points the helper at the port and path the app's own healthCheck uses, and at Envoy's admin port", () => {
     const app = container(task, 'app');
     const port = settingValue(plan, 'PORT');
     expect(app.portMappings?.map((p) => p.containerPort)).toContain(port);
-    expect(app.healthCheck?.command.join(' ')).toContain(`:${String(port)}${String(settingValue(plan, 'HEALTHCHECK_PATH'))}`);
+    expect(app.healthCheck?.command.join(' ')).toContain(
+      `:${String(port)}${String(settingValue(plan, 'HEALTHCHECK_PATH'))}`,
+    );
     const adminPort = new URL(String(settingValue(plan, 'ENVOY_ADMIN_URL'))).port;
     expect(container(task, 'envoy').healthCheck?.command.join(' ')).toContain(`/${adminPort} `);
   });
@@ -120,22 +135,26 @@ describe('the ECS task definition and the Envoy sidecar example (examples/envoy)
     expect(envoy.image).toMatch(new RegExp(`/orders-envoy:${version!.replaceAll('.', '\\.')}$`));
   });
 
-  it('exposes Envoy\'s ingress listener, and nothing else of Envoy\'s', () => {
+  it("exposes Envoy's ingress listener, and nothing else of Envoy's", () => {
     expect(envoy.portMappings?.map((p) => p.containerPort)).toEqual([facts.ingress.port]);
   });
 
-  it('points the helper at envoy.yaml\'s admin address, the app port Envoy routes to and the path its health check filter answers', () => {
+  it("points the helper at envoy.yaml's admin address, the app port Envoy routes to and the path its health check filter answers", () => {
     expect(settingValue(plan, 'ENVOY_ADMIN_URL')).toBe(`http://${facts.admin.address}:${facts.admin.port_value}`);
     expect(settingValue(plan, 'PORT')).toBe(facts.app.port_value);
     expect(settingValue(plan, 'HEALTHCHECK_PATH')).toBe(facts.ingress.healthPath);
-    expect(envoy.healthCheck?.command.join(' ')).toContain(`/dev/tcp/${facts.admin.address}/${facts.admin.port_value} `);
+    expect(envoy.healthCheck?.command.join(' ')).toContain(
+      `/dev/tcp/${facts.admin.address}/${facts.admin.port_value} `,
+    );
   });
 
-  it('sends the app\'s outbound HTTP calls through Envoy\'s egress listener', () => {
-    expect(environmentOf(container(task, 'app')).HTTP_PROXY).toBe(`http://${facts.egress.address}:${facts.egress.port}`);
+  it("sends the app's outbound HTTP calls through Envoy's egress listener", () => {
+    expect(environmentOf(container(task, 'app')).HTTP_PROXY).toBe(
+      `http://${facts.egress.address}:${facts.egress.port}`,
+    );
   });
 
-  it('gives Envoy a --drain-time-s no shorter than the helper\'s stopTimeout, so Envoy never closes a listener on its own mid-drain', () => {
+  it("gives Envoy a --drain-time-s no shorter than the helper's stopTimeout, so Envoy never closes a listener on its own mid-drain", () => {
     expect(Number(commandFlag('--drain-time-s', image.cmd))).toBeGreaterThanOrEqual(helper.stopTimeout ?? 30);
   });
 });

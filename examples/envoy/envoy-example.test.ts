@@ -10,7 +10,11 @@ const image = dockerfile();
 
 describe('the Envoy sidecar example (examples/envoy)', () => {
   it.skipIf(missing)('is a bootstrap the real Envoy accepts (envoy --mode validate)', () => {
-    const out = spawnSync(envoyBinary, ['--mode', 'validate', '-c', EXAMPLE_BOOTSTRAP, '--disable-hot-restart', '--log-level', 'warn'], { encoding: 'utf8' });
+    const out = spawnSync(
+      envoyBinary,
+      ['--mode', 'validate', '-c', EXAMPLE_BOOTSTRAP, '--disable-hot-restart', '--log-level', 'warn'],
+      { encoding: 'utf8' },
+    );
     expect(out.status, out.stderr).toBe(0);
     expect(out.stdout).toContain(`configuration '${EXAMPLE_BOOTSTRAP}' OK`);
   });
@@ -19,14 +23,25 @@ describe('the Envoy sidecar example (examples/envoy)', () => {
     expect(facts.admin).toEqual({ address: '127.0.0.1', port_value: 9901 });
   });
 
-  it('has an INBOUND ingress listener on 15000 with stat prefix ingress, running the health check filter on the app\'s health path before the router', () => {
-    expect(facts.ingress).toMatchObject({ address: '0.0.0.0', port: 15000, direction: 'INBOUND', statPrefix: 'ingress', healthPath: '/ping/ping' });
+  it("has an INBOUND ingress listener on 15000 with stat prefix ingress, running the health check filter on the app's health path before the router", () => {
+    expect(facts.ingress).toMatchObject({
+      address: '0.0.0.0',
+      port: 15000,
+      direction: 'INBOUND',
+      statPrefix: 'ingress',
+      healthPath: '/ping/ping',
+    });
     expect(facts.ingress.httpFilters).toEqual(['envoy.filters.http.health_check', 'envoy.filters.http.router']);
     expect(facts.app).toEqual({ address: '127.0.0.1', port_value: 8080 });
   });
 
   it('has an OUTBOUND egress listener for the app, on loopback only', () => {
-    expect(facts.egress).toMatchObject({ address: '127.0.0.1', port: 15001, direction: 'OUTBOUND', healthPath: undefined });
+    expect(facts.egress).toMatchObject({
+      address: '127.0.0.1',
+      port: 15001,
+      direction: 'OUTBOUND',
+      healthPath: undefined,
+    });
   });
 
   it.skipIf(missing)('builds FROM the official image of the Envoy version the tests run', () => {

@@ -23,7 +23,9 @@ interface Listener {
 }
 interface Cluster {
   name: string;
-  load_assignment?: { endpoints: Array<{ lb_endpoints: Array<{ endpoint: { address: { socket_address: SocketAddress } } }> }> };
+  load_assignment?: {
+    endpoints: Array<{ lb_endpoints: Array<{ endpoint: { address: { socket_address: SocketAddress } } }> }>;
+  };
 }
 export interface Bootstrap {
   admin: { address: { socket_address: SocketAddress } };
@@ -55,8 +57,15 @@ export interface Sidecar {
 function listener(config: Bootstrap, name: string): SidecarListener {
   const found = config.static_resources.listeners.find((l) => l.name === name);
   if (!found) throw new Error(`envoy.yaml has no listener named ${name}`);
-  const hcm = found.filter_chains[0]?.filters.find((f) => f.name === 'envoy.filters.network.http_connection_manager')?.typed_config as
-    | { stat_prefix: string; http_filters: Array<{ name: string; typed_config: { headers?: Array<{ name: string; string_match?: { exact?: string } }> } }> }
+  const hcm = found.filter_chains[0]?.filters.find((f) => f.name === 'envoy.filters.network.http_connection_manager')
+    ?.typed_config as
+    | {
+        stat_prefix: string;
+        http_filters: Array<{
+          name: string;
+          typed_config: { headers?: Array<{ name: string; string_match?: { exact?: string } }> };
+        }>;
+      }
     | undefined;
   if (!hcm) throw new Error(`envoy.yaml: listener ${name} has no http_connection_manager`);
   const healthCheck = hcm.http_filters.find((f) => f.name === 'envoy.filters.http.health_check');
@@ -72,18 +81,30 @@ function listener(config: Bootstrap, name: string): SidecarListener {
 
 /** What the example's ECS task and the helper's settings depend on. */
 export function sidecar(config: Bootstrap = loadBootstrap()): Sidecar {
-  const app = config.static_resources.clusters.find((c) => c.name === 'app')?.load_assignment?.endpoints[0]?.lb_endpoints[0]?.endpoint.address.socket_address;
+  const app = config.static_resources.clusters.find((c) => c.name === 'app')?.load_assignment?.endpoints[0]
+    ?.lb_endpoints[0]?.endpoint.address.socket_address;
   if (!app) throw new Error('envoy.yaml has no cluster named app with one endpoint');
-  return { admin: config.admin.address.socket_address, ingress: listener(config, 'ingress'), egress: listener(config, 'egress'), app };
+  return {
+    admin: config.admin.address.socket_address,
+    ingress: listener(config, 'ingress'),
+    egress: listener(config, 'egress'),
+    app,
+  };
 }
 
 /** The Dockerfile's `FROM` image and exec-form `CMD`. */
-export function dockerfile(file = EXAMPLE_DOCKERFILE): { from: string; copies: Array<[string, string]>; cmd: string[] } {
+export function dockerfile(file = EXAMPLE_DOCKERFILE): {
+  from: string;
+  copies: Array<[string, string]>;
+  cmd: string[];
+} {
   const text = readFileSync(file, 'utf8');
   const from = /^FROM\s+(\S+)/m.exec(text)?.[1];
   const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(text)?.[1];
   if (!from || !cmd) throw new Error(`${file}: expected a FROM line and an exec-form CMD [...]`);
-  const copies = [...text.matchAll(/^COPY\s+(\S+)\s+(\S+)\s*$/gm)].map(([, source, target]) => [source!, target!] as [string, string]);
+  const copies = [...text.matchAll(/^COPY\s+(\S+)\s+(\S+)\s*$/gm)].map(
+    ([, source, target]) => [source!, target!] as [string, string],
+  );
   return { from, copies, cmd: JSON.parse(cmd) as string[] };
 }
 

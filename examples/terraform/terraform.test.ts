@@ -12,7 +12,9 @@ const task = loadTaskDefinition();
 /** Each `variable "name" { … default = "…" }` block's string default. */
 function variableDefaults(hcl: string): Record<string, string | undefined> {
   const blocks = [...hcl.matchAll(/^variable "([\w-]+)" \{\n([\s\S]*?)^\}/gm)];
-  return Object.fromEntries(blocks.map(([, name, body]) => [name, /^\s*default\s*=\s*"([^"]*)"/m.exec(body ?? '')?.[1]]));
+  return Object.fromEntries(
+    blocks.map(([, name, body]) => [name, /^\s*default\s*=\s*"([^"]*)"/m.exec(body ?? '')?.[1]]),
+  );
 }
 
 /** The right-hand side of `key = value` inside the named block (one line). */
@@ -39,9 +41,11 @@ describe('the Terraform example', () => {
     expect(attribute(main, resource, 'container_definitions')).toBe('jsonencode(local.containers)');
   });
 
-  it('has an image variable for exactly the JSON\'s containers, defaulting to the JSON\'s images', () => {
+  it("has an image variable for exactly the JSON's containers, defaulting to the JSON's images", () => {
     const images = /^\s*images = \{\n([\s\S]*?)^\s*\}/m.exec(main)?.[1] ?? '';
-    const entries: Record<string, string> = Object.fromEntries([...images.matchAll(/^\s*"?([\w-]+)"?\s*=\s*var\.(\w+)/gm)].map(([, name, variable]) => [name!, variable!]));
+    const entries: Record<string, string> = Object.fromEntries(
+      [...images.matchAll(/^\s*"?([\w-]+)"?\s*=\s*var\.(\w+)/gm)].map(([, name, variable]) => [name!, variable!]),
+    );
     expect(Object.keys(entries).sort()).toEqual(task.containerDefinitions.map((c) => c.name).sort());
     const defaults = variableDefaults(read('variables.tf'));
     for (const [name, variable] of Object.entries(entries)) {
@@ -49,7 +53,7 @@ describe('the Terraform example', () => {
     }
   });
 
-  it('defaults the log group and region to the JSON\'s, and only overrides those two log options', () => {
+  it("defaults the log group and region to the JSON's, and only overrides those two log options", () => {
     const defaults = variableDefaults(read('variables.tf'));
     for (const c of task.containerDefinitions) {
       expect(c.logConfiguration?.options?.['awslogs-group'], c.name).toBe(defaults.log_group_name);

@@ -64,61 +64,76 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
   };
   const cm = (stat: string) => `http.${target!.statPrefix}.${stat}`;
 
-  it.runIf(available)('/ready and /server_info say LIVE, DRAINING after /healthcheck/fail, LIVE again after /healthcheck/ok', async () => {
-    await started();
-    const state = async () => {
-      const ready = await admin('/ready');
-      const info = await admin('/server_info');
-      expect(info.headers['content-type']).toBe('application/json');
-      return { ready: [ready.status, ready.body], info: JSON.parse(info.body) as Record<string, unknown> };
-    };
-    const live = await state();
-    expect(live.ready).toEqual([200, 'LIVE\n']);
-    expect(live.info).toMatchObject({ state: 'LIVE', uptime_current_epoch: expect.stringMatching(/^\d+s$/), uptime_all_epochs: expect.stringMatching(/^\d+s$/) });
-    const version = target!.statSet.replace('.', '\\.');
-    expect(live.info.version).toMatch(new RegExp(`^[0-9a-f]{40}/${version}\\.\\d+/Clean/RELEASE/BoringSSL$`));
+  it.runIf(available)(
+    '/ready and /server_info say LIVE, DRAINING after /healthcheck/fail, LIVE again after /healthcheck/ok',
+    async () => {
+      await started();
+      const state = async () => {
+        const ready = await admin('/ready');
+        const info = await admin('/server_info');
+        expect(info.headers['content-type']).toBe('application/json');
+        return { ready: [ready.status, ready.body], info: JSON.parse(info.body) as Record<string, unknown> };
+      };
+      const live = await state();
+      expect(live.ready).toEqual([200, 'LIVE\n']);
+      expect(live.info).toMatchObject({
+        state: 'LIVE',
+        uptime_current_epoch: expect.stringMatching(/^\d+s$/),
+        uptime_all_epochs: expect.stringMatching(/^\d+s$/),
+      });
+      const version = target!.statSet.replace('.', '\\.');
+      expect(live.info.version).toMatch(new RegExp(`^[0-9a-f]{40}/${version}\\.\\d+/Clean/RELEASE/BoringSSL$`));
 
-    for (let i = 0; i < 2; i += 1) expect(await admin('/healthcheck/fail', 'POST')).toMatchObject({ status: 200, body: 'OK\n' });
-    const draining = await state();
-    expect(draining.ready).toEqual([503, 'DRAINING\n']);
-    expect(draining.info.state).toBe('DRAINING');
+      for (let i = 0; i < 2; i += 1)
+        expect(await admin('/healthcheck/fail', 'POST')).toMatchObject({ status: 200, body: 'OK\n' });
+      const draining = await state();
+      expect(draining.ready).toEqual([503, 'DRAINING\n']);
+      expect(draining.info.state).toBe('DRAINING');
 
-    expect(await admin('/healthcheck/ok', 'POST')).toMatchObject({ status: 200, body: 'OK\n' });
-    const back = await state();
-    expect(back.ready).toEqual([200, 'LIVE\n']);
-    expect(back.info.state).toBe('LIVE');
-  });
+      expect(await admin('/healthcheck/ok', 'POST')).toMatchObject({ status: 200, body: 'OK\n' });
+      const back = await state();
+      expect(back.ready).toEqual([200, 'LIVE\n']);
+      expect(back.info.state).toBe('LIVE');
+    },
+  );
 
-  it.runIf(available)('/healthcheck/fail: local 503 on the health path, the immediate-fail header and Connection: close on every answer', async () => {
-    await started();
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      const health = () => send(`${target!.listenerUrl}/ping/ping`, { agent });
-      const other = () => send(`${target!.listenerUrl}/some/page`, { agent });
+  it.runIf(available)(
+    '/healthcheck/fail: local 503 on the health path, the immediate-fail header and Connection: close on every answer',
+    async () => {
+      await started();
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const health = () => send(`${target!.listenerUrl}/ping/ping`, { agent });
+        const other = () => send(`${target!.listenerUrl}/some/page`, { agent });
 
-      for (const reply of [await health(), await other()]) {
-        expect(reply.status).toBe(200);
-        expect(reply.headers['x-envoy-immediate-health-check-fail']).toBeUndefined();
-        expect(reply.headers.connection).not.toBe('close');
+        for (const reply of [await health(), await other()]) {
+          expect(reply.status).toBe(200);
+          expect(reply.headers['x-envoy-immediate-health-check-fail']).toBeUndefined();
+          expect(reply.headers.connection).not.toBe('close');
+        }
+        expect((await health()).body).toBe('pong'); // pass-through: the app answers while healthy
+
+        await admin('/healthcheck/fail', 'POST');
+        const failed = await health();
+        expect(failed).toMatchObject({ status: 503, body: '' });
+        expect(failed.headers).toMatchObject({
+          'x-envoy-immediate-health-check-fail': 'true',
+          connection: 'close',
+          'content-length': '0',
+        });
+        const served = await other();
+        expect(served).toMatchObject({ status: 200, body: 'hello from the app' });
+        expect(served.headers).toMatchObject({ 'x-envoy-immediate-health-check-fail': 'true', connection: 'close' });
+
+        await admin('/healthcheck/ok', 'POST');
+        const restored = await health();
+        expect(restored).toMatchObject({ status: 200, body: 'pong' });
+        expect(restored.headers['x-envoy-immediate-health-check-fail']).toBeUndefined();
+      } finally {
+        agent.destroy();
       }
-      expect((await health()).body).toBe('pong'); // pass-through: the app answers while healthy
-
-      await admin('/healthcheck/fail', 'POST');
-      const failed = await health();
-      expect(failed).toMatchObject({ status: 503, body: '' });
-      expect(failed.headers).toMatchObject({ 'x-envoy-immediate-health-check-fail': 'true', connection: 'close', 'content-length': '0' });
-      const served = await other();
-      expect(served).toMatchObject({ status: 200, body: 'hello from the app' });
-      expect(served.headers).toMatchObject({ 'x-envoy-immediate-health-check-fail': 'true', connection: 'close' });
-
-      await admin('/healthcheck/ok', 'POST');
-      const restored = await health();
-      expect(restored).toMatchObject({ status: 200, body: 'pong' });
-      expect(restored.headers['x-envoy-immediate-health-check-fail']).toBeUndefined();
-    } finally {
-      agent.destroy();
-    }
-  });
+    },
+  );
 
   it.runIf(available)('GET on a state-changing endpoint: 405 with the method named, and nothing changes', async () => {
     await started();
@@ -141,77 +156,134 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
     expect(reply.body).toContain('\n  /ready: ');
   });
 
-  it.runIf(available)('/stats?format=json: one "stats" list of {name, value}, sorted by name, counters and gauges alike', async () => {
-    await started();
-    const reply = await admin(`/stats?format=json&filter=${encodeURIComponent(`^http\\.${target!.statPrefix}\\.downstream_rq_(total|active|completed|[1-5]xx)$`)}`);
-    expect(reply.headers['content-type']).toBe('application/json');
-    const body = JSON.parse(reply.body) as { stats: Array<Record<string, unknown>> };
-    expect(Object.keys(body)).toEqual(['stats']);
-    expect(body.stats).toEqual(
-      ['1xx', '2xx', '3xx', '4xx', '5xx', 'active', 'completed', 'total'].map((s) => ({ name: cm(`downstream_rq_${s}`), value: 0 })),
-    );
-    expect(await admin('/stats?format=json&filter=no_such_stat')).toMatchObject({ status: 200, body: '{"stats":[]}' });
-    const text = await admin(`/stats?filter=${encodeURIComponent('^server\\.state$')}`);
-    expect(text.body).toBe('server.state: 0\n');
-  });
+  it.runIf(available)(
+    '/stats?format=json: one "stats" list of {name, value}, sorted by name, counters and gauges alike',
+    async () => {
+      await started();
+      const reply = await admin(
+        `/stats?format=json&filter=${encodeURIComponent(`^http\\.${target!.statPrefix}\\.downstream_rq_(total|active|completed|[1-5]xx)$`)}`,
+      );
+      expect(reply.headers['content-type']).toBe('application/json');
+      const body = JSON.parse(reply.body) as { stats: Array<Record<string, unknown>> };
+      expect(Object.keys(body)).toEqual(['stats']);
+      expect(body.stats).toEqual(
+        ['1xx', '2xx', '3xx', '4xx', '5xx', 'active', 'completed', 'total'].map((s) => ({
+          name: cm(`downstream_rq_${s}`),
+          value: 0,
+        })),
+      );
+      expect(await admin('/stats?format=json&filter=no_such_stat')).toMatchObject({
+        status: 200,
+        body: '{"stats":[]}',
+      });
+      const text = await admin(`/stats?filter=${encodeURIComponent('^server\\.state$')}`);
+      expect(text.body).toBe('server.state: 0\n');
+    },
+  );
 
-  it.runIf(available)('which counters count health checks: total at once; tracing.health_check when over; never completed or the status classes', async () => {
-    // The health path is a slow app path, passed through, so a health check can be caught in flight.
-    await started({ healthPath: '/slow?ms=1000' });
-    const names = ['downstream_rq_total', 'downstream_rq_active', 'downstream_rq_completed', 'downstream_rq_2xx', 'downstream_rq_5xx', 'tracing.health_check'];
-    const read = async () => {
-      const all = await stats(`^http\\.${target!.statPrefix}\\.`);
-      return Object.fromEntries(names.map((n) => [n, all.get(cm(n))]));
-    };
-    const filterStats = async () => [...(await stats(`^http\\.${target!.statPrefix}\\.health_check\\.`))].filter(([n]) => /\.(request_total|ok|failed)$/.test(n));
-    const expectedFilterStats = (requestTotal: number, ok: number, failed: number) =>
-      target!.statSet === '1.29' ? [] : [[cm('health_check.failed'), failed], [cm('health_check.ok'), ok], [cm('health_check.request_total'), requestTotal]];
+  it.runIf(available)(
+    'which counters count health checks: total at once; tracing.health_check when over; never completed or the status classes',
+    async () => {
+      // The health path is a slow app path, passed through, so a health check can be caught in flight.
+      await started({ healthPath: '/slow?ms=1000' });
+      const names = [
+        'downstream_rq_total',
+        'downstream_rq_active',
+        'downstream_rq_completed',
+        'downstream_rq_2xx',
+        'downstream_rq_5xx',
+        'tracing.health_check',
+      ];
+      const read = async () => {
+        const all = await stats(`^http\\.${target!.statPrefix}\\.`);
+        return Object.fromEntries(names.map((n) => [n, all.get(cm(n))]));
+      };
+      const filterStats = async () =>
+        [...(await stats(`^http\\.${target!.statPrefix}\\.health_check\\.`))].filter(([n]) =>
+          /\.(request_total|ok|failed)$/.test(n),
+        );
+      const expectedFilterStats = (requestTotal: number, ok: number, failed: number) =>
+        target!.statSet === '1.29'
+          ? []
+          : [
+              [cm('health_check.failed'), failed],
+              [cm('health_check.ok'), ok],
+              [cm('health_check.request_total'), requestTotal],
+            ];
 
-    const check = send(`${target!.listenerUrl}/slow?ms=1000`);
-    const inFlight = await eventually('the health check in flight', async () => {
-      const now = await read();
-      return now.downstream_rq_active === 1 && now;
-    });
-    expect(inFlight).toEqual({ ...inFlight, downstream_rq_total: 1, downstream_rq_completed: 0, 'tracing.health_check': 0 });
-    expect((await check).body).toBe('slept 1000 ms');
-    const over = await eventually('the health check counted', async () => {
-      const now = await read();
-      return now['tracing.health_check'] === 1 && now;
-    });
-    expect(over).toEqual({ downstream_rq_total: 1, downstream_rq_active: 0, downstream_rq_completed: 0, downstream_rq_2xx: 0, downstream_rq_5xx: 0, 'tracing.health_check': 1 });
-    // 1.33+: the filter's own counters leave out checks passed through to the app.
-    expect(await filterStats()).toEqual(expectedFilterStats(0, 0, 0));
+      const check = send(`${target!.listenerUrl}/slow?ms=1000`);
+      const inFlight = await eventually('the health check in flight', async () => {
+        const now = await read();
+        return now.downstream_rq_active === 1 && now;
+      });
+      expect(inFlight).toEqual({
+        ...inFlight,
+        downstream_rq_total: 1,
+        downstream_rq_completed: 0,
+        'tracing.health_check': 0,
+      });
+      expect((await check).body).toBe('slept 1000 ms');
+      const over = await eventually('the health check counted', async () => {
+        const now = await read();
+        return now['tracing.health_check'] === 1 && now;
+      });
+      expect(over).toEqual({
+        downstream_rq_total: 1,
+        downstream_rq_active: 0,
+        downstream_rq_completed: 0,
+        downstream_rq_2xx: 0,
+        downstream_rq_5xx: 0,
+        'tracing.health_check': 1,
+      });
+      // 1.33+: the filter's own counters leave out checks passed through to the app.
+      expect(await filterStats()).toEqual(expectedFilterStats(0, 0, 0));
 
-    expect((await send(`${target!.listenerUrl}/page`)).status).toBe(200);
-    await admin('/healthcheck/fail', 'POST');
-    expect((await send(`${target!.listenerUrl}/slow?ms=1000`)).status).toBe(503);
-    const after = await eventually('the failed check counted', async () => {
-      const now = await read();
-      return now['tracing.health_check'] === 2 && now.downstream_rq_active === 0 && now;
-    });
-    expect(after).toEqual({ downstream_rq_total: 3, downstream_rq_active: 0, downstream_rq_completed: 1, downstream_rq_2xx: 1, downstream_rq_5xx: 0, 'tracing.health_check': 2 });
-    expect(await filterStats()).toEqual(expectedFilterStats(1, 0, 1));
-    // 1.29 has no health check filter counters; 1.40's are checked above.
-    const healthCheckStats = [...(await stats('health_check\\.'))];
-    expect(target!.statSet === '1.29' ? healthCheckStats : []).toEqual([]);
-  });
+      expect((await send(`${target!.listenerUrl}/page`)).status).toBe(200);
+      await admin('/healthcheck/fail', 'POST');
+      expect((await send(`${target!.listenerUrl}/slow?ms=1000`)).status).toBe(503);
+      const after = await eventually('the failed check counted', async () => {
+        const now = await read();
+        return now['tracing.health_check'] === 2 && now.downstream_rq_active === 0 && now;
+      });
+      expect(after).toEqual({
+        downstream_rq_total: 3,
+        downstream_rq_active: 0,
+        downstream_rq_completed: 1,
+        downstream_rq_2xx: 1,
+        downstream_rq_5xx: 0,
+        'tracing.health_check': 2,
+      });
+      expect(await filterStats()).toEqual(expectedFilterStats(1, 0, 1));
+      // 1.29 has no health check filter counters; 1.40's are checked above.
+      const healthCheckStats = [...(await stats('health_check\\.'))];
+      expect(target!.statSet === '1.29' ? healthCheckStats : []).toEqual([]);
+    },
+  );
 
-  it.runIf(available)('a caller\'s request counts in completed as its response headers go out, and stays active until its body ends', async () => {
-    await started();
-    const names = ['downstream_rq_total', 'downstream_rq_active', 'downstream_rq_completed', 'downstream_rq_2xx'];
-    const read = async () => {
-      const all = await stats(`^http\\.${target!.statPrefix}\\.downstream_rq_`);
-      return Object.fromEntries(names.map((n) => [n, all.get(cm(n))]));
-    };
-    const streamed = send(`${target!.listenerUrl}/stream?ms=1000`);
-    const answered = await eventually('the response headers out', async () => {
-      const now = await read();
-      return now.downstream_rq_completed === 1 && now;
-    });
-    expect(answered).toEqual({ downstream_rq_total: 1, downstream_rq_active: 1, downstream_rq_completed: 1, downstream_rq_2xx: 1 });
-    expect((await streamed).body).toBe('streamed');
-    await eventually('the stream over', async () => (await read()).downstream_rq_active === 0);
-  });
+  it.runIf(available)(
+    "a caller's request counts in completed as its response headers go out, and stays active until its body ends",
+    async () => {
+      await started();
+      const names = ['downstream_rq_total', 'downstream_rq_active', 'downstream_rq_completed', 'downstream_rq_2xx'];
+      const read = async () => {
+        const all = await stats(`^http\\.${target!.statPrefix}\\.downstream_rq_`);
+        return Object.fromEntries(names.map((n) => [n, all.get(cm(n))]));
+      };
+      const streamed = send(`${target!.listenerUrl}/stream?ms=1000`);
+      const answered = await eventually('the response headers out', async () => {
+        const now = await read();
+        return now.downstream_rq_completed === 1 && now;
+      });
+      expect(answered).toEqual({
+        downstream_rq_total: 1,
+        downstream_rq_active: 1,
+        downstream_rq_completed: 1,
+        downstream_rq_2xx: 1,
+      });
+      expect((await streamed).body).toBe('streamed');
+      await eventually('the stream over', async () => (await read()).downstream_rq_active === 0);
+    },
+  );
 
   it.runIf(available)('?filter= is RE2, partial match: what RE2 rejects is a 400, what RE2 accepts works', async () => {
     await started();
@@ -226,27 +298,33 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
     expect(await names('rq_completed')).toContain(cm('downstream_rq_completed'));
   });
 
-  it.runIf(available)('the helper\'s own stats filter (plugin-envoy) is RE2 and picks exactly the connection managers\' stats', async () => {
-    await started();
-    const cmStats = [cm('downstream_rq_active'), cm('downstream_rq_completed')];
-    expect([...(await stats(trafficStatsFilter([target!.statPrefix]))).keys()]).toEqual(cmStats);
-    const all = [...(await stats(trafficStatsFilter([]))).keys()];
-    expect(all.filter((n) => !n.startsWith('http.admin.'))).toEqual(cmStats);
-  });
+  it.runIf(available)(
+    "the helper's own stats filter (plugin-envoy) is RE2 and picks exactly the connection managers' stats",
+    async () => {
+      await started();
+      const cmStats = [cm('downstream_rq_active'), cm('downstream_rq_completed')];
+      expect([...(await stats(trafficStatsFilter([target!.statPrefix]))).keys()]).toEqual(cmStats);
+      const all = [...(await stats(trafficStatsFilter([]))).keys()];
+      expect(all.filter((n) => !n.startsWith('http.admin.'))).toEqual(cmStats);
+    },
+  );
 
-  it.runIf(available).each(['/drain_listeners', '/drain_listeners?inboundonly'])('POST %s: OK, new connections refused, open ones still served, /ready unchanged', async (path) => {
-    await started();
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      expect((await send(`${target!.listenerUrl}/`, { agent })).status).toBe(200);
-      expect(await admin(path, 'POST')).toMatchObject({ status: 200, body: 'OK\n' });
-      await eventually('the listener to stop accepting', async () => !(await accepts(target!.listenerUrl)));
-      expect((await send(`${target!.listenerUrl}/`, { agent })).status).toBe(200);
-      expect(await admin('/ready')).toMatchObject({ status: 200, body: 'LIVE\n' });
-    } finally {
-      agent.destroy();
-    }
-  });
+  it.runIf(available).each(['/drain_listeners', '/drain_listeners?inboundonly'])(
+    'POST %s: OK, new connections refused, open ones still served, /ready unchanged',
+    async (path) => {
+      await started();
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        expect((await send(`${target!.listenerUrl}/`, { agent })).status).toBe(200);
+        expect(await admin(path, 'POST')).toMatchObject({ status: 200, body: 'OK\n' });
+        await eventually('the listener to stop accepting', async () => !(await accepts(target!.listenerUrl)));
+        expect((await send(`${target!.listenerUrl}/`, { agent })).status).toBe(200);
+        expect(await admin('/ready')).toMatchObject({ status: 200, body: 'LIVE\n' });
+      } finally {
+        agent.destroy();
+      }
+    },
+  );
 
   it.runIf(available)('POST /quitquitquit: OK, then Envoy exits cleanly', async () => {
     await started();

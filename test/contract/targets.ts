@@ -31,10 +31,12 @@ export const targets: TargetKind[] = [
     available: hasRealEnvoy(),
     async start({ healthPath } = {}) {
       const app = await startToyApp({ healthPath });
-      const envoy = await startRealEnvoy({ upstreamPort: app.port, healthPath, passThrough: true }).catch(async (error: unknown) => {
-        await app.close();
-        throw error;
-      });
+      const envoy = await startRealEnvoy({ upstreamPort: app.port, healthPath, passThrough: true }).catch(
+        async (error: unknown) => {
+          await app.close();
+          throw error;
+        },
+      );
       return {
         ...envoy,
         statSet: '1.40',

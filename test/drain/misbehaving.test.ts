@@ -24,28 +24,34 @@ afterEach(async () => {
   await stack?.close();
 });
 
-describe('3. a plugin\'s stray async error never kills the helper', () => {
-  it.each(['onStart', 'beforeDrain', 'drain', 'afterDrain'].flatMap((hook) => [`${hook}:reject-floating`, `${hook}:throw-in-timer`]))(
-    '%s: one line naming the plugin, the drain goes on, exit 1',
-    async (misbehave) => {
-      stack = await startStack();
-      const { code, failAfterMs, helper } = await drainOnce(stack, { DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0', MISBEHAVE: misbehave }, ['--config', MISBEHAVE_CONFIG]);
-      const [hook, how] = misbehave.split(':');
-      expect(helper.lines.filter((l) => l.msg === 'stray error caught')).toEqual([
-        expect.objectContaining({
-          level: 'error',
-          plugin: 'misbehave',
-          hook,
-          kind: how === 'reject-floating' ? 'unhandledRejection' : 'uncaughtException',
-          error: how === 'reject-floating' ? `floating rejection in ${hook}` : `thrown in a timer in ${hook}`,
-        }),
-      ]);
-      expect(failAfterMs).toBeDefined();
-      expect(helper.lines.at(-1)).toMatchObject({ msg: 'drain finished', exitCode: 1, strayErrors: 1 });
-      expect(code).toBe(1);
-      expect(helper.stderr()).toBe('');
-    },
-  );
+describe("3. a plugin's stray async error never kills the helper", () => {
+  it.each(
+    ['onStart', 'beforeDrain', 'drain', 'afterDrain'].flatMap((hook) => [
+      `${hook}:reject-floating`,
+      `${hook}:throw-in-timer`,
+    ]),
+  )('%s: one line naming the plugin, the drain goes on, exit 1', async (misbehave) => {
+    stack = await startStack();
+    const { code, failAfterMs, helper } = await drainOnce(
+      stack,
+      { DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0', MISBEHAVE: misbehave },
+      ['--config', MISBEHAVE_CONFIG],
+    );
+    const [hook, how] = misbehave.split(':');
+    expect(helper.lines.filter((l) => l.msg === 'stray error caught')).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        plugin: 'misbehave',
+        hook,
+        kind: how === 'reject-floating' ? 'unhandledRejection' : 'uncaughtException',
+        error: how === 'reject-floating' ? `floating rejection in ${hook}` : `thrown in a timer in ${hook}`,
+      }),
+    ]);
+    expect(failAfterMs).toBeDefined();
+    expect(helper.lines.at(-1)).toMatchObject({ msg: 'drain finished', exitCode: 1, strayErrors: 1 });
+    expect(code).toBe(1);
+    expect(helper.stderr()).toBe('');
+  });
 });
 
 describe('4. a slow answer is not a failure', () => {
@@ -60,9 +66,16 @@ describe('4. a slow answer is not a failure', () => {
 
   it('Envoy that never answers, STOP_TIMEOUT=10: the POST waits until the budget ends the waits, fails, and afterDrain still runs', async () => {
     stack = await startStack({ adminFaults: { '/healthcheck/fail': { status: 200, delayMs: 60_000 } } });
-    const { code, steps, exitAt, sigtermAt } = await drainOnce(stack, { STOP_TIMEOUT: '10', DRAIN_DELAY: '0', DRAIN_TIMEOUT: '1' });
+    const { code, steps, exitAt, sigtermAt } = await drainOnce(stack, {
+      STOP_TIMEOUT: '10',
+      DRAIN_DELAY: '0',
+      DRAIN_TIMEOUT: '1',
+    });
     const step = steps.find((s) => s.plugin === 'envoy' && s.hook === 'drain');
-    expect(step).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/^POST .+\/healthcheck\/fail failed: (no answer in time|aborted: stop budget)$/) });
+    expect(step).toMatchObject({
+      outcome: 'failed',
+      error: expect.stringMatching(/^POST .+\/healthcheck\/fail failed: (no answer in time|aborted: stop budget)$/),
+    });
     expect(step!.ms).toBeGreaterThanOrEqual(8_000 - SLACK_MS);
     expect(code).toBe(1);
     expect(exitAt - sigtermAt).toBeLessThan(10_000);
@@ -70,7 +83,9 @@ describe('4. a slow answer is not a failure', () => {
 });
 
 describe('5. the app check never skips the drain of a live app', () => {
-  async function listen(server: Server | ReturnType<typeof createHttpServer> | ReturnType<typeof createH2cServer>): Promise<string> {
+  async function listen(
+    server: Server | ReturnType<typeof createHttpServer> | ReturnType<typeof createH2cServer>,
+  ): Promise<string> {
     servers.push(server);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -79,7 +94,13 @@ describe('5. the app check never skips the drain of a live app', () => {
 
   it.each([
     ['an app that speaks HTTP/2 only (gRPC)', () => createH2cServer((_, res) => res.end('ok'))],
-    ['an app that answers but keeps the connection open', () => createTcpServer((socket) => void socket.on('error', () => undefined).write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'))],
+    [
+      'an app that answers but keeps the connection open',
+      () =>
+        createTcpServer(
+          (socket) => void socket.on('error', () => undefined).write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'),
+        ),
+    ],
     ['an app that answers after 3 s', () => createHttpServer((_, res) => void setTimeout(() => res.end('ok'), 3_000))],
     ['an app that accepts connections and never answers', () => createHttpServer(() => undefined)],
   ])('%s is drained', async (_, create) => {

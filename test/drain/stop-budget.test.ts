@@ -18,16 +18,21 @@ const MISBEHAVE_CONFIG = path.resolve(import.meta.dirname, 'fixtures/misbehave.c
 let stack: Stack;
 afterEach(() => stack?.close());
 
-describe('1. the stop budget cuts waits, never the drain\'s action', () => {
+describe("1. the stop budget cuts waits, never the drain's action", () => {
   it('STOP_TIMEOUT=10 DRAIN_DELAY=40: the fail goes out at 4 s, callers get 4 s, the helper exits before SIGKILL', async () => {
     stack = await startStack();
-    const { code, failAfterMs, exitAt, sigtermAt, helper } = await drainOnce(stack, { STOP_TIMEOUT: '10', DRAIN_DELAY: '40' });
+    const { code, failAfterMs, exitAt, sigtermAt, helper } = await drainOnce(stack, {
+      STOP_TIMEOUT: '10',
+      DRAIN_DELAY: '40',
+    });
     expect(code).toBe(0);
     expect(failAfterMs).toBeGreaterThanOrEqual(4_000);
     expect(failAfterMs).toBeLessThan(4_000 + SLACK_MS);
     expect(exitAt - sigtermAt - failAfterMs!).toBeGreaterThanOrEqual(4_000 - SLACK_MS);
     expect(exitAt - sigtermAt).toBeLessThan(10_000);
-    expect(helper.lines.find((l) => l.msg === 'wait cut short' && l.wait === 'drainDelay')).toMatchObject({ cause: 'drain action due' });
+    expect(helper.lines.find((l) => l.msg === 'wait cut short' && l.wait === 'drainDelay')).toMatchObject({
+      cause: 'drain action due',
+    });
   });
 
   it('STOP_TIMEOUT=30 with the defaults (40 + 40): the fail goes out at 12.5 s, callers get 12.5 s', async () => {
@@ -39,7 +44,9 @@ describe('1. the stop budget cuts waits, never the drain\'s action', () => {
     expect(exitAt - sigtermAt - failAfterMs!).toBeGreaterThanOrEqual(12_500 - SLACK_MS);
     expect(exitAt - sigtermAt).toBeLessThan(30_000);
     // The start-up warning names the schedule that runs.
-    expect(helper.lines.find((l) => l.level === 'warn' && l.plugin === 'delay')?.msg).toContain('DRAIN_DELAY will be cut to 12.5 s and DRAIN_TIMEOUT to 12.5 s');
+    expect(helper.lines.find((l) => l.level === 'warn' && l.plugin === 'delay')?.msg).toContain(
+      'DRAIN_DELAY will be cut to 12.5 s and DRAIN_TIMEOUT to 12.5 s',
+    );
   }, 40_000);
 });
 
@@ -50,12 +57,18 @@ describe.skipIf(!hasRealEnvoy())('1. against the real Envoy (.tools/bin/envoy)',
     await envoy?.close();
     await app?.close();
   });
-  const ready = (url: string): Promise<string> => fetch(`${url}/ready`).then((r) => r.text().then((t) => t.trim()), () => 'down');
+  const ready = (url: string): Promise<string> =>
+    fetch(`${url}/ready`).then(
+      (r) => r.text().then((t) => t.trim()),
+      () => 'down',
+    );
 
   it('STOP_TIMEOUT=10 DRAIN_DELAY=40: Envoy reports DRAINING from 4 s on, and the helper exits before SIGKILL', async () => {
     app = await startToyApp();
     envoy = await startRealEnvoy({ upstreamPort: app.port });
-    const helper = startHelper(['run'], { env: { ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port), STOP_TIMEOUT: '10', DRAIN_DELAY: '40' } });
+    const helper = startHelper(['run'], {
+      env: { ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port), STOP_TIMEOUT: '10', DRAIN_DELAY: '40' },
+    });
     await helper.waitForLog('ready');
     const sigtermAt = helper.kill('SIGTERM');
     const failed = await helper.waitForLog('envoy health check failed: callers will stop routing here', 10_000);
@@ -75,15 +88,29 @@ describe('2. a plugin cannot use up the budget before the drain', () => {
     ['beforeDrain:hang-forever', '10'],
     ['beforeDrain:hang-forever', '30'],
     ['drain:hang-forever', '10'],
-  ])('%s with STOP_TIMEOUT=%s: the hang is cut when the drain\'s action is due, and the fail goes out', async (misbehave, stopTimeout) => {
-    stack = await startStack();
-    const dueMs = stopTimeout === '10' ? 4_000 : 12_500;
-    const { code, failAfterMs, exitAt, sigtermAt, steps } = await drainOnce(stack, { STOP_TIMEOUT: stopTimeout, MISBEHAVE: misbehave }, ['--config', MISBEHAVE_CONFIG]);
-    expect(failAfterMs).toBeGreaterThanOrEqual(dueMs);
-    expect(failAfterMs).toBeLessThan(dueMs + SLACK_MS);
-    expect(steps).toContainEqual(expect.objectContaining({ plugin: 'envoy', hook: 'drain', outcome: 'ok' }));
-    expect(steps).toContainEqual(expect.objectContaining({ plugin: 'misbehave', outcome: 'timeout', error: 'did not stop when asked (drain action due)' }));
-    expect(code).toBe(1);
-    expect(exitAt - sigtermAt).toBeLessThan(Number(stopTimeout) * 1000);
-  }, 40_000);
+  ])(
+    "%s with STOP_TIMEOUT=%s: the hang is cut when the drain's action is due, and the fail goes out",
+    async (misbehave, stopTimeout) => {
+      stack = await startStack();
+      const dueMs = stopTimeout === '10' ? 4_000 : 12_500;
+      const { code, failAfterMs, exitAt, sigtermAt, steps } = await drainOnce(
+        stack,
+        { STOP_TIMEOUT: stopTimeout, MISBEHAVE: misbehave },
+        ['--config', MISBEHAVE_CONFIG],
+      );
+      expect(failAfterMs).toBeGreaterThanOrEqual(dueMs);
+      expect(failAfterMs).toBeLessThan(dueMs + SLACK_MS);
+      expect(steps).toContainEqual(expect.objectContaining({ plugin: 'envoy', hook: 'drain', outcome: 'ok' }));
+      expect(steps).toContainEqual(
+        expect.objectContaining({
+          plugin: 'misbehave',
+          outcome: 'timeout',
+          error: 'did not stop when asked (drain action due)',
+        }),
+      );
+      expect(code).toBe(1);
+      expect(exitAt - sigtermAt).toBeLessThan(Number(stopTimeout) * 1000);
+    },
+    40_000,
+  );
 });

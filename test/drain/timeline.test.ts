@@ -46,13 +46,21 @@ describe('the default drain, from environment variables alone', () => {
 
   it('skips the drain and exits at once when the app is not reachable', async () => {
     stack = await startStack();
-    const helper = startHelper(['run'], { env: { ...stack.env, PORT: String(await freePort()), DRAIN_DELAY: '30', DRAIN_TIMEOUT: '30' } });
+    const helper = startHelper(['run'], {
+      env: { ...stack.env, PORT: String(await freePort()), DRAIN_DELAY: '30', DRAIN_TIMEOUT: '30' },
+    });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
     expect(stack.envoy.calls.map((c) => c.path)).toEqual(['/ready']); // onStart's, before the signal: none at the stop
-    expect(helper.lines.find((l) => l.msg.startsWith('app is not reachable'))).toMatchObject({ plugin: 'app-check', reason: 'ECONNREFUSED' });
-    expect(helper.lines.find((l) => l.msg === 'drain finished')).toMatchObject({ skipped: expect.stringContaining('app not reachable'), exitCode: 0 });
+    expect(helper.lines.find((l) => l.msg.startsWith('app is not reachable'))).toMatchObject({
+      plugin: 'app-check',
+      reason: 'ECONNREFUSED',
+    });
+    expect(helper.lines.find((l) => l.msg === 'drain finished')).toMatchObject({
+      skipped: expect.stringContaining('app not reachable'),
+      exitCode: 0,
+    });
     expect(helper.lines.find((l) => l.msg === 'drain finished')?.ms).toBeLessThan(SLACK_MS);
   });
 
@@ -61,7 +69,9 @@ describe('the default drain, from environment variables alone', () => {
     const app = await startToyApp({ port: 6000 }).catch(() => undefined);
     if (!app) return expect.fail('port 6000 is taken on this machine; free it to run this test');
     try {
-      const helper = startHelper(['run'], { env: { ...stack.env, PORT: '6000', DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
+      const helper = startHelper(['run'], {
+        env: { ...stack.env, PORT: '6000', DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' },
+      });
       await helper.waitForLog('ready');
       helper.kill('SIGTERM');
       expect((await helper.exited).code).toBe(0);
@@ -73,7 +83,9 @@ describe('the default drain, from environment variables alone', () => {
 
   it('drains anyway when the app check is turned off', async () => {
     stack = await startStack();
-    const helper = startHelper(['run'], { env: { ...stack.env, PORT: String(await freePort()), APP_CHECK: 'false', DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
+    const helper = startHelper(['run'], {
+      env: { ...stack.env, PORT: String(await freePort()), APP_CHECK: 'false', DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' },
+    });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
@@ -82,7 +94,12 @@ describe('the default drain, from environment variables alone', () => {
 
   it('finds Envoy on ENVOY_ADMIN_ACCESS_PORT when ENVOY_ADMIN_URL is unset', async () => {
     stack = await startStack();
-    const env = { PORT: stack.env.PORT!, ENVOY_ADMIN_ACCESS_PORT: new URL(stack.envoy.adminUrl).port, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' };
+    const env = {
+      PORT: stack.env.PORT!,
+      ENVOY_ADMIN_ACCESS_PORT: new URL(stack.envoy.adminUrl).port,
+      DRAIN_DELAY: '0',
+      DRAIN_TIMEOUT: '0',
+    };
     const helper = startHelper(['run'], { env });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
@@ -94,7 +111,14 @@ describe('the default drain, from environment variables alone', () => {
 describe('node_modules/.bin/task-helper, as the README runs it', () => {
   const root = path.resolve(import.meta.dirname, '../..');
   // The bin is the built JavaScript (`make build`), as published.
-  beforeAll(() => void execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' }), 60_000);
+  beforeAll(
+    () =>
+      void execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'tsconfig.build.json'], {
+        cwd: root,
+        stdio: 'inherit',
+      }),
+    60_000,
+  );
 
   it('receives SIGTERM itself (no shell in between) and drains', async () => {
     stack = await startStack();

@@ -8,9 +8,16 @@ import { runTrafficDrain, type EnvoyKind } from '../support/traffic-drain.ts';
 let stack: Stack;
 afterEach(() => stack?.close());
 
-const env = (extra: Record<string, string>) => ({ ...stack.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '20', DRAIN_MIN: '0.5', DRAIN_QUIET_PERIOD: '0.5', ...extra });
+const env = (extra: Record<string, string>) => ({
+  ...stack.env,
+  DRAIN_DELAY: '0',
+  DRAIN_TIMEOUT: '20',
+  DRAIN_MIN: '0.5',
+  DRAIN_QUIET_PERIOD: '0.5',
+  ...extra,
+});
 
-describe('the traffic-aware drain (DRAIN_MIN), against the simulator\'s stats', () => {
+describe("the traffic-aware drain (DRAIN_MIN), against the simulator's stats", () => {
   it('ends DRAIN_TIMEOUT early once Envoy shows no request in flight or arriving, after DRAIN_MIN', async () => {
     stack = await startStack();
     const helper = startHelper(['run'], { env: env({}) });
@@ -42,14 +49,17 @@ describe('the traffic-aware drain (DRAIN_MIN), against the simulator\'s stats', 
     expect(ended?.time as number).toBeGreaterThanOrEqual(sentAt + 2_500);
   });
 
-  it('waits the full DRAIN_TIMEOUT when Envoy\'s stats do not have the named connection manager', async () => {
+  it("waits the full DRAIN_TIMEOUT when Envoy's stats do not have the named connection manager", async () => {
     stack = await startStack();
     const helper = startHelper(['run'], { env: env({ DRAIN_TIMEOUT: '2', ENVOY_STAT_PREFIXES: 'nonexistent' }) });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
     expect(helper.lines.find((l) => l.msg === 'drainTimeout ended')).toMatchObject({ reason: 'timeout' });
-    expect(helper.lines.find((l) => l.msg.startsWith('traffic stats missing'))).toMatchObject({ level: 'warn', statPrefixes: 'nonexistent' });
+    expect(helper.lines.find((l) => l.msg.startsWith('traffic stats missing'))).toMatchObject({
+      level: 'warn',
+      statPrefixes: 'nonexistent',
+    });
   });
 
   it('does not watch traffic when /healthcheck/fail failed: downstreams are still routing here', async () => {
@@ -71,19 +81,38 @@ describe('the traffic-aware drain behind HAProxy health-checking every 500 ms', 
   afterEach(() => closeAllHaproxies());
   // The default quiet period (1 s) is longer than HAProxy's interval: counted as callers, its
   // checks would hold the drain to DRAIN_TIMEOUT, as they did on 1.29 before.
-  const helperEnv = { DRAIN_DELAY: '0', DRAIN_TIMEOUT: '20', DRAIN_MIN: String(detectionLimitMs(defaultHealthCheck) / 1000) };
+  const helperEnv = {
+    DRAIN_DELAY: '0',
+    DRAIN_TIMEOUT: '20',
+    DRAIN_MIN: String(detectionLimitMs(defaultHealthCheck) / 1000),
+  };
   const kinds: Array<{ name: string; kind: EnvoyKind; available: boolean }> = [
-    { name: 'real Envoy 1.40, dotted stat prefix in ENVOY_STAT_PREFIXES', kind: { real: true, statPrefix: 'inbound_0.0.0.0_15000' }, available: hasRealEnvoy() },
-    { name: 'envoy-sim, 1.29 stat set (no health_check.* counters)', kind: { real: false, statSet: '1.29' }, available: true },
+    {
+      name: 'real Envoy 1.40, dotted stat prefix in ENVOY_STAT_PREFIXES',
+      kind: { real: true, statPrefix: 'inbound_0.0.0.0_15000' },
+      available: hasRealEnvoy(),
+    },
+    {
+      name: 'envoy-sim, 1.29 stat set (no health_check.* counters)',
+      kind: { real: false, statSet: '1.29' },
+      available: true,
+    },
   ];
 
-  it.each(kinds.filter((k) => k.available))('$name: ends by "traffic stopped", with 0 failed requests', async ({ kind }) => {
-    const result = await runTrafficDrain(kind, helperEnv);
-    const why = result.describe();
-    expect(result.failures, why).toHaveLength(0);
-    expect(result.exit.code, why).toBe(0);
-    expect(result.endedBy, why).toBe('traffic stopped');
-    expect(result.healthChecksDuringDrain, why).toBeGreaterThanOrEqual(2);
-    expect(result.helper.lines.some((l) => l.level === 'warn'), why).toBe(false);
-  }, 60_000);
+  it.each(kinds.filter((k) => k.available))(
+    '$name: ends by "traffic stopped", with 0 failed requests',
+    async ({ kind }) => {
+      const result = await runTrafficDrain(kind, helperEnv);
+      const why = result.describe();
+      expect(result.failures, why).toHaveLength(0);
+      expect(result.exit.code, why).toBe(0);
+      expect(result.endedBy, why).toBe('traffic stopped');
+      expect(result.healthChecksDuringDrain, why).toBeGreaterThanOrEqual(2);
+      expect(
+        result.helper.lines.some((l) => l.level === 'warn'),
+        why,
+      ).toBe(false);
+    },
+    60_000,
+  );
 });

@@ -15,7 +15,9 @@ const helperLine = (result: DrainScenarioResult, msg: string) => result.helper?.
 
 describe('a task draining behind HAProxy under steady load (real HAProxy, active health checks)', () => {
   it('fixed drain longer than the health checks need: 0 failed requests, HAProxy marks the task DOWN before the helper exits', async () => {
-    const result = await runDrainScenario({ helperEnv: { DRAIN_DELAY: '0.5', DRAIN_TIMEOUT: seconds(2.5 * DETECTION_MS) } });
+    const result = await runDrainScenario({
+      helperEnv: { DRAIN_DELAY: '0.5', DRAIN_TIMEOUT: seconds(2.5 * DETECTION_MS) },
+    });
     const why = describeScenario(result);
 
     expect(result.failures, why).toHaveLength(0);
@@ -29,11 +31,17 @@ describe('a task draining behind HAProxy under steady load (real HAProxy, active
 
   it('slow requests in flight at /healthcheck/fail complete with 200: 0 failed requests', async () => {
     const slowMs = [1_000, 2_000, 2_500];
-    const result = await runDrainScenario({ helperEnv: { DRAIN_DELAY: '0.5', DRAIN_TIMEOUT: seconds(2.5 * DETECTION_MS) }, slowMs });
+    const result = await runDrainScenario({
+      helperEnv: { DRAIN_DELAY: '0.5', DRAIN_TIMEOUT: seconds(2.5 * DETECTION_MS) },
+      slowMs,
+    });
     const why = describeScenario(result);
 
     expect(result.failures, why).toHaveLength(0);
-    expect(result.slow.map((o) => [o.kind, o.kind === 'ok' ? o.servedBy : undefined]), why).toEqual(slowMs.map(() => ['ok', 'a']));
+    expect(
+      result.slow.map((o) => [o.kind, o.kind === 'ok' ? o.servedBy : undefined]),
+      why,
+    ).toEqual(slowMs.map(() => ['ok', 'a']));
     for (const outcome of result.slow) {
       // Really in flight when Envoy's health check failed, and done before the helper exited.
       expect(outcome.startedAt, why).toBeLessThan(result.healthcheckFailAt!);
@@ -64,7 +72,9 @@ describe('a task draining behind HAProxy under steady load (real HAProxy, active
 
   it('traffic-aware drain (DRAIN_MIN = inter × fall + margin): 0 failed requests, and the helper exits long before DRAIN_TIMEOUT', async () => {
     const drainMinMs = DETECTION_MS + 500;
-    const result = await runDrainScenario({ helperEnv: { DRAIN_DELAY: '0', DRAIN_TIMEOUT: '20', DRAIN_MIN: seconds(drainMinMs) } });
+    const result = await runDrainScenario({
+      helperEnv: { DRAIN_DELAY: '0', DRAIN_TIMEOUT: '20', DRAIN_MIN: seconds(drainMinMs) },
+    });
     const why = describeScenario(result);
 
     expect(result.failures, why).toHaveLength(0);
@@ -80,15 +90,23 @@ describe('a task draining behind HAProxy under steady load (real HAProxy, active
 
   it('STOP_TIMEOUT too small for DRAIN_DELAY + DRAIN_TIMEOUT: one warning at start, waits cut, summary logged, exit before STOP_TIMEOUT, 0 failed requests', async () => {
     const stopTimeoutMs = 3_000;
-    const result = await runDrainScenario({ helperEnv: { DRAIN_DELAY: '0.5', DRAIN_TIMEOUT: '10', STOP_TIMEOUT: seconds(stopTimeoutMs) } });
+    const result = await runDrainScenario({
+      helperEnv: { DRAIN_DELAY: '0.5', DRAIN_TIMEOUT: '10', STOP_TIMEOUT: seconds(stopTimeoutMs) },
+    });
     const why = describeScenario(result);
     const lines = result.helper!.lines;
 
     // Exactly one warning before SIGTERM, and it is the plan one, naming the three numbers.
     const signalIndex = lines.findIndex((l) => l.msg === 'stop signal received');
     const atStart = lines.slice(0, signalIndex).filter((l) => l.level === 'warn');
-    expect(atStart.map((l) => l.msg), why).toEqual([expect.stringMatching(/^DRAIN_DELAY 0\.5 s \+ DRAIN_TIMEOUT 10 s \+ .*STOP_TIMEOUT 3 s/)]);
-    expect(lines.filter((l) => l.msg.startsWith('DRAIN_DELAY')), why).toHaveLength(1);
+    expect(
+      atStart.map((l) => l.msg),
+      why,
+    ).toEqual([expect.stringMatching(/^DRAIN_DELAY 0\.5 s \+ DRAIN_TIMEOUT 10 s \+ .*STOP_TIMEOUT 3 s/)]);
+    expect(
+      lines.filter((l) => l.msg.startsWith('DRAIN_DELAY')),
+      why,
+    ).toHaveLength(1);
     expect(lines.indexOf(atStart[0]!), why).toBeLessThan(lines.findIndex((l) => l.msg === 'ready'));
 
     expect(helperLine(result, 'drainDelay ended'), why).toMatchObject({ reason: 'timeout' });

@@ -52,7 +52,10 @@ describe('HAProxy in front of two Envoy simulators', () => {
     const failAt = Date.now();
     expect((await fetch(`${a.envoy.adminUrl}/healthcheck/fail`, { method: 'POST' })).status).toBe(200);
 
-    const down = await haproxy.waitForLine(/Server tasks\/a is DOWN, reason: Layer7 wrong status, code: 503/, detectionLimitMs() + 2_000);
+    const down = await haproxy.waitForLine(
+      /Server tasks\/a is DOWN, reason: Layer7 wrong status, code: 503/,
+      detectionLimitMs() + 2_000,
+    );
     expect(down.at - failAt).toBeLessThanOrEqual(detectionLimitMs(defaultHealthCheck) + 250);
     const servedByA = load.stats.okByServer.a ?? 0;
     const completed = load.stats.completed;

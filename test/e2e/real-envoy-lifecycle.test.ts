@@ -42,7 +42,9 @@ async function heldEndpoints() {
     const body = JSON.stringify({
       version_info: '1',
       type_url: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
-      resources: [{ '@type': 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment', cluster_name: 'held' }],
+      resources: [
+        { '@type': 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment', cluster_name: 'held' },
+      ],
     });
     res.writeHead(200, { 'content-type': 'application/json' }).end(body);
   };
@@ -95,7 +97,11 @@ static_resources:
           api_config_source: { api_type: REST, transport_api_version: V3, cluster_names: [xds], refresh_delay: 1s, request_timeout: 3600s }
 `;
 
-async function heldEnvoy(): Promise<{ envoy: EnvoyProcess; xds: Awaited<ReturnType<typeof heldEndpoints>>; app: ToyApp }> {
+async function heldEnvoy(): Promise<{
+  envoy: EnvoyProcess;
+  xds: Awaited<ReturnType<typeof heldEndpoints>>;
+  app: ToyApp;
+}> {
   const xds = await heldEndpoints();
   const envoy = await launchEnvoy({ config: heldBootstrap(xds.port), waitFor: 'admin', args: ['--concurrency', '1'] });
   const app = await startToyApp();
@@ -113,10 +119,17 @@ describe.skipIf(missing)('real Envoy 1.40: the start stage and `task-helper heal
 
     const env = { ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port), DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' };
     const health = await runHelper(['health'], { env });
-    expect({ code: health.code, line: health.lines[0]?.msg }).toEqual({ code: 1, line: `not healthy: envoy: envoy is ${heldState}, not LIVE` });
+    expect({ code: health.code, line: health.lines[0]?.msg }).toEqual({
+      code: 1,
+      line: `not healthy: envoy: envoy is ${heldState}, not LIVE`,
+    });
 
     const helper = startHelper(['run'], { env });
-    expect(await helper.waitForLog('waiting for envoy to be live')).toMatchObject({ state: heldState, plugin: 'envoy', hook: 'onStart' });
+    expect(await helper.waitForLog('waiting for envoy to be live')).toMatchObject({
+      state: heldState,
+      plugin: 'envoy',
+      hook: 'onStart',
+    });
     await until(() => xds.fetches > 0, 'Envoy asking for the held endpoints');
     expect(helper.lines.some((l) => l.msg === 'ready')).toBe(false);
 
@@ -133,23 +146,36 @@ describe.skipIf(missing)('real Envoy 1.40: the start stage and `task-helper heal
   it('health exits 0 while Envoy is LIVE and 1 once it is DRAINING', async () => {
     const { envoy, env } = await task();
     const live = await runHelper(['health'], { env });
-    expect({ code: live.code, line: live.lines[0]?.msg, stderr: live.stderr }).toEqual({ code: 0, line: 'healthy: app-check, envoy', stderr: '' });
+    expect({ code: live.code, line: live.lines[0]?.msg, stderr: live.stderr }).toEqual({
+      code: 0,
+      line: 'healthy: app-check, envoy',
+      stderr: '',
+    });
 
     expect(await envoy.admin('POST', '/healthcheck/fail')).toMatchObject({ status: 200, body: 'OK\n' });
     const draining = await runHelper(['health'], { env });
-    expect({ code: draining.code, line: draining.lines[0]?.msg }).toEqual({ code: 1, line: 'not healthy: envoy: envoy is DRAINING, not LIVE' });
+    expect({ code: draining.code, line: draining.lines[0]?.msg }).toEqual({
+      code: 1,
+      line: 'not healthy: envoy: envoy is DRAINING, not LIVE',
+    });
   });
 });
 
 const listenerStoppedCount = async (envoy: EnvoyProcess): Promise<number> =>
-  Number(/listener_manager\.listener_stopped: (\d+)/.exec((await envoy.admin('GET', '/stats?filter=listener_manager.listener_stopped')).body)?.[1]);
+  Number(
+    /listener_manager\.listener_stopped: (\d+)/.exec(
+      (await envoy.admin('GET', '/stats?filter=listener_manager.listener_stopped')).body,
+    )?.[1],
+  );
 
 describe.skipIf(missing)('real Envoy 1.40: /drain_listeners?graceful', () => {
-
   it('closes the listeners when --drain-time-s ends, unless skip_exit; Envoy keeps running and /ready stays LIVE either way', async () => {
     // 3 s: time enough, on a busy machine, to see both still accepting before the first closes.
     const [plain, skipping] = await Promise.all([task(['--drain-time-s', '3']), task(['--drain-time-s', '3'])]);
-    await Promise.all([plain.envoy.admin('POST', '/drain_listeners?graceful'), skipping.envoy.admin('POST', '/drain_listeners?graceful&skip_exit')]);
+    await Promise.all([
+      plain.envoy.admin('POST', '/drain_listeners?graceful'),
+      skipping.envoy.admin('POST', '/drain_listeners?graceful&skip_exit'),
+    ]);
 
     // During the graceful period both accept, and ask callers to close (immediate drain strategy).
     for (const { listenerUrl } of [plain, skipping]) {
@@ -157,7 +183,11 @@ describe.skipIf(missing)('real Envoy 1.40: /drain_listeners?graceful', () => {
       expect([response.status, response.headers.get('connection')]).toEqual([200, 'close']);
     }
 
-    await until(async () => (await listenerStoppedCount(plain.envoy)) > 0, 'Envoy closing its listeners after a 3 s graceful drain', 15_000);
+    await until(
+      async () => (await listenerStoppedCount(plain.envoy)) > 0,
+      'Envoy closing its listeners after a 3 s graceful drain',
+      15_000,
+    );
     await expect(fetch(`${plain.listenerUrl}/`)).rejects.toThrow();
     // The other Envoy got its call at the same moment, with the same drain time: its listener still serves.
     expect(await listenerStoppedCount(skipping.envoy)).toBe(0);
@@ -173,17 +203,25 @@ describe.skipIf(missing)('real Envoy 1.40: /drain_listeners?graceful', () => {
 function viaProxy(proxyUrl: string, target: string): Promise<{ status: number; body: string }> {
   const proxy = new URL(proxyUrl);
   return new Promise((resolve, reject) => {
-    const req = request({ host: proxy.hostname, port: proxy.port, path: target, headers: { host: new URL(target).host, connection: 'close' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => void (body += chunk));
-      res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      {
+        host: proxy.hostname,
+        port: proxy.port,
+        path: target,
+        headers: { host: new URL(target).host, connection: 'close' },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => void (body += chunk));
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.once('error', reject).end();
   });
 }
 
-describe.skipIf(missing)('real Envoy 1.40: the example\'s egress listener', () => {
-  it('carries the app\'s outbound HTTP calls, and keeps taking new ones while ENVOY_DRAIN_LISTENERS=inbound drains the ingress', async () => {
+describe.skipIf(missing)("real Envoy 1.40: the example's egress listener", () => {
+  it("carries the app's outbound HTTP calls, and keeps taking new ones while ENVOY_DRAIN_LISTENERS=inbound drains the ingress", async () => {
     const { envoy } = await task(['--drain-time-s', '0']);
     const upstream = await startToyApp();
     cleanups.push(() => upstream.close());
@@ -195,4 +233,3 @@ describe.skipIf(missing)('real Envoy 1.40: the example\'s egress listener', () =
     expect(await listenerStoppedCount(envoy)).toBe(0);
   });
 });
-

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeScenario, runDrainScenario, type DrainScenarioOptions, type DrainScenarioResult } from '../support/drain-scenario.ts';
+import {
+  describeScenario,
+  runDrainScenario,
+  type DrainScenarioOptions,
+  type DrainScenarioResult,
+} from '../support/drain-scenario.ts';
 import { closeAllHaproxies, defaultHealthCheck, detectionLimitMs } from '../support/haproxy.ts';
 import { closeAllEnvoys, realEnvoyMissing } from '../support/real-envoy.ts';
 import { startRealTask, type RealTask } from '../support/real-task.ts';
@@ -22,7 +27,10 @@ afterEach(async () => {
 });
 
 /** The scenario on real tasks; `tasks[0]` is task A. */
-async function onRealEnvoy(options: DrainScenarioOptions, envoyArgs: string[] = []): Promise<{ result: DrainScenarioResult; why: string; tasks: RealTask[] }> {
+async function onRealEnvoy(
+  options: DrainScenarioOptions,
+  envoyArgs: string[] = [],
+): Promise<{ result: DrainScenarioResult; why: string; tasks: RealTask[] }> {
   const tasks: RealTask[] = [];
   const startTask = async () => {
     const task = await startRealTask({ envoyArgs });
@@ -30,7 +38,9 @@ async function onRealEnvoy(options: DrainScenarioOptions, envoyArgs: string[] = 
     return task;
   };
   const result = await runDrainScenario({ ...options, startTask });
-  const envoyLines = tasks[0]!.envoy.lines.filter((l) => /warn|error|critical/.test(l.text)).map((l) => `envoy A: ${l.text}`);
+  const envoyLines = tasks[0]!.envoy.lines
+    .filter((l) => /warn|error|critical/.test(l.text))
+    .map((l) => `envoy A: ${l.text}`);
   return { result, why: [describeScenario(result), ...envoyLines].join('\n'), tasks };
 }
 
@@ -61,7 +71,9 @@ describe.skipIf(missing)('a task draining on real Envoy 1.40 (examples/envoy) be
 
   it('traffic-aware drain (DRAIN_MIN): 0 failed requests, and the helper exits long before DRAIN_TIMEOUT', async () => {
     const drainMinMs = DETECTION_MS + 500;
-    const run = await onRealEnvoy({ helperEnv: { DRAIN_DELAY: '0', DRAIN_TIMEOUT: '20', DRAIN_MIN: seconds(drainMinMs) } });
+    const run = await onRealEnvoy({
+      helperEnv: { DRAIN_DELAY: '0', DRAIN_TIMEOUT: '20', DRAIN_MIN: seconds(drainMinMs) },
+    });
     expectCleanDrain(run);
     const { result, why } = run;
     const ended = result.helper!.lines.find((l) => l.msg === 'drainTimeout ended');
@@ -75,7 +87,10 @@ describe.skipIf(missing)('a task draining on real Envoy 1.40 (examples/envoy) be
     const run = await onRealEnvoy({ helperEnv: FIXED, slowMs: [1_500] });
     expectCleanDrain(run);
     const { result, why } = run;
-    expect(result.slow.map((o) => [o.kind, o.kind === 'ok' ? o.servedBy : undefined]), why).toEqual([['ok', 'a']]);
+    expect(
+      result.slow.map((o) => [o.kind, o.kind === 'ok' ? o.servedBy : undefined]),
+      why,
+    ).toEqual([['ok', 'a']]);
     expect(result.slow[0]!.startedAt, why).toBeLessThan(result.healthcheckFailAt!);
     expect(result.slow[0]!.at, why).toBeGreaterThan(result.healthcheckFailAt!);
     expect(result.slow[0]!.at, why).toBeLessThan(result.exit!.at);
@@ -89,7 +104,10 @@ describe.skipIf(missing)('a task draining on real Envoy 1.40 (examples/envoy) be
       const run = await onRealEnvoy({ helperEnv: { ...FIXED, ENVOY_DRAIN_LISTENERS: mode } }, ['--drain-time-s', '0']);
       expectCleanDrain(run);
       const { result, why } = run;
-      expect(result.helper!.lines.find((l) => l.msg === 'envoy listeners draining'), why).toMatchObject({ inboundOnly: mode === 'inbound' });
+      expect(
+        result.helper!.lines.find((l) => l.msg === 'envoy listeners draining'),
+        why,
+      ).toMatchObject({ inboundOnly: mode === 'inbound' });
     });
   }
 
@@ -103,7 +121,13 @@ describe.skipIf(missing)('a task draining on real Envoy 1.40 (examples/envoy) be
     const shutdown = envoy.lines.findIndex((l) => /shutting down server instance/.test(l.text));
     const sigterm = envoy.lines.findIndex((l) => /caught ENVOY_SIGTERM/.test(l.text));
     expect(shutdown, why).toBeGreaterThanOrEqual(0);
-    expect(sigterm === -1 || shutdown < sigterm, `${why}: shutdown at line ${shutdown}, SIGTERM at line ${sigterm}`).toBe(true);
-    expect(result.helper!.lines.find((l) => l.msg === 'envoy told to quit'), why).toMatchObject({ hook: 'afterDrain' });
+    expect(
+      sigterm === -1 || shutdown < sigterm,
+      `${why}: shutdown at line ${shutdown}, SIGTERM at line ${sigterm}`,
+    ).toBe(true);
+    expect(
+      result.helper!.lines.find((l) => l.msg === 'envoy told to quit'),
+      why,
+    ).toMatchObject({ hook: 'afterDrain' });
   });
 });

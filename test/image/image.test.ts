@@ -65,7 +65,7 @@ describe('the image', () => {
     expect(helper.stdout()).toBe('healthy: app-check, envoy\n');
   });
 
-  it('runs a team\'s own TypeScript plugin copied into config/, importing @task-helper/core from the image', async () => {
+  it("runs a team's own TypeScript plugin copied into config/, importing @task-helper/core from the image", async () => {
     const config = path.join(image, 'config');
     cpSync(path.join(root, 'examples/custom-plugin/plugins'), path.join(config, 'plugins'), { recursive: true });
     writeFileSync(
@@ -84,7 +84,9 @@ describe('the image', () => {
       await helper.waitForLog('ready');
       helper.kill('SIGTERM');
       expect((await helper.exited).code).toBe(0);
-      expect(helper.lines.find((l) => l.msg === 'drain finished')?.steps).toContainEqual(expect.objectContaining({ plugin: 'notify', hook: 'afterDrain', outcome: 'ok' }));
+      expect(helper.lines.find((l) => l.msg === 'drain finished')?.steps).toContainEqual(
+        expect.objectContaining({ plugin: 'notify', hook: 'afterDrain', outcome: 'ok' }),
+      );
     } finally {
       rmSync(path.join(config, 'task-helper.config.ts'));
       rmSync(path.join(config, 'plugins'), { recursive: true });

@@ -18,17 +18,25 @@ async function refused(env: Record<string, string>, args: string[] = [], cwd?: s
 
 describe('timeouts ECS or a timer cannot honour are refused (item 6)', () => {
   it.each([
-    [{ STOP_TIMEOUT: '3000000' }, /^STOP_TIMEOUT="3000000" is invalid: expected .*at most 3600 \(.*120 on Fargate; EC2 documents no maximum\)$/],
+    [
+      { STOP_TIMEOUT: '3000000' },
+      /^STOP_TIMEOUT="3000000" is invalid: expected .*at most 3600 \(.*120 on Fargate; EC2 documents no maximum\)$/,
+    ],
     [{ STOP_TIMEOUT: '3601' }, /^STOP_TIMEOUT="3601" is invalid/],
     [{ START_TIMEOUT: '3000000' }, /^START_TIMEOUT="3000000" is invalid: expected .*at most 3600/],
-    [{ DRAIN_DELAY: '3000000' }, /^plugin "delay": DRAIN_DELAY="3000000" is invalid: expected .*at most 2147483 \(the longest timer Node holds\)$/],
+    [
+      { DRAIN_DELAY: '3000000' },
+      /^plugin "delay": DRAIN_DELAY="3000000" is invalid: expected .*at most 2147483 \(the longest timer Node holds\)$/,
+    ],
   ])('%j', async (env, message) => {
     expect(await refused(env)).toMatch(message);
   });
 
   it('stopTimeout in the config file, too', async () => {
     const cwd = tempDir({ '.task-helperrc.json': { stopTimeout: 100_000 } });
-    expect(await refused({}, [], cwd)).toMatch(/\.task-helperrc\.json: stopTimeout=100000 is invalid: expected .*at most 3600/);
+    expect(await refused({}, [], cwd)).toMatch(
+      /\.task-helperrc\.json: stopTimeout=100000 is invalid: expected .*at most 3600/,
+    );
   });
 });
 
@@ -40,7 +48,9 @@ describe('ENVOY_ADMIN_URL: one protocol, plain http://host:port (item 7)', () =>
     ['http://127.0.0.1:9901#ready'],
     ['http://127.0.0.1:6000'],
   ])('%s is refused', async (url) => {
-    expect(await refused({ ENVOY_ADMIN_URL: url })).toMatch(/^plugin "envoy": ENVOY_ADMIN_URL=.* is invalid: expected a plain http:\/\/host:port URL/);
+    expect(await refused({ ENVOY_ADMIN_URL: url })).toMatch(
+      /^plugin "envoy": ENVOY_ADMIN_URL=.* is invalid: expected a plain http:\/\/host:port URL/,
+    );
   });
 
   it('credentials are refused and never printed', async () => {
@@ -52,12 +62,16 @@ describe('ENVOY_ADMIN_URL: one protocol, plain http://host:port (item 7)', () =>
   });
 
   it('ENVOY_ADMIN_ACCESS_PORT on a port fetch refuses is refused', async () => {
-    expect(await refused({ ENVOY_ADMIN_ACCESS_PORT: '6000' })).toMatch(/^plugin "envoy": ENVOY_ADMIN_ACCESS_PORT="6000" is invalid/);
+    expect(await refused({ ENVOY_ADMIN_ACCESS_PORT: '6000' })).toMatch(
+      /^plugin "envoy": ENVOY_ADMIN_ACCESS_PORT="6000" is invalid/,
+    );
   });
 
   it('a trailing slash is fine: the drain POSTs to the same origin', async () => {
     stack = await startStack();
-    const helper = startHelper(['run'], { env: { ...stack.env, ENVOY_ADMIN_URL: `${stack.envoy.adminUrl}/`, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
+    const helper = startHelper(['run'], {
+      env: { ...stack.env, ENVOY_ADMIN_URL: `${stack.envoy.adminUrl}/`, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' },
+    });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
@@ -66,13 +80,24 @@ describe('ENVOY_ADMIN_URL: one protocol, plain http://host:port (item 7)', () =>
 });
 
 describe('variables that look like ours but are not (item 8)', () => {
-  const typos = { DRAIN_DEALY: '5', DRAIN_TIMOUT: '5', ENVOY_ADMIN: 'x', STOP_TIMOUT: '30', ENVOY_UID: '101', ENVOY_GID: '101', ENVOY_LOG_LEVEL: 'info', HOSTNAME: 'ip-10-0-0-1' };
+  const typos = {
+    DRAIN_DEALY: '5',
+    DRAIN_TIMOUT: '5',
+    ENVOY_ADMIN: 'x',
+    STOP_TIMOUT: '30',
+    ENVOY_UID: '101',
+    ENVOY_GID: '101',
+    ENVOY_LOG_LEVEL: 'info',
+    HOSTNAME: 'ip-10-0-0-1',
+  };
 
   it('run warns at start, naming the closest real one; Envoy image variables and others are left alone', async () => {
     stack = await startStack();
     const helper = startHelper(['run'], { env: { ...stack.env, ...typos, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
     await helper.waitForLog('ready');
-    const warned = helper.lines.filter((l) => l.msg === 'environment variable ignored: task-helper and its plugins do not read it');
+    const warned = helper.lines.filter(
+      (l) => l.msg === 'environment variable ignored: task-helper and its plugins do not read it',
+    );
     expect(warned.map((l) => [l.variable, l.closest])).toEqual([
       ['DRAIN_DEALY', 'DRAIN_DELAY'],
       ['DRAIN_TIMOUT', 'DRAIN_TIMEOUT'],
@@ -87,7 +112,9 @@ describe('variables that look like ours but are not (item 8)', () => {
   it('plan lists them, in text and JSON', async () => {
     const text = await runHelper(['plan'], { env: typos });
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain('Environment variables nothing reads (typos?)\n  DRAIN_DEALY   did you mean DRAIN_DELAY?\n');
+    expect(text.stdout).toContain(
+      'Environment variables nothing reads (typos?)\n  DRAIN_DEALY   did you mean DRAIN_DELAY?\n',
+    );
     expect(text.stdout).not.toContain('ENVOY_UID');
     const json = await runHelper(['plan', '--json'], { env: typos });
     expect(JSON.parse(json.stdout).unknownEnv).toEqual([
@@ -102,7 +129,10 @@ describe('variables that look like ours but are not (item 8)', () => {
 describe('--config that cannot be used (item 9)', () => {
   it.each([
     [['--config', '.'], /^--config \.: .* is a folder; name the config file itself$/],
-    [['--config', '/proc/self/mem'], /^--config \/proc\/self\/mem: \/proc\/self\/mem cannot be read \(EIO\); pass a readable file$/],
+    [
+      ['--config', '/proc/self/mem'],
+      /^--config \/proc\/self\/mem: \/proc\/self\/mem cannot be read \(EIO\); pass a readable file$/,
+    ],
     [['--config', ''], /^--config="" is invalid: expected a config file's path$/],
     [['--config='], /^--config="" is invalid: expected a config file's path$/],
   ])('%j exits 78 with one line', async (args, message) => {
@@ -131,12 +161,20 @@ describe('secret settings and long values (item 12)', () => {
     const text = await runHelper(['plan'], { env: { VAULT_TOKEN: 's.topsecret' }, cwd });
     expect(text.stdout).toMatch(/VAULT_TOKEN\s+"\[redacted\]"\s+env\s+vault/);
     const json = await runHelper(['plan', '--json'], { env: { VAULT_TOKEN: 's.topsecret' }, cwd });
-    expect(JSON.parse(json.stdout).settings).toContainEqual({ plugin: 'vault', env: 'VAULT_TOKEN', value: '[redacted]', source: 'env', secret: true });
+    expect(JSON.parse(json.stdout).settings).toContainEqual({
+      plugin: 'vault',
+      env: 'VAULT_TOKEN',
+      value: '[redacted]',
+      source: 'env',
+      secret: true,
+    });
     expect(text.stdout + json.stdout).not.toContain('topsecret');
   });
 
   it('an invalid secret is not echoed in the fatal line', async () => {
-    expect(await refused({ VAULT_TOKEN: 'hunter2' }, [], config())).toBe('plugin "vault": VAULT_TOKEN=[redacted] is invalid: expected a token starting with s.');
+    expect(await refused({ VAULT_TOKEN: 'hunter2' }, [], config())).toBe(
+      'plugin "vault": VAULT_TOKEN=[redacted] is invalid: expected a token starting with s.',
+    );
   });
 
   it('an invalid value is echoed cut to 80 characters', async () => {

@@ -8,7 +8,7 @@ let stack: Stack;
 afterEach(() => stack?.close());
 
 describe('the start stage', () => {
-  it('waits in onStart until Envoy\'s /ready moves from INITIALIZING to LIVE, then logs ready with each step\'s time', async () => {
+  it("waits in onStart until Envoy's /ready moves from INITIALIZING to LIVE, then logs ready with each step's time", async () => {
     // /ready answers INITIALIZING until the helper has seen it, however slowly the helper starts.
     const adminFaults: Record<string, AdminFault> = { '/ready': { status: 503, body: 'INITIALIZING\n' } };
     stack = await startStack({ adminFaults });
@@ -19,7 +19,11 @@ describe('the start stage', () => {
     const readyCalls = stack.envoy.calls.filter((c) => c.path === '/ready');
     expect(readyCalls[0]?.status).toBe(503);
     expect(readyCalls.at(-1)?.status).toBe(200);
-    expect(helper.lines.find((l) => l.msg === 'waiting for envoy to be live')).toMatchObject({ state: 'INITIALIZING', plugin: 'envoy', hook: 'onStart' });
+    expect(helper.lines.find((l) => l.msg === 'waiting for envoy to be live')).toMatchObject({
+      state: 'INITIALIZING',
+      plugin: 'envoy',
+      hook: 'onStart',
+    });
     expect(ready.steps).toEqual([expect.objectContaining({ plugin: 'envoy', hook: 'onStart', outcome: 'ok' })]);
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
@@ -27,9 +31,18 @@ describe('the start stage', () => {
 
   it('gives up waiting at START_TIMEOUT, logs the failure and still drains later (exit 1)', async () => {
     stack = await startStack({ initializingMs: 60_000 });
-    const helper = startHelper(['run'], { env: { ...stack.env, START_TIMEOUT: '1', DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
+    const helper = startHelper(['run'], {
+      env: { ...stack.env, START_TIMEOUT: '1', DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' },
+    });
     const ready = await helper.waitForLog('ready');
-    expect(ready.steps).toEqual([expect.objectContaining({ plugin: 'envoy', hook: 'onStart', outcome: 'failed', error: expect.stringMatching(/^envoy was not live after \d+ ms \(last: INITIALIZING\); carrying on/) })]);
+    expect(ready.steps).toEqual([
+      expect.objectContaining({
+        plugin: 'envoy',
+        hook: 'onStart',
+        outcome: 'failed',
+        error: expect.stringMatching(/^envoy was not live after \d+ ms \(last: INITIALIZING\); carrying on/),
+      }),
+    ]);
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(1);
     expect(stack.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/healthcheck/fail']);
@@ -37,7 +50,9 @@ describe('the start stage', () => {
 
   it('does not wait for Envoy with ENVOY_WAIT_READY=false', async () => {
     stack = await startStack({ initializingMs: 60_000 });
-    const helper = startHelper(['run'], { env: { ...stack.env, ENVOY_WAIT_READY: 'false', DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
+    const helper = startHelper(['run'], {
+      env: { ...stack.env, ENVOY_WAIT_READY: 'false', DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' },
+    });
     expect((await helper.waitForLog('ready')).steps).toEqual([]);
     expect(stack.envoy.calls).toEqual([]);
     helper.kill('SIGTERM');
@@ -47,13 +62,17 @@ describe('the start stage', () => {
   it('with APP_WAIT_READY=true, waits for the app to answer before ready', async () => {
     stack = await startStack();
     const port = await freePort();
-    const helper = startHelper(['run'], { env: { ...stack.env, PORT: String(port), APP_WAIT_READY: 'true', DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
+    const helper = startHelper(['run'], {
+      env: { ...stack.env, PORT: String(port), APP_WAIT_READY: 'true', DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' },
+    });
     await helper.waitForLog('waiting for the app to answer');
     expect(helper.lines.some((l) => l.msg === 'ready')).toBe(false);
     const app = await startToyApp({ port });
     try {
       const ready = await helper.waitForLog('ready');
-      expect(ready.steps).toEqual(expect.arrayContaining([expect.objectContaining({ plugin: 'app-check', hook: 'onStart', outcome: 'ok' })]));
+      expect(ready.steps).toEqual(
+        expect.arrayContaining([expect.objectContaining({ plugin: 'app-check', hook: 'onStart', outcome: 'ok' })]),
+      );
     } finally {
       helper.kill('SIGTERM');
       await helper.exited;
@@ -62,23 +81,26 @@ describe('the start stage', () => {
   });
 });
 
-describe('Envoy\'s other drain controls', () => {
+describe("Envoy's other drain controls", () => {
   it('ENVOY_DRAIN_LISTENERS=inbound POSTs /drain_listeners?graceful&skip_exit&inboundonly right after /healthcheck/fail', async () => {
     stack = await startStack();
-    const helper = startHelper(['run'], { env: { ...stack.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0', ENVOY_DRAIN_LISTENERS: 'inbound' } });
+    const helper = startHelper(['run'], {
+      env: { ...stack.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0', ENVOY_DRAIN_LISTENERS: 'inbound' },
+    });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(stack.envoy.calls.filter((c) => c.method === 'POST').map((c) => `${c.path}?${c.query} ${c.status}`)).toEqual([
-      '/healthcheck/fail? 200',
-      '/drain_listeners?graceful&skip_exit&inboundonly 200',
-    ]);
+    expect(stack.envoy.calls.filter((c) => c.method === 'POST').map((c) => `${c.path}?${c.query} ${c.status}`)).toEqual(
+      ['/healthcheck/fail? 200', '/drain_listeners?graceful&skip_exit&inboundonly 200'],
+    );
   });
 
   it('ENVOY_QUIT=true POSTs /quitquitquit in afterDrain, last, and Envoy exits', async () => {
     stack = await startStack();
     const quit = new Promise<void>((resolve) => stack.envoy.on('quit', resolve));
-    const helper = startHelper(['run'], { env: { ...stack.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0', ENVOY_QUIT: 'true', ENVOY_DRAIN_LISTENERS: 'all' } });
+    const helper = startHelper(['run'], {
+      env: { ...stack.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0', ENVOY_QUIT: 'true', ENVOY_DRAIN_LISTENERS: 'all' },
+    });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);

@@ -16,7 +16,9 @@ describe('signals other than SIGTERM', () => {
     const helper = startHelper(['run'], { env: { ...stack.env, ...quick } });
     await helper.waitForLog('ready');
     helper.kill('SIGUSR1');
-    expect(await helper.waitForLog((l) => l.msg.startsWith('signal ignored') && l.signal === 'SIGUSR1')).toMatchObject({ level: 'warn' });
+    expect(await helper.waitForLog((l) => l.msg.startsWith('signal ignored') && l.signal === 'SIGUSR1')).toMatchObject({
+      level: 'warn',
+    });
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
     // Node announces an opened inspector on stderr ("Debugger listening on ws://127.0.0.1:9229/…").
@@ -59,7 +61,9 @@ describe('a stop signal before the helper is ready', () => {
     expect((await helper.exited).code).toBe(0);
     expect(posts()).toEqual(['/healthcheck/fail']);
     const finished = await helper.waitForLog('drain finished');
-    expect(finished.steps).toEqual(expect.arrayContaining([expect.objectContaining({ plugin: 'envoy', hook: 'onStart', outcome: 'cut' })]));
+    expect(finished.steps).toEqual(
+      expect.arrayContaining([expect.objectContaining({ plugin: 'envoy', hook: 'onStart', outcome: 'cut' })]),
+    );
     expect(helper.lines.some((l) => l.msg === 'start interrupted by stop signal')).toBe(true);
   });
 

@@ -21,4 +21,3 @@ export async function drainOnce(stack: Stack, env: Record<string, string>, args:
   const steps = (helper.lines.find((l) => l.msg === 'drain finished')?.steps ?? []) as Drain['steps'];
   return { helper, code, sigtermAt, exitAt, failAfterMs: fail && fail.at - sigtermAt, steps };
 }
-

@@ -1,7 +1,15 @@
 import type { EnvoySimOptions } from '@task-helper/envoy-sim';
 import { startHelper, type HelperProcess } from './helper-process.ts';
 import { defaultHealthCheck, startHaproxy, type Haproxy, type HaproxyLine, type HealthCheckTiming } from './haproxy.ts';
-import { startLoad, summarizeLoad, type Failure, type Load, type LoadOptions, type LoadStats, type Outcome } from './load.ts';
+import {
+  startLoad,
+  summarizeLoad,
+  type Failure,
+  type Load,
+  type LoadOptions,
+  type LoadStats,
+  type Outcome,
+} from './load.ts';
 import { startStack } from './stack.ts';
 
 /** One task's app and Envoy, as the scenario needs them. */
@@ -99,7 +107,11 @@ export async function runDrainScenario(options: DrainScenarioOptions = {}): Prom
     }
 
     load = startLoad(haproxy.url, options.load);
-    await load.waitFor((s) => (s.okByServer.a ?? 0) >= warmupPerTask && (s.okByServer.b ?? 0) >= warmupPerTask, 5_000, 'both tasks serving');
+    await load.waitFor(
+      (s) => (s.okByServer.a ?? 0) >= warmupPerTask && (s.okByServer.b ?? 0) >= warmupPerTask,
+      5_000,
+      'both tasks serving',
+    );
     const slow = Promise.all((options.slowMs ?? []).map((ms) => load!.slow(ms, 'a')));
 
     const sigtermAt = helper ? helper.kill('SIGTERM') : Date.now();
@@ -107,7 +119,15 @@ export async function runDrainScenario(options: DrainScenarioOptions = {}): Prom
     if (helper) {
       let timer: NodeJS.Timeout | undefined;
       const tooLong = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`helper still running ${maxStopMs} ms after SIGTERM:\n${helper!.lines.map((l) => JSON.stringify(l)).join('\n')}`)), maxStopMs);
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `helper still running ${maxStopMs} ms after SIGTERM:\n${helper!.lines.map((l) => JSON.stringify(l)).join('\n')}`,
+              ),
+            ),
+          maxStopMs,
+        );
       });
       try {
         exit = await Promise.race([helper.exited, tooLong]);
@@ -121,10 +141,15 @@ export async function runDrainScenario(options: DrainScenarioOptions = {}): Prom
 
     const down = await haproxy.waitForLine(/Server tasks\/a is DOWN/, downWithinMs);
     const completedAtDown = load.stats.completed;
-    await load.waitFor((s) => s.completed >= completedAtDown + tailRequests, 10_000, `${tailRequests} requests after task A went DOWN`);
+    await load.waitFor(
+      (s) => s.completed >= completedAtDown + tailRequests,
+      10_000,
+      `${tailRequests} requests after task A went DOWN`,
+    );
     const [slowOutcomes, stats] = await Promise.all([slow, load.stop()]);
     load = undefined;
-    const healthcheckFailAt = taskA.healthcheckFailAt?.() ?? helper?.lines.find((l) => l.msg.startsWith('envoy health check failed'))?.at;
+    const healthcheckFailAt =
+      taskA.healthcheckFailAt?.() ?? helper?.lines.find((l) => l.msg.startsWith('envoy health check failed'))?.at;
 
     return {
       sigtermAt,
@@ -155,7 +180,9 @@ export function describeScenario(result: DrainScenarioResult): string {
   const lines = [
     `load: ${summarizeLoad(result.load)}`,
     `SIGTERM at +0 ms; /healthcheck/fail ${result.healthcheckFailAt === undefined ? 'never' : t(result.healthcheckFailAt)}; helper exit ${result.exit ? `${t(result.exit.at)} (code ${result.exit.code})` : 'n/a'}; task A stopped ${t(result.taskStoppedAt)}; HAProxy marked A DOWN ${t(result.downAt)}`,
-    ...result.failures.slice(0, 20).map((f) => `failure: ${JSON.stringify({ ...f, startedAt: t(f.startedAt), at: t(f.at) })}`),
+    ...result.failures
+      .slice(0, 20)
+      .map((f) => `failure: ${JSON.stringify({ ...f, startedAt: t(f.startedAt), at: t(f.at) })}`),
     ...(result.helper?.lines ?? []).map((l) => `helper: ${JSON.stringify({ ...l, at: t(l.at) })}`),
     ...result.haproxyLines.map((l) => `haproxy ${t(l.at)}: ${l.text}`),
   ];

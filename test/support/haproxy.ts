@@ -33,7 +33,8 @@ export interface HealthCheckTiming {
 export const defaultHealthCheck: HealthCheckTiming = Object.freeze({ interMs: 500, fall: 2, rise: 2 });
 
 /** inter × fall: how long after `/healthcheck/fail` HAProxy may still route to the task. */
-export const detectionLimitMs = (timing: HealthCheckTiming = defaultHealthCheck): number => timing.interMs * timing.fall;
+export const detectionLimitMs = (timing: HealthCheckTiming = defaultHealthCheck): number =>
+  timing.interMs * timing.fall;
 
 export interface HaproxyOptions {
   servers: HaproxyServer[];
@@ -109,7 +110,11 @@ export function haproxyVersion(): string {
   return out.stdout.split('\n')[0] ?? 'unknown';
 }
 
-export function haproxyConfig({ servers, healthPath = '/ping/ping', healthCheck = defaultHealthCheck }: HaproxyOptions, port: number, socket: string): string {
+export function haproxyConfig(
+  { servers, healthPath = '/ping/ping', healthCheck = defaultHealthCheck }: HaproxyOptions,
+  port: number,
+  socket: string,
+): string {
   const { interMs, fall, rise } = healthCheck;
   return `global
     stats socket ${socket} mode 600 level admin
@@ -223,7 +228,13 @@ async function launch(options: HaproxyOptions, port: number): Promise<Haproxy> {
     return rows
       .map((row) => Object.fromEntries(row.split(',').map((value, i) => [columns[i] ?? String(i), value])))
       .filter((r) => r.pxname === 'tasks' && r.svname !== 'BACKEND')
-      .map((r) => ({ name: r.svname ?? '', status: r.status ?? '', checkStatus: (r.check_status ?? '').replace(/^\* ?/, ''), sessions: Number(r.stot ?? 0), raw: r }));
+      .map((r) => ({
+        name: r.svname ?? '',
+        status: r.status ?? '',
+        checkStatus: (r.check_status ?? '').replace(/^\* ?/, ''),
+        sessions: Number(r.stot ?? 0),
+        raw: r,
+      }));
   };
   const server = async (name: string): Promise<ServerStat> => {
     const found = (await servers()).find((s) => s.name === name);

@@ -33,7 +33,10 @@ export interface HelperProcess {
  * Spawns the real CLI on this Node 24 binary (not through node_modules/.bin, whose shell shims do
  * not forward signals) with only the environment given, so the tests' own env never leaks in.
  */
-export function startHelper(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): HelperProcess {
+export function startHelper(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): HelperProcess {
   return spawnHelper([SOURCE_CONDITION, CLI, ...args], options);
 }
 
@@ -60,7 +63,11 @@ export function spawnHelper(
     for (const wake of waiters) wake();
   });
   // 'close', not 'exit': by then every stdout line has been read.
-  const exited = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, at: Date.now() }));
+  const exited = once(child, 'close').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+    at: Date.now(),
+  }));
 
   return {
     child,
@@ -77,8 +84,29 @@ export function spawnHelper(
           if (found) finish(() => resolve(found));
           return found !== undefined;
         };
-        const timer = setTimeout(() => finish(() => reject(new Error(`no log line matching ${String(match)} within ${timeoutMs} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\n${stderr}`))), timeoutMs);
-        const onExit = (): void => void setImmediate(() => check() || finish(() => reject(new Error(`exited without a log line matching ${String(match)}; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\n${stderr}`))));
+        const timer = setTimeout(
+          () =>
+            finish(() =>
+              reject(
+                new Error(
+                  `no log line matching ${String(match)} within ${timeoutMs} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\n${stderr}`,
+                ),
+              ),
+            ),
+          timeoutMs,
+        );
+        const onExit = (): void =>
+          void setImmediate(
+            () =>
+              check() ||
+              finish(() =>
+                reject(
+                  new Error(
+                    `exited without a log line matching ${String(match)}; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\n${stderr}`,
+                  ),
+                ),
+              ),
+          );
         const finish = (settle: () => void): void => {
           clearTimeout(timer);
           waiters.delete(check);

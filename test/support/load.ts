@@ -57,12 +57,27 @@ export function startLoad(baseUrl: string, options: LoadOptions = {}): Load {
   const target = new URL(baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const slowAgent = new Agent({ keepAlive: true });
-  const stats: LoadStats = { completed: 0, ok: 0, statuses: {}, errors: {}, timeouts: 0, okByServer: {}, lastOkSentAt: {}, failures: [] };
+  const stats: LoadStats = {
+    completed: 0,
+    ok: 0,
+    statuses: {},
+    errors: {},
+    timeouts: 0,
+    okByServer: {},
+    lastOkSentAt: {},
+    failures: [],
+  };
   const waiters = new Set<() => void>();
   const inFlight = new Set<Promise<Outcome>>();
   let running = true;
 
-  function send(agentToUse: Agent, requestPath: string, limitMs: number, headers: Record<string, string> = {}, slowMs?: number): Promise<Outcome> {
+  function send(
+    agentToUse: Agent,
+    requestPath: string,
+    limitMs: number,
+    headers: Record<string, string> = {},
+    slowMs?: number,
+  ): Promise<Outcome> {
     const startedAt = Date.now();
     const extra = slowMs === undefined ? {} : { slowMs };
     const promise = new Promise<Outcome>((resolve) => {
@@ -73,18 +88,34 @@ export function startLoad(baseUrl: string, options: LoadOptions = {}): Load {
         clearTimeout(timer);
         resolve(outcome);
       };
-      const req = request({ host: target.hostname, port: target.port, path: requestPath, agent: agentToUse, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.once('end', () => {
-          const servedBy = String(res.headers['x-served-by'] ?? '');
-          const at = Date.now();
-          if (res.statusCode === 200) settle({ kind: 'ok', status: 200, servedBy, startedAt, at, ...extra });
-          else settle({ kind: 'status', status: res.statusCode ?? 0, servedBy, body: Buffer.concat(chunks).toString().slice(0, 200), startedAt, at, ...extra });
-        });
-        res.once('error', (error: NodeJS.ErrnoException) => settle({ kind: 'error', code: error.code ?? error.message, startedAt, at: Date.now(), ...extra }));
-      });
-      req.once('error', (error: NodeJS.ErrnoException) => settle({ kind: 'error', code: error.code ?? error.message, startedAt, at: Date.now(), ...extra }));
+      const req = request(
+        { host: target.hostname, port: target.port, path: requestPath, agent: agentToUse, headers },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.once('end', () => {
+            const servedBy = String(res.headers['x-served-by'] ?? '');
+            const at = Date.now();
+            if (res.statusCode === 200) settle({ kind: 'ok', status: 200, servedBy, startedAt, at, ...extra });
+            else
+              settle({
+                kind: 'status',
+                status: res.statusCode ?? 0,
+                servedBy,
+                body: Buffer.concat(chunks).toString().slice(0, 200),
+                startedAt,
+                at,
+                ...extra,
+              });
+          });
+          res.once('error', (error: NodeJS.ErrnoException) =>
+            settle({ kind: 'error', code: error.code ?? error.message, startedAt, at: Date.now(), ...extra }),
+          );
+        },
+      );
+      req.once('error', (error: NodeJS.ErrnoException) =>
+        settle({ kind: 'error', code: error.code ?? error.message, startedAt, at: Date.now(), ...extra }),
+      );
       const timer = setTimeout(() => {
         settle({ kind: 'timeout', startedAt, at: Date.now(), ...extra });
         req.destroy();
@@ -124,7 +155,8 @@ export function startLoad(baseUrl: string, options: LoadOptions = {}): Load {
 
   return {
     stats,
-    slow: (ms, pinTask) => send(slowAgent, `/slow?ms=${ms}`, ms + timeoutMs, pinTask ? { 'x-pin-task': pinTask } : {}, ms),
+    slow: (ms, pinTask) =>
+      send(slowAgent, `/slow?ms=${ms}`, ms + timeoutMs, pinTask ? { 'x-pin-task': pinTask } : {}, ms),
     waitFor(test, waitMs = 5_000, what = 'load condition') {
       return new Promise((resolve, reject) => {
         const check = (): void => {
@@ -157,7 +189,12 @@ export const failureCount = (stats: LoadStats): number => stats.failures.length;
 
 /** One line for assertion messages and bench logs. */
 export function summarizeLoad(stats: LoadStats): string {
-  const parts = [`${stats.completed} requests`, `${stats.ok} ok (${Object.entries(stats.okByServer).map(([s, n]) => `${s || '?'}: ${n}`).join(', ')})`];
+  const parts = [
+    `${stats.completed} requests`,
+    `${stats.ok} ok (${Object.entries(stats.okByServer)
+      .map(([s, n]) => `${s || '?'}: ${n}`)
+      .join(', ')})`,
+  ];
   for (const [status, n] of Object.entries(stats.statuses)) parts.push(`${n}× HTTP ${status}`);
   for (const [code, n] of Object.entries(stats.errors)) parts.push(`${n}× ${code}`);
   if (stats.timeouts > 0) parts.push(`${stats.timeouts}× timeout`);

@@ -27,7 +27,10 @@ export function exampleBootstrap(ports: Partial<ExamplePorts>): string {
   for (const [name, port] of Object.entries(ports) as Array<[keyof ExamplePorts, number]>) {
     const pattern = new RegExp(`port_value: ${EXAMPLE_PORTS[name]}\\b`, 'g');
     const found = text.match(pattern)?.length ?? 0;
-    if (found !== 1) throw new Error(`examples/envoy/envoy.yaml: expected one "port_value: ${EXAMPLE_PORTS[name]}" (${name}), found ${found}`);
+    if (found !== 1)
+      throw new Error(
+        `examples/envoy/envoy.yaml: expected one "port_value: ${EXAMPLE_PORTS[name]}" (${name}), found ${found}`,
+      );
     text = text.replace(pattern, `port_value: ${port}`);
   }
   return text;
@@ -105,14 +108,30 @@ export async function closeAllEnvoys(): Promise<void> {
 let starts = 0;
 const nextBaseId = (): number => ((process.pid % 20_000) * 100 + (starts++ % 100)) % 2 ** 31;
 
-export async function launchEnvoy({ config, args = [], waitFor = 'live', timeoutMs = 15_000 }: EnvoyProcessOptions): Promise<EnvoyProcess> {
+export async function launchEnvoy({
+  config,
+  args = [],
+  waitFor = 'live',
+  timeoutMs = 15_000,
+}: EnvoyProcessOptions): Promise<EnvoyProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), 'task-helper-envoy-'));
   const configFile = path.join(dir, 'envoy.yaml');
   const addressFile = path.join(dir, 'admin-address');
   writeFileSync(configFile, config);
   const child = spawn(
     envoyBinary,
-    ['-c', configFile, '--disable-hot-restart', '--base-id', String(nextBaseId()), '--admin-address-path', addressFile, '--log-level', 'info', ...args],
+    [
+      '-c',
+      configFile,
+      '--disable-hot-restart',
+      '--base-id',
+      String(nextBaseId()),
+      '--admin-address-path',
+      addressFile,
+      '--log-level',
+      'info',
+      ...args,
+    ],
     { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const lines: EnvoyLine[] = [];
@@ -122,7 +141,11 @@ export async function launchEnvoy({ config, args = [], waitFor = 'live', timeout
     exitedWith = `exited with ${signal ?? `code ${code}`}`;
     return { code: code as number | null, signal: signal as NodeJS.Signals | null, at: Date.now() };
   });
-  const output = (): string => lines.slice(-40).map((l) => l.text).join('\n');
+  const output = (): string =>
+    lines
+      .slice(-40)
+      .map((l) => l.text)
+      .join('\n');
 
   let adminUrl = '';
   const admin: EnvoyProcess['admin'] = async (method, pathAndQuery) => {
@@ -184,10 +207,16 @@ export async function launchEnvoy({ config, args = [], waitFor = 'live', timeout
 async function listenerUrls(admin: EnvoyProcess['admin']): Promise<Record<string, string>> {
   const { body } = await admin('GET', '/listeners?format=json');
   const { listener_statuses: statuses = [] } = JSON.parse(body) as {
-    listener_statuses?: Array<{ name: string; local_address: { socket_address: { address: string; port_value: number } } }>;
+    listener_statuses?: Array<{
+      name: string;
+      local_address: { socket_address: { address: string; port_value: number } };
+    }>;
   };
   return Object.fromEntries(
-    statuses.map(({ name, local_address: { socket_address: a } }) => [name, `http://${a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port_value}`]),
+    statuses.map(({ name, local_address: { socket_address: a } }) => [
+      name,
+      `http://${a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port_value}`,
+    ]),
   );
 }
 
@@ -195,11 +224,20 @@ async function listenerUrls(admin: EnvoyProcess['admin']): Promise<Record<string
  * The example sidecar, exactly examples/envoy/envoy.yaml and the Dockerfile's flags, in front of an
  * app on `appPort`; `args` (`--flag value` pairs) replace the Dockerfile's flags of the same name.
  */
-export function startExampleEnvoy(appPort: number, options: Omit<EnvoyProcessOptions, 'config'> = {}): Promise<EnvoyProcess> {
+export function startExampleEnvoy(
+  appPort: number,
+  options: Omit<EnvoyProcessOptions, 'config'> = {},
+): Promise<EnvoyProcess> {
   const extra = options.args ?? [];
   const flags = exampleFlags();
-  const kept = flags.flatMap((flag, i) => (flag.startsWith('--') && !extra.includes(flag) ? [flag, flags[i + 1]!] : []));
-  return launchEnvoy({ ...options, config: exampleBootstrap({ admin: 0, ingress: 0, egress: 0, app: appPort }), args: [...kept, ...extra] });
+  const kept = flags.flatMap((flag, i) =>
+    flag.startsWith('--') && !extra.includes(flag) ? [flag, flags[i + 1]!] : [],
+  );
+  return launchEnvoy({
+    ...options,
+    config: exampleBootstrap({ admin: 0, ingress: 0, egress: 0, app: appPort }),
+    args: [...kept, ...extra],
+  });
 }
 
 export interface RealEnvoyOptions {
@@ -221,7 +259,12 @@ export interface RealEnvoy extends EnvoyProcess {
  * The smallest bootstrap the contract and traffic-aware tests need: admin, one inbound listener
  * whose connection manager runs the health check filter in front of a router to the app.
  */
-export function realEnvoyConfig({ upstreamPort, healthPath = '/ping/ping', passThrough = true, statPrefix = 'ingress' }: RealEnvoyOptions): string {
+export function realEnvoyConfig({
+  upstreamPort,
+  healthPath = '/ping/ping',
+  passThrough = true,
+  statPrefix = 'ingress',
+}: RealEnvoyOptions): string {
   return `admin:
   address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
 static_resources:
@@ -263,4 +306,3 @@ export async function startRealEnvoy(options: RealEnvoyOptions, { readyTimeoutMs
   const envoy = await launchEnvoy({ config: realEnvoyConfig(options), args, timeoutMs: readyTimeoutMs });
   return Object.assign(envoy, { listenerUrl: envoy.listeners.ingress!, statPrefix: options.statPrefix ?? 'ingress' });
 }
-

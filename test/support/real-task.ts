@@ -22,7 +22,10 @@ export async function startRealTask({ envoyArgs = [] }: { envoyArgs?: string[] }
     throw error;
   }
   const ingress = envoy.listeners.ingress;
-  if (!ingress) throw new Error(`examples/envoy/envoy.yaml has no listener named ingress (got ${Object.keys(envoy.listeners).join(', ')})`);
+  if (!ingress)
+    throw new Error(
+      `examples/envoy/envoy.yaml has no listener named ingress (got ${Object.keys(envoy.listeners).join(', ')})`,
+    );
   return {
     app,
     envoy,

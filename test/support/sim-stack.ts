@@ -34,23 +34,33 @@ export function send(
   init: { method?: string; agent?: Agent | false; headers?: Record<string, string>; body?: string } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: init.method ?? 'GET', agent: init.agent ?? false, headers: init.headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, reusedSocket: req.reusedSocket }));
-    });
+    const req = httpRequest(
+      url,
+      { method: init.method ?? 'GET', agent: init.agent ?? false, headers: init.headers },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, reusedSocket: req.reusedSocket }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(init.body);
   });
 }
 
-export const adminPost = (sim: EnvoySim, pathAndQuery: string) => send(`${sim.adminUrl}${pathAndQuery}`, { method: 'POST' });
+export const adminPost = (sim: EnvoySim, pathAndQuery: string) =>
+  send(`${sim.adminUrl}${pathAndQuery}`, { method: 'POST' });
 export const adminGet = (sim: EnvoySim, pathAndQuery: string) => send(`${sim.adminUrl}${pathAndQuery}`);
 
 /** Reads one stat through /stats?format=json, as a client of real Envoy would. */
 export async function readStat(sim: EnvoySim, name: string): Promise<number> {
-  const reply = await adminGet(sim, `/stats?format=json&filter=${encodeURIComponent(`^${name.replaceAll('.', '\\.')}$`)}`);
+  const reply = await adminGet(
+    sim,
+    `/stats?format=json&filter=${encodeURIComponent(`^${name.replaceAll('.', '\\.')}$`)}`,
+  );
   const { stats } = JSON.parse(reply.body) as { stats: Array<{ name?: string; value?: number }> };
   const stat = stats.find((s) => s.name === name);
   if (!stat || stat.value === undefined) throw new Error(`no stat ${name}`);

@@ -27,10 +27,19 @@ async function startTask(kind: EnvoyKind): Promise<Task> {
   try {
     if (kind.real) {
       const envoy = await startRealEnvoy({ upstreamPort: app.port, statPrefix: kind.statPrefix });
-      return { ...envoy, env: { ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port) }, close: async () => (await envoy.close(), await app.close()) };
+      return {
+        ...envoy,
+        env: { ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port) },
+        close: async () => (await envoy.close(), await app.close()),
+      };
     }
     const sim = await startEnvoySim({ upstream: app.url, statSet: kind.statSet });
-    return { ...sim, statPrefix: 'ingress', env: { ENVOY_ADMIN_URL: sim.adminUrl, PORT: String(app.port) }, close: async () => (await sim.close(), await app.close()) };
+    return {
+      ...sim,
+      statPrefix: 'ingress',
+      env: { ENVOY_ADMIN_URL: sim.adminUrl, PORT: String(app.port) },
+      close: async () => (await sim.close(), await app.close()),
+    };
   } catch (error) {
     await app.close();
     throw error;
@@ -40,7 +49,9 @@ async function startTask(kind: EnvoyKind): Promise<Task> {
 async function healthChecksSeen(task: Task): Promise<number> {
   const name = `http.${task.statPrefix}.tracing.health_check`;
   const filter = encodeURIComponent(`^${name.replaceAll('.', '\\.')}$`);
-  const { stats } = (await (await fetch(`${task.adminUrl}/stats?format=json&filter=${filter}`)).json()) as { stats: Array<{ name: string; value: number }> };
+  const { stats } = (await (await fetch(`${task.adminUrl}/stats?format=json&filter=${filter}`)).json()) as {
+    stats: Array<{ name: string; value: number }>;
+  };
   return stats.find((s) => s.name === name)?.value ?? Number.NaN;
 }
 
@@ -70,8 +81,16 @@ export async function runTrafficDrain(kind: EnvoyKind, helperEnv: Record<string,
   try {
     taskA = await startTask(kind);
     taskB = await startTask(kind);
-    haproxy = await startHaproxy({ servers: [{ name: 'a', url: taskA.listenerUrl }, { name: 'b', url: taskB.listenerUrl }], healthCheck: defaultHealthCheck });
-    helper = startHelper(['run'], { env: { ...taskA.env, ...(kind.real ? { ENVOY_STAT_PREFIXES: taskA.statPrefix } : {}), ...helperEnv } });
+    haproxy = await startHaproxy({
+      servers: [
+        { name: 'a', url: taskA.listenerUrl },
+        { name: 'b', url: taskB.listenerUrl },
+      ],
+      healthCheck: defaultHealthCheck,
+    });
+    helper = startHelper(['run'], {
+      env: { ...taskA.env, ...(kind.real ? { ENVOY_STAT_PREFIXES: taskA.statPrefix } : {}), ...helperEnv },
+    });
     await helper.waitForLog('ready');
     load = startLoad(haproxy.url);
     await load.waitFor((s) => (s.okByServer.a ?? 0) >= 20 && (s.okByServer.b ?? 0) >= 20, 5_000, 'both tasks serving');
@@ -80,7 +99,12 @@ export async function runTrafficDrain(kind: EnvoyKind, helperEnv: Record<string,
     const sigtermAt = helper.kill('SIGTERM');
     const exit = await Promise.race([
       helper.exited,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`helper still running 30 s after SIGTERM:\n${helper!.stdout()}`)), 30_000).unref()),
+      new Promise<never>((_, reject) =>
+        setTimeout(
+          () => reject(new Error(`helper still running 30 s after SIGTERM:\n${helper!.stdout()}`)),
+          30_000,
+        ).unref(),
+      ),
     ]);
     const healthChecksDuringDrain = (await healthChecksSeen(taskA)) - checksBefore;
     await taskA.close();
@@ -104,7 +128,12 @@ export async function runTrafficDrain(kind: EnvoyKind, helperEnv: Record<string,
       load: stats,
       helper,
       describe: () =>
-        [`load: ${summarizeLoad(stats)}`, ...stats.failures.slice(0, 20).map((f) => `failure: ${JSON.stringify(f)}`), ...lines.map((l) => `helper: ${JSON.stringify(l)}`), ...haproxyLines.map((l) => `haproxy: ${l.text}`)].join('\n'),
+        [
+          `load: ${summarizeLoad(stats)}`,
+          ...stats.failures.slice(0, 20).map((f) => `failure: ${JSON.stringify(f)}`),
+          ...lines.map((l) => `helper: ${JSON.stringify(l)}`),
+          ...haproxyLines.map((l) => `haproxy: ${l.text}`),
+        ].join('\n'),
     };
   } finally {
     if (helper && helper.child.exitCode === null && helper.child.signalCode === null) helper.kill('SIGKILL');

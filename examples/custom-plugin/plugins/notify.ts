@@ -28,7 +28,12 @@ const notify = definePlugin({
   apply(hooks, { settings: { url, timeout, metadataUri } }) {
     hooks.afterDrain.tapPromise({ timeout: timeout * 1000, plan: { label: `POST ${url}` } }, async (ctx) => {
       const task = metadataUri === undefined ? undefined : await taskArn(metadataUri, ctx);
-      const notice: DrainNotice = { ...(task === undefined ? {} : { task }), signal: ctx.stopSignal, outcome: ctx.skipped === undefined ? 'drained' : 'skipped', at: new Date().toISOString() };
+      const notice: DrainNotice = {
+        ...(task === undefined ? {} : { task }),
+        signal: ctx.stopSignal,
+        outcome: ctx.skipped === undefined ? 'drained' : 'skipped',
+        at: new Date().toISOString(),
+      };
       await post(url, notice, ctx);
     });
   },
@@ -40,7 +45,12 @@ export type NotifyOptions = PluginOptions<typeof notify.settings>;
 async function post(url: string, notice: DrainNotice, ctx: HookContext): Promise<void> {
   let response: Response;
   try {
-    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(notice), signal: ctx.abortSignal });
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(notice),
+      signal: ctx.abortSignal,
+    });
   } catch (error) {
     throw new Error(`POST ${url} failed: ${reasonOf(error)}`);
   }
@@ -58,7 +68,8 @@ async function taskArn(metadataUri: string, ctx: HookContext): Promise<string | 
     if (typeof TaskARN !== 'string') throw new Error('no TaskARN in the answer');
     return TaskARN;
   } catch (error) {
-    if (!ctx.abortSignal.aborted) ctx.logger.warn({ reason: reasonOf(error) }, 'task metadata unreadable: sending the notice without the task ARN');
+    if (!ctx.abortSignal.aborted)
+      ctx.logger.warn({ reason: reasonOf(error) }, 'task metadata unreadable: sending the notice without the task ARN');
     return undefined;
   }
 }

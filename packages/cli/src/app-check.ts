@@ -1,4 +1,14 @@
-import { boolean, definePlugin, httpGet, port, Stage, urlPath, type HookContext, type PluginOptions, type SkipDrain } from '@task-helper/core';
+import {
+  boolean,
+  definePlugin,
+  httpGet,
+  port,
+  Stage,
+  urlPath,
+  type HookContext,
+  type PluginOptions,
+  type SkipDrain,
+} from '@task-helper/core';
 import { probePort } from './port-probe.ts';
 
 export const appCheckDefaults = Object.freeze({
@@ -37,10 +47,16 @@ const appCheck = definePlugin({
     const url = `http://127.0.0.1:${settings.port}${settings.path}`;
 
     if (settings.waitReady) {
-      hooks.onStart.tapPromise({ timeout: Infinity, plan: { label: `wait until the app answers ${url}` } }, (ctx) => waitForApp(url, ctx));
+      hooks.onStart.tapPromise({ timeout: Infinity, plan: { label: `wait until the app answers ${url}` } }, (ctx) =>
+        waitForApp(url, ctx),
+      );
     }
     hooks.beforeDrain.tapPromise(
-      { stage: Stage.BEFORE_DRAIN_DECIDE, timeout: appCheckDefaults.timeoutMs + 1_000, plan: { label: `skip the drain if nothing listens on 127.0.0.1:${settings.port}` } },
+      {
+        stage: Stage.BEFORE_DRAIN_DECIDE,
+        timeout: appCheckDefaults.timeoutMs + 1_000,
+        plan: { label: `skip the drain if nothing listens on 127.0.0.1:${settings.port}` },
+      },
       (ctx) => skipIfNothingListens(settings.port, ctx),
     );
     hooks.health.tapPromise({}, async (ctx) => {
@@ -66,7 +82,10 @@ async function skipIfNothingListens(appPort: number, ctx: HookContext): Promise<
     ctx.logger.warn({ port: appPort, reason: probe.reason }, 'app state unknown: draining anyway');
     return undefined;
   }
-  ctx.logger.warn({ port: appPort, reason: probe.reason }, 'app is not reachable: the task failed while starting, skipping the drain');
+  ctx.logger.warn(
+    { port: appPort, reason: probe.reason },
+    'app is not reachable: the task failed while starting, skipping the drain',
+  );
   return { skip: `app not reachable: nothing listening on 127.0.0.1:${appPort} (${probe.reason})` };
 }
 

@@ -1,21 +1,40 @@
 import path from 'node:path';
 import type { CosmiconfigResult, Loader } from 'cosmiconfig';
 import { ConfigError, oneOf, seconds, type Plugin, type ResolvedConfig } from '@task-helper/core';
-import { checkOptions, defaults, invalidSetting, logLevels, resolveSetting, settingRecord, type LogLevel, type SettingRecord, type SettingSpec } from '@task-helper/core/host';
+import {
+  checkOptions,
+  defaults,
+  invalidSetting,
+  logLevels,
+  resolveSetting,
+  settingRecord,
+  type LogLevel,
+  type SettingRecord,
+  type SettingSpec,
+} from '@task-helper/core/host';
 import { resolvePlugins } from './plugin-entries.ts';
 
 // process.getBuiltinModule, not an ESM import: the ESM view of fs, net and util loads their lazy parts (fs/promises, readline…), 2.6 MB of idle memory (bench/footprint.ts).
 const { existsSync, readdirSync } = process.getBuiltinModule('node:fs');
 
 const KEYS = ['stopTimeout', 'startTimeout', 'logLevel', 'plugins'] as const;
-export const logLevelSetting = { option: 'logLevel', env: 'LOG_LEVEL', parse: oneOf(logLevels), fallback: defaults.logLevel };
+export const logLevelSetting = {
+  option: 'logLevel',
+  env: 'LOG_LEVEL',
+  parse: oneOf(logLevels),
+  fallback: defaults.logLevel,
+};
 // ECS's container stopTimeout: at most 120 s on Fargate; no maximum documented for EC2, where the
 // agent's ECS_CONTAINER_STOP_TIMEOUT (default 30 s) applies when it is unset. An hour bounds both
 // timeouts: past it a value is a typo, not a plan.
 const stopTimeoutSetting = {
   option: 'stopTimeout',
   env: 'STOP_TIMEOUT',
-  parse: seconds(120, { allowZero: false, max: defaults.maxTimeout, why: "set it to the container's ECS stopTimeout: at most 120 on Fargate; EC2 documents no maximum" }),
+  parse: seconds(120, {
+    allowZero: false,
+    max: defaults.maxTimeout,
+    why: "set it to the container's ECS stopTimeout: at most 120 on Fargate; EC2 documents no maximum",
+  }),
   fallback: defaults.stopTimeout,
 };
 const startTimeoutSetting = {
@@ -35,7 +54,12 @@ export interface LoadConfigOptions {
 }
 
 /** Finds, loads and validates the config; every problem is a ConfigError naming the culprit. */
-export async function loadConfig({ file, cwd = process.cwd(), env = process.env, logLevel }: LoadConfigOptions = {}): Promise<ResolvedConfig> {
+export async function loadConfig({
+  file,
+  cwd = process.cwd(),
+  env = process.env,
+  logLevel,
+}: LoadConfigOptions = {}): Promise<ResolvedConfig> {
   const found = await findConfig(file, cwd);
   const where = found ? found.filepath : 'config';
   const options = checkOptions(found?.config ?? {}, KEYS, where);
@@ -59,10 +83,14 @@ export async function loadConfig({ file, cwd = process.cwd(), env = process.env,
   }
 }
 
-async function findConfig(file: string | undefined, cwd: string): Promise<{ config: unknown; filepath: string } | null> {
+async function findConfig(
+  file: string | undefined,
+  cwd: string,
+): Promise<{ config: unknown; filepath: string } | null> {
   if (file === undefined && !mayHoldConfig(cwd)) return null;
   if (file?.trim() === '') throw invalidSetting('--config', file, "a config file's path");
-  if (file !== undefined && !existsSync(path.resolve(cwd, file))) throw new ConfigError(`--config ${file}: no such file (looked for ${path.resolve(cwd, file)})`);
+  if (file !== undefined && !existsSync(path.resolve(cwd, file)))
+    throw new ConfigError(`--config ${file}: no such file (looked for ${path.resolve(cwd, file)})`);
   // Loaded only when there may be a file for it to read: about 4 MB and 10 ms the ECS default never needs.
   // `.default` is module.exports (cosmiconfig is CommonJS), the one form both Node and the bundle give.
   const { cosmiconfig, defaultLoaders } = (await import('cosmiconfig')).default;
@@ -74,18 +102,31 @@ async function findConfig(file: string | undefined, cwd: string): Promise<{ conf
     result = await explorer.load(filepath);
   } catch (error) {
     const { code } = error as NodeJS.ErrnoException;
-    if (code === 'EISDIR') throw new ConfigError(`--config ${file}: ${filepath} is a folder; name the config file itself`);
-    if (code !== undefined && /^E[A-Z]+$/.test(code)) throw new ConfigError(`--config ${file}: ${filepath} cannot be read (${code}); pass a readable file`);
+    if (code === 'EISDIR')
+      throw new ConfigError(`--config ${file}: ${filepath} is a folder; name the config file itself`);
+    if (code !== undefined && /^E[A-Z]+$/.test(code))
+      throw new ConfigError(`--config ${file}: ${filepath} cannot be read (${code}); pass a readable file`);
     throw error;
   }
-  if (result === null) throw invalidSetting('--config', file, 'a file cosmiconfig can read (.js, .mjs, .ts, .json, .yaml, or package.json)');
+  if (result === null)
+    throw invalidSetting(
+      '--config',
+      file,
+      'a file cosmiconfig can read (.js, .mjs, .ts, .json, .yaml, or package.json)',
+    );
   return result;
 }
 
 /** cosmiconfig searches only the working folder: a listing tells whether any of its candidates (or package.json) is there. */
 function mayHoldConfig(cwd: string): boolean {
   try {
-    return readdirSync(cwd).some((name) => name === 'package.json' || name === '.config' || name.startsWith('.task-helperrc') || name.startsWith('task-helper.config.'));
+    return readdirSync(cwd).some(
+      (name) =>
+        name === 'package.json' ||
+        name === '.config' ||
+        name.startsWith('.task-helperrc') ||
+        name.startsWith('task-helper.config.'),
+    );
   } catch {
     return true;
   }
@@ -110,6 +151,12 @@ function namingLoaders(loaders: Record<string, Loader>): Record<string, Loader> 
 function rethrow(error: unknown, filepath: string): never {
   const text = error instanceof Error ? error.message : String(error);
   // cosmiconfig prefixes JSON/YAML errors with "JSON Error in <file>:" on a line of its own.
-  const detail = text.replace(/^(JSON|YAML) Error in [^\n]*:\n/, '').split('\n').find((line) => line.trim() !== '') ?? text;
-  throw new ConfigError(`${filepath} could not be loaded: ${detail.trim()}; fix the file or pass another with --config`);
+  const detail =
+    text
+      .replace(/^(JSON|YAML) Error in [^\n]*:\n/, '')
+      .split('\n')
+      .find((line) => line.trim() !== '') ?? text;
+  throw new ConfigError(
+    `${filepath} could not be loaded: ${detail.trim()}; fix the file or pass another with --config`,
+  );
 }

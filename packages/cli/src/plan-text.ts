@@ -6,7 +6,8 @@ const seconds = (ms: number): string => `${+(ms / 1000).toFixed(3)} s`;
 /** The plan for a person: settings with their sources, hooks in run order, and the stop sequence drawn to scale. */
 export function planText(plan: Plan): string {
   const { timeline } = plan;
-  const column = (ms: number): number => Math.round((Math.min(ms, timeline.stopTimeoutMs) / timeline.stopTimeoutMs) * WIDTH);
+  const column = (ms: number): number =>
+    Math.round((Math.min(ms, timeline.stopTimeoutMs) / timeline.stopTimeoutMs) * WIDTH);
   // WIDTH columns between two borders; anything, however short, takes at least one column.
   const bar = (startMs: number, endMs: number, fill: string): string => {
     const from = Math.min(column(startMs), WIDTH - 1);
@@ -30,29 +31,61 @@ export function planText(plan: Plan): string {
   lines.push(
     ...table([
       ['setting', 'value', 'source', 'plugin'],
-      ...plan.settings.map((s) => [s.env ?? s.option ?? '?', JSON.stringify(s.value) ?? 'unset', s.source, s.plugin ?? 'core']),
+      ...plan.settings.map((s) => [
+        s.env ?? s.option ?? '?',
+        JSON.stringify(s.value) ?? 'unset',
+        s.source,
+        s.plugin ?? 'core',
+      ]),
     ]),
   );
   if (plan.unknownEnv.length > 0) {
     lines.push('', 'Environment variables nothing reads (typos?)');
-    lines.push(...table(plan.unknownEnv.map(({ name, closest }) => [name, closest === undefined ? '' : `did you mean ${closest}?`])));
+    lines.push(
+      ...table(
+        plan.unknownEnv.map(({ name, closest }) => [name, closest === undefined ? '' : `did you mean ${closest}?`]),
+      ),
+    );
   }
   lines.push('', 'Hooks, in the order their taps run');
   lines.push(
     ...table(
-      Object.entries(plan.hooks).map(([hook, taps]) => [hook, taps.map((t) => `${t.plugin} (stage ${t.stage})`).join(', ') || '(none)']),
+      Object.entries(plan.hooks).map(([hook, taps]) => [
+        hook,
+        taps.map((t) => `${t.plugin} (stage ${t.stage})`).join(', ') || '(none)',
+      ]),
     ),
   );
 
-  lines.push('', `Stop sequence, to scale: STOP_TIMEOUT ${seconds(timeline.stopTimeoutMs)}, one column = ${seconds(timeline.stopTimeoutMs / WIDTH)}`);
+  lines.push(
+    '',
+    `Stop sequence, to scale: STOP_TIMEOUT ${seconds(timeline.stopTimeoutMs)}, one column = ${seconds(timeline.stopTimeoutMs / WIDTH)}`,
+  );
   const rows: string[][] = [['signal', bar(0, 0, '▏'), '0 s', 'SIGTERM']];
   for (const entry of timeline.entries) {
-    const when = entry.endMs > entry.startMs ? `${seconds(entry.startMs)}–${seconds(entry.endMs)}` : seconds(entry.startMs);
-    const drawn = entry.endMs > entry.startMs ? bar(entry.startMs, entry.endMs, '█') : bar(entry.startMs, entry.startMs, '▏');
-    rows.push([entry.plugin, drawn, when, `${entry.hook}: ${entry.label}${entry.cut ? ' (cut by the stop budget)' : ''}`]);
+    const when =
+      entry.endMs > entry.startMs ? `${seconds(entry.startMs)}–${seconds(entry.endMs)}` : seconds(entry.startMs);
+    const drawn =
+      entry.endMs > entry.startMs ? bar(entry.startMs, entry.endMs, '█') : bar(entry.startMs, entry.startMs, '▏');
+    rows.push([
+      entry.plugin,
+      drawn,
+      when,
+      `${entry.hook}: ${entry.label}${entry.cut ? ' (cut by the stop budget)' : ''}`,
+    ]);
   }
-  rows.push(['due', bar(timeline.actionDueMs, timeline.actionDueMs, '▏'), seconds(timeline.actionDueMs), "the drain's action starts by here: what runs before it is cut"]);
-  rows.push(['budget', bar(timeline.abortAtMs, timeline.stopTimeoutMs, '░'), `${seconds(timeline.abortAtMs)}–${seconds(timeline.stopTimeoutMs)}`, `waits end at ${seconds(timeline.abortAtMs)}: the rest is kept for afterDrain`]);
+  rows.push([
+    'due',
+    bar(timeline.actionDueMs, timeline.actionDueMs, '▏'),
+    seconds(timeline.actionDueMs),
+    "the drain's action starts by here: what runs before it is cut",
+  ]);
+  rows.push([
+    'budget',
+    bar(timeline.abortAtMs, timeline.stopTimeoutMs, '░'),
+    `${seconds(timeline.abortAtMs)}–${seconds(timeline.stopTimeoutMs)}`,
+    `waits end at ${seconds(timeline.abortAtMs)}: the rest is kept for afterDrain`,
+  ]);
   rows.push(['SIGKILL', `${' '.repeat(WIDTH + 1)}✕`, seconds(timeline.stopTimeoutMs), 'ECS kills the helper']);
   lines.push(...table(rows));
   lines.push(

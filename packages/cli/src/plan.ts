@@ -1,4 +1,12 @@
-import { stopSchedule, type HookName, type ResolvedConfig, type StopSchedule, type TapExtras, type TapPlan, type TaskMetadata } from '@task-helper/core';
+import {
+  stopSchedule,
+  type HookName,
+  type ResolvedConfig,
+  type StopSchedule,
+  type TapExtras,
+  type TapPlan,
+  type TaskMetadata,
+} from '@task-helper/core';
 import { plannedWaits, type Runner, type SettingRecord, type StrayVariable } from '@task-helper/core/host';
 
 export interface PlannedTap {
@@ -72,7 +80,15 @@ export function planOf(runner: Runner, config: ResolvedConfig): Plan {
     hooks[hook].forEach((tap, index) => {
       const ms = tap.plan?.ms ?? 0;
       const endMs = Math.max(at, Math.min(at + ms, limitOf(hook, index)));
-      entries.push({ hook, plugin: tap.plugin, label: tap.plan?.label ?? '(no plan given)', startMs: at, endMs, plannedMs: ms, cut: endMs < at + ms });
+      entries.push({
+        hook,
+        plugin: tap.plugin,
+        label: tap.plan?.label ?? '(no plan given)',
+        startMs: at,
+        endMs,
+        plannedMs: ms,
+        cut: endMs < at + ms,
+      });
       at = endMs;
       plannedEndMs += ms;
     });

@@ -4,7 +4,6 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, type Plugin } from '@task-helper/core';
 import { echo, firstLine } from '@task-helper/core/host';
 
-
 // process.getBuiltinModule, not an ESM import: the ESM view of fs, net and util loads their lazy parts (fs/promises, readline…), 2.6 MB of idle memory (bench/footprint.ts).
 const { existsSync } = process.getBuiltinModule('node:fs');
 
@@ -68,7 +67,10 @@ async function resolvePlugin(entry: unknown, baseDir: string, where: string): Pr
 function resolveSpecifier(specifier: string, baseDir: string, where: string): string {
   if (specifier.startsWith('.') || path.isAbsolute(specifier)) {
     const file = path.resolve(baseDir, specifier);
-    if (!existsSync(file)) throw new ConfigError(`${where}: plugin file ${file} does not exist; fix the path (it is relative to the config file)`);
+    if (!existsSync(file))
+      throw new ConfigError(
+        `${where}: plugin file ${file} does not exist; fix the path (it is relative to the config file)`,
+      );
     return pathToFileURL(file).href;
   }
   // From the config file's folder first, then from the helper's own installation, so the built-in
@@ -80,5 +82,7 @@ function resolveSpecifier(specifier: string, baseDir: string, where: string): st
       // not installed there; try the next folder
     }
   }
-  throw new ConfigError(`${where}: cannot find plugin "${specifier}" from ${baseDir} or the helper's installation; install it or fix the name`);
+  throw new ConfigError(
+    `${where}: cannot find plugin "${specifier}" from ${baseDir} or the helper's installation; install it or fix the name`,
+  );
 }

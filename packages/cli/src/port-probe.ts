@@ -17,7 +17,11 @@ export function probePort(host: string, port: number, signal: AbortSignal, timeo
       resolve({ listening: true });
     });
     socket.once('error', (error: NodeJS.ErrnoException) => {
-      const reason = timeout.aborted ? `no connection within ${timeoutMs} ms` : signal.aborted ? `aborted: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason)}` : (error.code ?? error.message);
+      const reason = timeout.aborted
+        ? `no connection within ${timeoutMs} ms`
+        : signal.aborted
+          ? `aborted: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason)}`
+          : (error.code ?? error.message);
       resolve({ listening: false, refused: error.code === 'ECONNREFUSED', reason });
     });
   });

@@ -20,7 +20,8 @@ export interface SignalCatcher {
 export function catchSignals(): SignalCatcher {
   const pending: NodeJS.Signals[] = [];
   let handle = (signal: NodeJS.Signals): void => void pending.push(signal);
-  for (const name of [...STOP_SIGNALS, ...IGNORED_SIGNALS]) process.on(name, (signal: NodeJS.Signals) => handle(signal));
+  for (const name of [...STOP_SIGNALS, ...IGNORED_SIGNALS])
+    process.on(name, (signal: NodeJS.Signals) => handle(signal));
   return {
     deliverTo(next) {
       handle = next;

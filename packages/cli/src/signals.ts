@@ -7,7 +7,12 @@ import { IGNORED_SIGNALS, type SignalCatcher } from './signal-catcher.ts';
  * ECS sends one SIGTERM and later SIGKILL, so a second signal is only logged; a third, from
  * someone pressing Ctrl+C at a terminal, exits at once.
  */
-export function handleSignals(signals: SignalCatcher, runner: Runner, logger: Logger, exit: (code: number) => void): void {
+export function handleSignals(
+  signals: SignalCatcher,
+  runner: Runner,
+  logger: Logger,
+  exit: (code: number) => void,
+): void {
   let received = 0;
   signals.deliverTo((signal) => {
     if ((IGNORED_SIGNALS as readonly string[]).includes(signal)) {
@@ -16,7 +21,8 @@ export function handleSignals(signals: SignalCatcher, runner: Runner, logger: Lo
     }
     received += 1;
     if (received === 1) void runner.stop(signal).then(exit);
-    else if (received === 2) logger.warn({ signal }, 'signal ignored: the stop sequence is already running (a third one forces exit)');
+    else if (received === 2)
+      logger.warn({ signal }, 'signal ignored: the stop sequence is already running (a third one forces exit)');
     else {
       logger.error({ signal, exitCode: forcedExitCode(signal) }, 'forced exit');
       exit(forcedExitCode(signal));

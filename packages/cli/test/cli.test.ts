@@ -6,7 +6,9 @@ describe('task-helper CLI', () => {
   it('--help lists the run command and exits 0', async () => {
     const { code, stderr, lines } = await runHelper(['--help']);
     expect(code).toBe(0);
-    expect(lines.map((l) => l.msg).join('\n') + stderr).toMatch(/task-helper run\s+run onStart, then drain on SIGTERM or SIGINT/);
+    expect(lines.map((l) => l.msg).join('\n') + stderr).toMatch(
+      /task-helper run\s+run onStart, then drain on SIGTERM or SIGINT/,
+    );
   });
 
   it('run --help documents --config and --log-level', async () => {

@@ -10,22 +10,28 @@ const ran = (lines: Array<{ msg: string; plugin?: unknown; hook?: unknown }>) =>
   lines.filter((l) => l.msg === 'probe ran').map((l) => `${String(l.plugin)}:${String(l.hook)}`);
 
 describe('signals, on the real CLI', () => {
-  it('runs a local plugin\'s four hooks in order on SIGTERM and exits 0 (config found in the working folder)', async () => {
+  it("runs a local plugin's four hooks in order on SIGTERM and exits 0 (config found in the working folder)", async () => {
     const helper = startHelper(['run'], { cwd: ALL_HOOKS });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
     expect(ran(helper.lines)).toEqual([
-      'path-plugin:onStart', 'object-plugin:onStart',
-      'path-plugin:beforeDrain', 'object-plugin:beforeDrain',
-      'path-plugin:drain', 'object-plugin:drain',
-      'path-plugin:afterDrain', 'object-plugin:afterDrain',
+      'path-plugin:onStart',
+      'object-plugin:onStart',
+      'path-plugin:beforeDrain',
+      'object-plugin:beforeDrain',
+      'path-plugin:drain',
+      'object-plugin:drain',
+      'path-plugin:afterDrain',
+      'object-plugin:afterDrain',
     ]);
     expect(helper.lines.at(-1)).toMatchObject({ msg: 'drain finished', exitCode: 0, signal: 'SIGTERM' });
   });
 
   it('logs and ignores a second signal, and exits 143 on a third', async () => {
-    const dir = tempDir({ 'c.json': { plugins: [[PROBE, { wait: { hook: 'drain', ms: 60_000 }, timeout: 120_000 }]] } });
+    const dir = tempDir({
+      'c.json': { plugins: [[PROBE, { wait: { hook: 'drain', ms: 60_000 }, timeout: 120_000 }]] },
+    });
     const helper = startHelper(['run', '--config', path.join(dir, 'c.json')]);
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
@@ -40,7 +46,9 @@ describe('signals, on the real CLI', () => {
   });
 
   it('gives a SIGTERM that arrives during onStart the full stop sequence', async () => {
-    const dir = tempDir({ 'c.json': { plugins: [[PROBE, { wait: { hook: 'onStart', ms: 60_000 }, timeout: 120_000 }]] } });
+    const dir = tempDir({
+      'c.json': { plugins: [[PROBE, { wait: { hook: 'onStart', ms: 60_000 }, timeout: 120_000 }]] },
+    });
     const helper = startHelper(['run', '--config', path.join(dir, 'c.json')]);
     await helper.waitForLog((l) => l.msg === 'probe ran' && l.hook === 'onStart');
     helper.kill('SIGTERM');
@@ -67,7 +75,12 @@ describe('signals, on the real CLI', () => {
     const summary = helper.lines.find((l) => l.msg === 'drain finished');
     expect(summary?.steps).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ plugin: 'thrower', hook: 'drain', outcome: 'failed', error: 'probe thrower broke in drain' }),
+        expect.objectContaining({
+          plugin: 'thrower',
+          hook: 'drain',
+          outcome: 'failed',
+          error: 'probe thrower broke in drain',
+        }),
         expect.objectContaining({ plugin: 'hanger', hook: 'beforeDrain', outcome: 'timeout' }),
         expect.objectContaining({ plugin: 'fine', hook: 'drain', outcome: 'ok' }),
       ]),
@@ -75,7 +88,9 @@ describe('signals, on the real CLI', () => {
   });
 
   it('cuts a wait at the stop budget so afterDrain runs before SIGKILL would land', async () => {
-    const dir = tempDir({ 'c.json': { stopTimeout: 2, plugins: [[PROBE, { wait: { hook: 'drain', ms: 60_000 }, timeout: 120_000 }]] } });
+    const dir = tempDir({
+      'c.json': { stopTimeout: 2, plugins: [[PROBE, { wait: { hook: 'drain', ms: 60_000 }, timeout: 120_000 }]] },
+    });
     const helper = startHelper(['run', '--config', path.join(dir, 'c.json')]);
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');

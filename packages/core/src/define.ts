@@ -1,6 +1,15 @@
 import { ConfigError } from './errors.ts';
 import { checkOptions, type Parser } from './settings.ts';
-import type { HookName, Hooks, Plugin, PluginHooks, ResolvedConfig, SetupContext, TapOptions, TaskHelperConfig } from './types.ts';
+import type {
+  HookName,
+  Hooks,
+  Plugin,
+  PluginHooks,
+  ResolvedConfig,
+  SetupContext,
+  TapOptions,
+  TaskHelperConfig,
+} from './types.ts';
 
 /** Types a config file's default export. */
 export function defineConfig(config: TaskHelperConfig): TaskHelperConfig {
@@ -38,7 +47,9 @@ export type PluginOptions<S extends SettingDeclarations> = {
 
 /** The settings `apply` receives, resolved and validated: never undefined when declared with a default or required. */
 export type PluginSettings<S extends SettingDeclarations> = {
-  readonly [K in keyof S]: S[K] extends { required: true } | { default: unknown } ? ValueOf<S[K]> : ValueOf<S[K]> | undefined;
+  readonly [K in keyof S]: S[K] extends { required: true } | { default: unknown }
+    ? ValueOf<S[K]>
+    : ValueOf<S[K]> | undefined;
 };
 
 export interface PluginSetup<S extends SettingDeclarations> extends Omit<SetupContext, 'setting'> {
@@ -67,7 +78,9 @@ const HOOK_NAMES: readonly HookName[] = ['onStart', 'beforeDrain', 'drain', 'aft
  * type, the known option keys and `plan`'s record of where each value came from. Returns the
  * factory a config file calls (or names by module), which checks options before reading them.
  */
-export function definePlugin<const S extends SettingDeclarations = Record<never, never>>(definition: PluginDefinition<S>): PluginFactory<S> {
+export function definePlugin<const S extends SettingDeclarations = Record<never, never>>(
+  definition: PluginDefinition<S>,
+): PluginFactory<S> {
   const declarations = (definition.settings ?? {}) as S;
   const optionKeys = Object.keys(declarations).filter((key) => !declarations[key]!.envOnly);
   const factory = (options?: PluginOptions<S>): Plugin => ({
@@ -76,16 +89,27 @@ export function definePlugin<const S extends SettingDeclarations = Record<never,
       const given = checkOptions(options, optionKeys);
       const settings: Record<string, unknown> = {};
       for (const [key, declared] of Object.entries(declarations)) {
-        const fallback = typeof declared.default === 'function' ? declared.default(settings, setup.config) : declared.default;
+        const fallback =
+          typeof declared.default === 'function' ? declared.default(settings, setup.config) : declared.default;
         const value = setup.setting(
-          { option: declared.envOnly ? undefined : key, env: declared.env, parse: declared.parse, fallback, secret: declared.secret },
+          {
+            option: declared.envOnly ? undefined : key,
+            env: declared.env,
+            parse: declared.parse,
+            fallback,
+            secret: declared.secret,
+          },
           given,
         );
-        if (declared.required && value === undefined) throw new ConfigError(`${requiredName(key, declared)} is required`);
+        if (declared.required && value === undefined)
+          throw new ConfigError(`${requiredName(key, declared)} is required`);
         settings[key] = value;
       }
       const { setting: _, ...rest } = setup;
-      definition.apply(pluginHooks(hooks, definition.name), { ...rest, settings: Object.freeze(settings) as PluginSettings<S> });
+      definition.apply(pluginHooks(hooks, definition.name), {
+        ...rest,
+        settings: Object.freeze(settings) as PluginSettings<S>,
+      });
     },
   });
   return Object.assign(factory, { pluginName: definition.name, settings: declarations });

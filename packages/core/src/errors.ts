@@ -37,5 +37,10 @@ export function invalidSetting(name: string, value: unknown, expected: string, {
 /** The first line of an error's message: enough to name the problem without a stack trace. */
 export function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n').find((line) => line.trim() !== '')?.trim() ?? text;
+  return (
+    text
+      .split('\n')
+      .find((line) => line.trim() !== '')
+      ?.trim() ?? text
+  );
 }

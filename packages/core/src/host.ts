@@ -4,7 +4,14 @@ export { echo, ExitError, firstLine, invalidSetting } from './errors.ts';
 export { ExitCode, forcedExitCode } from './exit-codes.ts';
 export { createLogger, logLevels, type LogLevel } from './logger.ts';
 export { Runner, type RunnerOptions } from './runner.ts';
-export { checkOptions, resolveSetting, settingRecord, type SettingRecord, type SettingSource, type SettingSpec } from './settings.ts';
+export {
+  checkOptions,
+  resolveSetting,
+  settingRecord,
+  type SettingRecord,
+  type SettingSource,
+  type SettingSpec,
+} from './settings.ts';
 export type { StrayVariable } from './stray-env.ts';
 export { METADATA_ENV } from './task-metadata.ts';
 export { plannedWaits } from './stop-schedule.ts';

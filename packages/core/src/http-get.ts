@@ -21,7 +21,11 @@ export function httpGet(url: string, signal: AbortSignal, timeoutMs: number): Pr
   const { hostname, port, pathname, search, host } = new URL(url);
   const timeout = AbortSignal.timeout(timeoutMs);
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 80), signal: AbortSignal.any([signal, timeout]) });
+    const socket = connect({
+      host: hostname.replace(/^\[|\]$/g, ''),
+      port: Number(port || 80),
+      signal: AbortSignal.any([signal, timeout]),
+    });
     const chunks: Buffer[] = [];
     let size = 0;
     const answer = (complete: boolean): void => {
@@ -32,7 +36,9 @@ export function httpGet(url: string, signal: AbortSignal, timeoutMs: number): Pr
       }
     };
     // write, not end: some servers drop a connection whose client has half-closed it before answering.
-    socket.on('connect', () => socket.write(`GET ${pathname}${search} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    socket.on('connect', () =>
+      socket.write(`GET ${pathname}${search} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
+    );
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       size += chunk.length;
@@ -41,7 +47,9 @@ export function httpGet(url: string, signal: AbortSignal, timeoutMs: number): Pr
       answer(false);
     });
     socket.on('error', (error) =>
-      reject(timeout.aborted ? Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'TIMEOUT' }) : error),
+      reject(
+        timeout.aborted ? Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'TIMEOUT' }) : error,
+      ),
     );
     socket.on('end', () => answer(true));
   });
@@ -51,10 +59,14 @@ export function httpGet(url: string, signal: AbortSignal, timeoutMs: number): Pr
 export function parseResponse(raw: Buffer, complete = true): HttpAnswer {
   const headerEnd = raw.indexOf('\r\n\r\n');
   const status = /^HTTP\/1\.[01] (\d{3})/.exec(raw.subarray(0, Math.max(headerEnd, 0)).toString('latin1'));
-  if (headerEnd < 0 || !status) throw new Error(complete ? 'malformed HTTP response' : `HTTP headers longer than ${MAX_ANSWER_BYTES} bytes`);
+  if (headerEnd < 0 || !status)
+    throw new Error(complete ? 'malformed HTTP response' : `HTTP headers longer than ${MAX_ANSWER_BYTES} bytes`);
   const head = raw.subarray(0, headerEnd).toString('latin1').toLowerCase();
   const rest = raw.subarray(headerEnd + 4);
-  return { status: Number(status[1]), body: /\r\ntransfer-encoding:\s*chunked/.test(head) ? dechunk(rest, complete) : rest.toString() };
+  return {
+    status: Number(status[1]),
+    body: /\r\ntransfer-encoding:\s*chunked/.test(head) ? dechunk(rest, complete) : rest.toString(),
+  };
 }
 
 function dechunk(data: Buffer, complete: boolean): string {

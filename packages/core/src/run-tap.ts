@@ -31,7 +31,9 @@ export async function runTap(
   const started = Date.now();
   const timeoutMs = tap.timeout ?? defaults.tapTimeoutMs;
   const controller = new AbortController();
-  const timer = Number.isFinite(timeoutMs) ? setTimeout(() => controller.abort(AbortReason.tapTimeout), timeoutMs) : undefined;
+  const timer = Number.isFinite(timeoutMs)
+    ? setTimeout(() => controller.abort(AbortReason.tapTimeout), timeoutMs)
+    : undefined;
   for (const outer of limit ? [phase.abortSignal, limit.signal] : [phase.abortSignal]) {
     if (outer.aborted) controller.abort(outer.reason);
     else outer.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
@@ -46,7 +48,13 @@ export async function runTap(
     sleep: createSleep(logger, controller.signal),
   };
   const finish = (outcome: Step['outcome'], error?: string): void => {
-    const step: Step = { plugin: tap.name, hook: phase.hook, ms: Date.now() - started, outcome, ...(error === undefined ? {} : { error }) };
+    const step: Step = {
+      plugin: tap.name,
+      hook: phase.hook,
+      ms: Date.now() - started,
+      outcome,
+      ...(error === undefined ? {} : { error }),
+    };
     record(step);
     if (outcome === 'failed') logger.error({ ms: step.ms, error }, 'step failed');
     else if (outcome === 'timeout') logger.error({ ms: step.ms, error }, 'step timed out');
@@ -56,25 +64,35 @@ export async function runTap(
   // Cut by the budget (or the drain's action being due) is one outcome, whether the tap then
   // returns or rejects; only the drain's action being cut is a failure: the fail may not have gone out.
   const cut = (error?: string): void =>
-    tap.drainAction ? finish('failed', error ?? `aborted: ${reasonText(controller.signal.reason)}`) : finish('cut', error);
+    tap.drainAction
+      ? finish('failed', error ?? `aborted: ${reasonText(controller.signal.reason)}`)
+      : finish('cut', error);
 
   const abandon = abandonAfterAbort(controller.signal);
   try {
     // The tap runs in its own async scope, so an error it leaves unhandled can be laid at its door.
-    const result = await Promise.race([tapScope.run({ plugin: tap.name, hook: phase.hook }, () => invoke(tap, ctx)), abandon.promise]);
+    const result = await Promise.race([
+      tapScope.run({ plugin: tap.name, hook: phase.hook }, () => invoke(tap, ctx)),
+      abandon.promise,
+    ]);
     if (!controller.signal.aborted) finish('ok');
-    else if (controller.signal.reason === AbortReason.tapTimeout) finish('timeout', `did not finish within its ${timeoutMs} ms timeout`);
+    else if (controller.signal.reason === AbortReason.tapTimeout)
+      finish('timeout', `did not finish within its ${timeoutMs} ms timeout`);
     else cut();
     return isSkip(result) ? { skip: result.skip } : undefined;
   } catch (error) {
     const { aborted, reason } = controller.signal;
     // A tap that honours its abortSignal usually rejects with an AbortError: report why it was stopped.
-    if (aborted && reason === AbortReason.tapTimeout) finish('timeout', `did not finish within its ${timeoutMs} ms timeout`);
+    if (aborted && reason === AbortReason.tapTimeout)
+      finish('timeout', `did not finish within its ${timeoutMs} ms timeout`);
     // A stop signal during onStart starts the drain; the step it interrupts did not fail.
     else if (aborted && reason === AbortReason.stopSignal) finish('cut');
     else if (error instanceof Abandoned) finish('timeout', `did not stop when asked (${reasonText(reason)})`);
     else {
-      const text = aborted && (error === reason || (error instanceof Error && error.name === 'AbortError')) ? `aborted: ${reasonText(reason)}` : firstLine(error);
+      const text =
+        aborted && (error === reason || (error instanceof Error && error.name === 'AbortError'))
+          ? `aborted: ${reasonText(reason)}`
+          : firstLine(error);
       if (aborted && BUDGET.has(reason)) cut(text);
       else finish('failed', text);
     }

@@ -48,7 +48,11 @@ export class Runner {
 
   constructor({ config, logger, env = process.env }: RunnerOptions) {
     this.config = config;
-    this.#phaseLogger = { start: logger.child({ phase: 'start' }), stop: logger.child({ phase: 'stop' }), health: logger.child({ phase: 'health' }) };
+    this.#phaseLogger = {
+      start: logger.child({ phase: 'start' }),
+      stop: logger.child({ phase: 'stop' }),
+      health: logger.child({ phase: 'health' }),
+    };
     this.hooks = createHooks(
       (step) => this.steps.push(step),
       (running) => this.#beside.push(running),
@@ -64,7 +68,8 @@ export class Runner {
       try {
         plugin.apply(this.hooks, { env, config, logger: logger.child({ plugin: plugin.name }), setting });
       } catch (error) {
-        const problem = error instanceof ConfigError ? `: ${error.message}` : ` could not be set up: ${firstLine(error)}`;
+        const problem =
+          error instanceof ConfigError ? `: ${error.message}` : ` could not be set up: ${firstLine(error)}`;
         throw new ConfigError(`plugin "${plugin.name}"${problem}`);
       }
     }
@@ -96,7 +101,9 @@ export class Runner {
   async health(): Promise<Step[]> {
     const limit = abortAfter(defaults.healthTimeoutMs, AbortReason.healthTimeout);
     try {
-      await this.#phase('health', limit.signal, Date.now() + defaults.healthTimeoutMs, (ctx) => this.hooks.health.promise(ctx));
+      await this.#phase('health', limit.signal, Date.now() + defaults.healthTimeoutMs, (ctx) =>
+        this.hooks.health.promise(ctx),
+      );
     } finally {
       limit.cancel();
     }
@@ -106,7 +113,10 @@ export class Runner {
   async #start(): Promise<void> {
     const started = Date.now();
     for (const { name, closest } of this.strayEnv) {
-      this.#phaseLogger.start.warn({ variable: name, closest }, 'environment variable ignored: task-helper and its plugins do not read it');
+      this.#phaseLogger.start.warn(
+        { variable: name, closest },
+        'environment variable ignored: task-helper and its plugins do not read it',
+      );
     }
     const startTimeoutMs = this.config.startTimeout * 1000;
     const limit = abortAfter(startTimeoutMs, AbortReason.startTimeout);
@@ -120,7 +130,10 @@ export class Runner {
       this.#phaseLogger.start.warn({ ms: Date.now() - started }, 'start interrupted by stop signal');
       return;
     }
-    this.#phaseLogger.start.info({ ms: Date.now() - started, steps: this.steps.filter((s) => s.hook === 'onStart') }, 'ready');
+    this.#phaseLogger.start.info(
+      { ms: Date.now() - started, steps: this.steps.filter((s) => s.hook === 'onStart') },
+      'ready',
+    );
   }
 
   async #stop(signal: NodeJS.Signals): Promise<number> {
@@ -130,18 +143,30 @@ export class Runner {
     const budget = startBudget(schedule, started);
     this.#actionDue = { signal: budget.actionDueSignal, at: budget.actionDueAt };
     this.#phaseLogger.stop.info(
-      { signal, stopTimeout: this.config.stopTimeout, actionDueInMs: schedule.actionDueMs, abortInMs: schedule.abortAtMs },
+      {
+        signal,
+        stopTimeout: this.config.stopTimeout,
+        actionDueInMs: schedule.actionDueMs,
+        abortInMs: schedule.abortAtMs,
+      },
       'stop signal received',
     );
     this.#startAbort.abort(AbortReason.stopSignal);
     await this.#starting;
 
     const { drainSignal, abortAt, exitSignal, exitAt } = budget;
-    const bail = await this.#phase('beforeDrain', drainSignal, abortAt, (ctx) => this.hooks.beforeDrain.promise({ ...ctx, ...stop, hook: 'beforeDrain' }));
+    const bail = await this.#phase('beforeDrain', drainSignal, abortAt, (ctx) =>
+      this.hooks.beforeDrain.promise({ ...ctx, ...stop, hook: 'beforeDrain' }),
+    );
     this.#skipped = bail?.skip;
     if (bail) this.#phaseLogger.stop.info({ reason: bail.skip }, 'drain skipped');
-    else await this.#phase('drain', drainSignal, abortAt, (ctx) => this.hooks.drain.promise({ ...ctx, ...stop, hook: 'drain' }));
-    await this.#phase('afterDrain', exitSignal, exitAt, (ctx) => this.hooks.afterDrain.promise({ ...ctx, ...stop, hook: 'afterDrain' }));
+    else
+      await this.#phase('drain', drainSignal, abortAt, (ctx) =>
+        this.hooks.drain.promise({ ...ctx, ...stop, hook: 'drain' }),
+      );
+    await this.#phase('afterDrain', exitSignal, exitAt, (ctx) =>
+      this.hooks.afterDrain.promise({ ...ctx, ...stop, hook: 'afterDrain' }),
+    );
     budget.dispose();
 
     const failed = this.#strayErrors > 0 || this.steps.some((s) => s.outcome === 'failed' || s.outcome === 'timeout');

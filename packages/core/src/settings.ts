@@ -23,7 +23,10 @@ const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
  * A duration in seconds, decimals allowed; zero only when `allowZero`; at most `max` (by default
  * what a timer holds), with `why` saying where a tighter bound comes from.
  */
-export function seconds(example: number, { allowZero = true, max = MAX_TIMER_SECONDS, why = '' }: { allowZero?: boolean; max?: number; why?: string } = {}): Parser<number> {
+export function seconds(
+  example: number,
+  { allowZero = true, max = MAX_TIMER_SECONDS, why = '' }: { allowZero?: boolean; max?: number; why?: string } = {},
+): Parser<number> {
   if (why === '' && max === MAX_TIMER_SECONDS) why = 'the longest timer Node holds';
   return {
     expected: `a number of seconds ${allowZero ? '≥ 0' : '> 0'}, such as ${example}, at most ${max}${why ? ` (${why})` : ''}`,
@@ -47,7 +50,9 @@ export const port: Parser<number> = {
   expected: 'a TCP port from 1 to 65535',
   parse: (raw, fromEnv) => {
     const value = fromEnv && typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
-    return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65_535 ? (value as number) : undefined;
+    return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65_535
+      ? (value as number)
+      : undefined;
   },
 };
 
@@ -96,8 +101,20 @@ export interface SettingRecord {
 }
 
 /** The record `plan` shows for a resolved setting: a secret's value never leaves the process. */
-export function settingRecord(plugin: string | undefined, spec: SettingSpec<unknown>, value: unknown, source: SettingSource): SettingRecord {
-  return { plugin, option: spec.option, env: spec.env, value: spec.secret ? REDACTED : value, source, ...(spec.secret ? { secret: true as const } : {}) };
+export function settingRecord(
+  plugin: string | undefined,
+  spec: SettingSpec<unknown>,
+  value: unknown,
+  source: SettingSource,
+): SettingRecord {
+  return {
+    plugin,
+    option: spec.option,
+    env: spec.env,
+    value: spec.secret ? REDACTED : value,
+    source,
+    ...(spec.secret ? { secret: true as const } : {}),
+  };
 }
 
 /** Resolves one setting: environment variable, then config-file option, then the default. */
@@ -107,9 +124,11 @@ export function resolveSetting<T>(
   env: NodeJS.ProcessEnv,
 ): { value: T; source: SettingSource } {
   const fromEnv = spec.env === undefined ? undefined : env[spec.env];
-  if (spec.env !== undefined && fromEnv !== undefined) return { value: parseOrThrow(spec.env, fromEnv, true, spec), source: 'env' };
+  if (spec.env !== undefined && fromEnv !== undefined)
+    return { value: parseOrThrow(spec.env, fromEnv, true, spec), source: 'env' };
   const fromFile = spec.option === undefined ? undefined : options[spec.option];
-  if (spec.option !== undefined && fromFile !== undefined) return { value: parseOrThrow(spec.option, fromFile, false, spec), source: 'file' };
+  if (spec.option !== undefined && fromFile !== undefined)
+    return { value: parseOrThrow(spec.option, fromFile, false, spec), source: 'file' };
   return { value: spec.fallback, source: 'default' };
 }
 
@@ -135,7 +154,9 @@ export function checkOptions(
   const unknown = Object.keys(options).filter((key) => !known.includes(key));
   if (unknown.length > 0) {
     const names = unknown.map((k) => `"${k}"`).join(', ');
-    throw new ConfigError(`${where === undefined ? 'unknown' : `${where} has unknown`} option ${names}; known options: ${known.join(', ') || 'none'}`);
+    throw new ConfigError(
+      `${where === undefined ? 'unknown' : `${where} has unknown`} option ${names}; known options: ${known.join(', ') || 'none'}`,
+    );
   }
   return options as Record<string, unknown>;
 }

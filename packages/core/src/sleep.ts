@@ -37,7 +37,10 @@ export function createSleep(
         // The end of the hook is how background waits normally end, not a cut.
         if (result === 'aborted' && abortSignal.reason !== AbortReason.hookFinished) {
           const waitedMs = Date.now() - started;
-          logger.warn({ ...fields, waitedMs, remainingMs: Math.max(0, ms - waitedMs), cause: reasonText(abortSignal.reason) }, 'wait cut short');
+          logger.warn(
+            { ...fields, waitedMs, remainingMs: Math.max(0, ms - waitedMs), cause: reasonText(abortSignal.reason) },
+            'wait cut short',
+          );
         }
         resolve(result);
       };
@@ -45,10 +48,16 @@ export function createSleep(
       const timer = setTimeout(() => finish('elapsed'), Math.min(ms, MAX_TIMER_MS));
       const progress =
         ms > progressIntervalMs
-          ? setInterval(() => logger.info({ ...fields, remainingMs: Math.max(0, ms - (Date.now() - started)) }, 'waiting'), progressIntervalMs)
+          ? setInterval(
+              () => logger.info({ ...fields, remainingMs: Math.max(0, ms - (Date.now() - started)) }, 'waiting'),
+              progressIntervalMs,
+            )
           : undefined;
       if (abortSignal.aborted) finish('aborted');
       else abortSignal.addEventListener('abort', onAbort, { once: true });
-      until?.then(() => finish('until'), () => undefined);
+      until?.then(
+        () => finish('until'),
+        () => undefined,
+      );
     });
 }

@@ -52,6 +52,11 @@ export function stopSchedule({ stopTimeoutMs, delayMs, drainWaitMs }: PlannedWai
 
 /** The waits the taps declare (`plan.ms`): beforeDrain's add up to the delay, drain's to the drain wait. */
 export function plannedWaits(hooks: Hooks, stopTimeoutS: number): PlannedWaits {
-  const total = (taps: readonly object[]): number => taps.reduce((sum, tap) => sum + ((tap as TapExtras).plan?.ms ?? 0), 0);
-  return { stopTimeoutMs: stopTimeoutS * 1000, delayMs: total(hooks.beforeDrain.taps), drainWaitMs: total(hooks.drain.taps) };
+  const total = (taps: readonly object[]): number =>
+    taps.reduce((sum, tap) => sum + ((tap as TapExtras).plan?.ms ?? 0), 0);
+  return {
+    stopTimeoutMs: stopTimeoutS * 1000,
+    delayMs: total(hooks.beforeDrain.taps),
+    drainWaitMs: total(hooks.drain.taps),
+  };
 }

@@ -23,7 +23,11 @@ export function strayVariables(env: NodeJS.ProcessEnv, settings: readonly Settin
     .flatMap((name) => {
       const ours = OURS.test(name);
       // Most of a task's environment (AWS_*, ECS_*, HOSTNAME…) is ruled out before any distance is computed.
-      const candidates = ours ? known : name.length < MIN_TYPO_LENGTH ? [] : known.filter((k) => Math.abs(k.length - name.length) <= MAX_TYPO_DISTANCE);
+      const candidates = ours
+        ? known
+        : name.length < MIN_TYPO_LENGTH
+          ? []
+          : known.filter((k) => Math.abs(k.length - name.length) <= MAX_TYPO_DISTANCE);
       let closest: string | undefined;
       let best = Infinity;
       for (const candidate of candidates) {

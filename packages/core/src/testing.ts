@@ -34,7 +34,14 @@ export interface TestRunnerOptions {
  * Drive time with your test framework's fake timers (vitest: `vi.useFakeTimers()` and
  * `vi.advanceTimersByTimeAsync`), so a 40-second wait costs nothing.
  */
-export function createTestRunner({ plugins, env = {}, stopTimeout = defaults.stopTimeout, startTimeout = defaults.startTimeout, logLevel = 'debug', task }: TestRunnerOptions) {
+export function createTestRunner({
+  plugins,
+  env = {},
+  stopTimeout = defaults.stopTimeout,
+  startTimeout = defaults.startTimeout,
+  logLevel = 'debug',
+  task,
+}: TestRunnerOptions) {
   const { logger, lines } = recordingLogger(logLevel);
   const config: ResolvedConfig = { file: undefined, stopTimeout, startTimeout, logLevel, plugins, settings: [], task };
   const runner = new Runner({ config, logger, env });

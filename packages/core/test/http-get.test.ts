@@ -5,23 +5,30 @@ import { httpGet, parseResponse } from '../src/http-get.ts';
 import { startEnvoySim } from '@task-helper/envoy-sim';
 
 describe('httpGet: the one-request client for /ready', () => {
-  it('reads a length-delimited answer, such as the simulator\'s', async () => {
+  it("reads a length-delimited answer, such as the simulator's", async () => {
     const envoy = await startEnvoySim({ initializingMs: 60_000 });
     try {
-      expect(await httpGet(`${envoy.adminUrl}/ready`, new AbortController().signal, 1_000)).toEqual({ status: 503, body: 'INITIALIZING\n' });
+      expect(await httpGet(`${envoy.adminUrl}/ready`, new AbortController().signal, 1_000)).toEqual({
+        status: 503,
+        body: 'INITIALIZING\n',
+      });
     } finally {
       await envoy.close();
     }
   });
 
-  it('reads a chunked answer, as Envoy\'s admin may send it', () => {
-    const raw = Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\ncontent-type: text/plain\r\n\r\n3\r\nLIV\r\n2\r\nE\n\r\n0\r\n\r\n');
+  it("reads a chunked answer, as Envoy's admin may send it", () => {
+    const raw = Buffer.from(
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\ncontent-type: text/plain\r\n\r\n3\r\nLIV\r\n2\r\nE\n\r\n0\r\n\r\n',
+    );
     expect(parseResponse(raw)).toEqual({ status: 200, body: 'LIVE\n' });
   });
 
   it('rejects what is not HTTP', () => {
     expect(() => parseResponse(Buffer.from('SSH-2.0-OpenSSH\r\n'))).toThrow('malformed HTTP response');
-    expect(() => parseResponse(Buffer.from('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n'))).toThrow('malformed chunked HTTP body');
+    expect(() => parseResponse(Buffer.from('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n'))).toThrow(
+      'malformed chunked HTTP body',
+    );
   });
 
   it('sends a well-formed HTTP/1.1 request with Host and Connection: close', async () => {

@@ -21,10 +21,14 @@ describe('Runner', () => {
     expect(lines.some((l) => l.msg === 'ready')).toBe(true);
     expect(await runner.stop('SIGTERM')).toBe(0);
     expect(ran()).toEqual([
-      'early:onStart', 'late:onStart',
-      'early:beforeDrain', 'late:beforeDrain',
-      'early:drain', 'late:drain',
-      'early:afterDrain', 'late:afterDrain',
+      'early:onStart',
+      'late:onStart',
+      'early:beforeDrain',
+      'late:beforeDrain',
+      'early:drain',
+      'late:drain',
+      'early:afterDrain',
+      'late:afterDrain',
     ]);
     expect(lines.find((l) => l.msg === 'probe ran' && l.hook === 'drain')?.stopSignal).toBe('SIGTERM');
   });
@@ -45,11 +49,18 @@ describe('Runner', () => {
     expect(ran()).toContain('fine:drain');
     expect(ran()).toContain('fine:afterDrain');
     const failure = lines.find((l) => l.msg === 'step failed');
-    expect(failure).toMatchObject({ plugin: 'broken', hook: 'drain', error: 'probe broken broke in drain', level: 'error' });
+    expect(failure).toMatchObject({
+      plugin: 'broken',
+      hook: 'drain',
+      error: 'probe broken broke in drain',
+      level: 'error',
+    });
   });
 
   it('abandons a hanging plugin at its timeout, carries on, and exits 1', async () => {
-    const { runner, lines, ran } = setup(probes({ name: 'stuck', stage: -1, hangIn: 'drain', timeout: 1_000 }, { name: 'fine' }));
+    const { runner, lines, ran } = setup(
+      probes({ name: 'stuck', stage: -1, hangIn: 'drain', timeout: 1_000 }, { name: 'fine' }),
+    );
     await runner.start();
     const stopped = runner.stop('SIGTERM');
     await vi.advanceTimersByTimeAsync(999);
@@ -66,7 +77,10 @@ describe('Runner', () => {
 
   it('cuts a long wait when the stop budget runs out, so afterDrain still runs before SIGKILL', async () => {
     // stopTimeout 10 s: waits end 2 s (a fifth of the budget) before SIGKILL would land.
-    const { runner, lines, ran } = setup(probes({ name: 'slow', wait: { hook: 'drain', ms: 60_000 }, timeout: Infinity }), 10);
+    const { runner, lines, ran } = setup(
+      probes({ name: 'slow', wait: { hook: 'drain', ms: 60_000 }, timeout: Infinity }),
+      10,
+    );
     await runner.start();
     const stopped = runner.stop('SIGTERM');
     await vi.advanceTimersByTimeAsync(7_999);
@@ -74,7 +88,11 @@ describe('Runner', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(await stopped).toBe(0);
     expect(ran()).toContain('slow:afterDrain');
-    expect(lines.find((l) => l.msg === 'wait cut short')).toMatchObject({ plugin: 'slow', waitedMs: 8_000, remainingMs: 52_000 });
+    expect(lines.find((l) => l.msg === 'wait cut short')).toMatchObject({
+      plugin: 'slow',
+      waitedMs: 8_000,
+      remainingMs: 52_000,
+    });
     const summary = lines.find((l) => l.msg === 'drain finished');
     expect(summary?.ms).toBe(8_000);
     expect(summary?.steps).toContainEqual({ plugin: 'slow', hook: 'drain', ms: 8_000, outcome: 'cut' });
@@ -127,7 +145,9 @@ describe('Runner', () => {
       name: 'background',
       apply: (hooks) =>
         hooks.drain.tapPromise({ name: 'background' }, async (ctx) => {
-          ctx.abortSignal.addEventListener('abort', () => seen.push(`aborted: ${(ctx.abortSignal.reason as Error).message}`));
+          ctx.abortSignal.addEventListener('abort', () =>
+            seen.push(`aborted: ${(ctx.abortSignal.reason as Error).message}`),
+          );
         }),
     };
     const { runner } = setup([background, ...probes({ wait: { hook: 'drain', ms: 1_000 }, stage: 1 })]);
@@ -141,7 +161,12 @@ describe('Runner', () => {
   });
 
   it('reports a plugin whose apply throws as a config error naming it', () => {
-    const broken: Plugin = { name: 'broken', apply: () => { throw new Error('boom'); } };
+    const broken: Plugin = {
+      name: 'broken',
+      apply: () => {
+        throw new Error('boom');
+      },
+    };
     expect(() => setup([broken])).toThrow('plugin "broken" could not be set up: boom');
   });
 });
@@ -150,8 +175,14 @@ describe('Runner: taps that honour their abortSignal by rejecting', () => {
   const rejecting = (timeout: number): Plugin => ({
     name: 'fetcher',
     apply: (hooks) =>
-      hooks.drain.tapPromise({ name: 'fetcher', timeout }, (ctx) =>
-        new Promise((_, reject) => ctx.abortSignal.addEventListener('abort', () => reject(new DOMException('This operation was aborted', 'AbortError')))),
+      hooks.drain.tapPromise(
+        { name: 'fetcher', timeout },
+        (ctx) =>
+          new Promise((_, reject) =>
+            ctx.abortSignal.addEventListener('abort', () =>
+              reject(new DOMException('This operation was aborted', 'AbortError')),
+            ),
+          ),
       ),
   });
 
@@ -161,7 +192,10 @@ describe('Runner: taps that honour their abortSignal by rejecting', () => {
     const stopped = runner.stop('SIGTERM');
     await vi.advanceTimersByTimeAsync(500);
     expect(await stopped).toBe(1);
-    expect(lines.find((l) => l.msg === 'step timed out')).toMatchObject({ plugin: 'fetcher', error: 'did not finish within its 500 ms timeout' });
+    expect(lines.find((l) => l.msg === 'step timed out')).toMatchObject({
+      plugin: 'fetcher',
+      error: 'did not finish within its 500 ms timeout',
+    });
   });
 
   it('reports one stopped by the stop budget as cut, as if it had returned, saying "aborted: stop budget"', async () => {
@@ -170,12 +204,22 @@ describe('Runner: taps that honour their abortSignal by rejecting', () => {
     const stopped = runner.stop('SIGTERM');
     await vi.advanceTimersByTimeAsync(8_000);
     expect(await stopped).toBe(0);
-    expect(lines.find((l) => l.msg === 'step finished' && l.plugin === 'fetcher')).toMatchObject({ outcome: 'cut', error: 'aborted: stop budget', level: 'warn' });
+    expect(lines.find((l) => l.msg === 'step finished' && l.plugin === 'fetcher')).toMatchObject({
+      outcome: 'cut',
+      error: 'aborted: stop budget',
+      level: 'warn',
+    });
   });
 
   it('gives the abortSignal an Error with a code as its reason', async () => {
     const reasons: unknown[] = [];
-    const watcher: Plugin = { name: 'w', apply: (hooks) => hooks.drain.tapPromise({ name: 'w', timeout: Infinity }, (ctx) => ctx.sleep(60_000).then(() => void reasons.push(ctx.abortSignal.reason))) };
+    const watcher: Plugin = {
+      name: 'w',
+      apply: (hooks) =>
+        hooks.drain.tapPromise({ name: 'w', timeout: Infinity }, (ctx) =>
+          ctx.sleep(60_000).then(() => void reasons.push(ctx.abortSignal.reason)),
+        ),
+    };
     const { runner } = setup([watcher], 10);
     await runner.start();
     const stopped = runner.stop('SIGTERM');
@@ -186,7 +230,7 @@ describe('Runner: taps that honour their abortSignal by rejecting', () => {
   });
 });
 
-describe('Runner: the drain\'s action starts on schedule, whatever other taps do', () => {
+describe("Runner: the drain's action starts on schedule, whatever other taps do", () => {
   /** A drain tap marked as the drain's action, logging when it runs and how its abortSignal fired. */
   const action = (): Plugin => ({
     name: 'action',
@@ -197,13 +241,23 @@ describe('Runner: the drain\'s action starts on schedule, whatever other taps do
   });
   const wait = (hook: 'beforeDrain' | 'drain', ms: number, stage = 0): Plugin => ({
     name: `${hook}-wait`,
-    apply: (hooks) => hooks[hook].tapPromise({ name: `${hook}-wait`, stage, timeout: Infinity, plan: { label: 'wait', ms } }, async (ctx) => void (await ctx.sleep(ms))),
+    apply: (hooks) =>
+      hooks[hook].tapPromise(
+        { name: `${hook}-wait`, stage, timeout: Infinity, plan: { label: 'wait', ms } },
+        async (ctx) => void (await ctx.sleep(ms)),
+      ),
   });
 
   it.each([
-    ['a beforeDrain tap that hangs with timeout Infinity', probes({ name: 'hang', hangIn: 'beforeDrain', timeout: Infinity })],
+    [
+      'a beforeDrain tap that hangs with timeout Infinity',
+      probes({ name: 'hang', hangIn: 'beforeDrain', timeout: Infinity }),
+    ],
     ['a beforeDrain tap with the default 10 s timeout that hangs', probes({ name: 'hang', hangIn: 'beforeDrain' })],
-    ['a drain tap before the action that hangs', probes({ name: 'hang', hangIn: 'drain', stage: -10, timeout: Infinity })],
+    [
+      'a drain tap before the action that hangs',
+      probes({ name: 'hang', hangIn: 'drain', stage: -10, timeout: Infinity }),
+    ],
   ])('STOP_TIMEOUT 10 with DRAIN_TIMEOUT 40: %s is cut at 4 s and the action runs then', async (_, plugins) => {
     const { runner, lines } = setup([...plugins, action(), wait('drain', 40_000, 100)], 10);
     await runner.start();
@@ -216,7 +270,13 @@ describe('Runner: the drain\'s action starts on schedule, whatever other taps do
     expect(await stopped).toBe(1);
     const summary = lines.find((l) => l.msg === 'drain finished');
     expect(summary?.steps).toContainEqual(expect.objectContaining({ plugin: 'action', outcome: 'ok' }));
-    expect(summary?.steps).toContainEqual(expect.objectContaining({ plugin: 'hang', outcome: 'timeout', error: 'did not stop when asked (drain action due)' }));
+    expect(summary?.steps).toContainEqual(
+      expect.objectContaining({
+        plugin: 'hang',
+        outcome: 'timeout',
+        error: 'did not stop when asked (drain action due)',
+      }),
+    );
   });
 
   it('STOP_TIMEOUT 30 with the defaults: DRAIN_DELAY is cut at 12.5 s, the action runs then, DRAIN_TIMEOUT gets 12.5 s', async () => {
@@ -225,16 +285,20 @@ describe('Runner: the drain\'s action starts on schedule, whatever other taps do
     const stopped = runner.stop('SIGTERM');
     await vi.advanceTimersByTimeAsync(30_000);
     expect(await stopped).toBe(0);
-    const at = (msg: string) => (lines.find((l) => l.msg === msg)?.time as number) - (lines.find((l) => l.msg === 'stop signal received')?.time as number);
+    const at = (msg: string) =>
+      (lines.find((l) => l.msg === msg)?.time as number) -
+      (lines.find((l) => l.msg === 'stop signal received')?.time as number);
     expect(at('action ran')).toBe(12_500);
-    expect(lines.find((l) => l.msg === 'action ran')?.deadline).toBe((lines.find((l) => l.msg === 'stop signal received')?.time as number) + 25_000);
+    expect(lines.find((l) => l.msg === 'action ran')?.deadline).toBe(
+      (lines.find((l) => l.msg === 'stop signal received')?.time as number) + 25_000,
+    );
     expect(lines.filter((l) => l.msg === 'wait cut short').map((l) => [l.plugin, l.waitedMs, l.cause])).toEqual([
       ['beforeDrain-wait', 12_500, 'drain action due'],
       ['drain-wait', 12_500, 'stop budget'],
     ]);
   });
 
-  it('does not cut drain taps after the action at the action\'s due time', async () => {
+  it("does not cut drain taps after the action at the action's due time", async () => {
     const { runner, lines } = setup([wait('beforeDrain', 1_000), action(), wait('drain', 20_000, 100)], 30);
     await runner.start();
     const stopped = runner.stop('SIGTERM');
@@ -243,12 +307,14 @@ describe('Runner: the drain\'s action starts on schedule, whatever other taps do
     expect(lines.filter((l) => l.msg === 'wait cut short')).toEqual([]);
   });
 
-  it('reports the drain\'s action cut by the budget as failed: the fail may not have gone out', async () => {
+  it("reports the drain's action cut by the budget as failed: the fail may not have gone out", async () => {
     const stuck: Plugin = {
       name: 'action',
       apply: (hooks) =>
-        hooks.drain.tapPromise({ name: 'action', drainAction: true, timeout: Infinity }, (ctx) =>
-          new Promise((_, reject) => ctx.abortSignal.addEventListener('abort', () => reject(ctx.abortSignal.reason))),
+        hooks.drain.tapPromise(
+          { name: 'action', drainAction: true, timeout: Infinity },
+          (ctx) =>
+            new Promise((_, reject) => ctx.abortSignal.addEventListener('abort', () => reject(ctx.abortSignal.reason))),
         ),
     };
     const { runner, lines } = setup([stuck], 10);
@@ -256,6 +322,9 @@ describe('Runner: the drain\'s action starts on schedule, whatever other taps do
     const stopped = runner.stop('SIGTERM');
     await vi.advanceTimersByTimeAsync(8_000);
     expect(await stopped).toBe(1);
-    expect(lines.find((l) => l.msg === 'step failed')).toMatchObject({ plugin: 'action', error: 'aborted: stop budget' });
+    expect(lines.find((l) => l.msg === 'step failed')).toMatchObject({
+      plugin: 'action',
+      error: 'aborted: stop budget',
+    });
   });
 });

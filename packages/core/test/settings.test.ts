@@ -3,11 +3,15 @@ import { boolean, checkOptions, httpUrl, oneOf, port, resolveSetting, seconds, u
 
 describe('setting parsers', () => {
   it.each([
-    ['40', 40], ['0', 0], ['2.5', 2.5], [' 7 ', 7],
+    ['40', 40],
+    ['0', 0],
+    ['2.5', 2.5],
+    [' 7 ', 7],
   ])('seconds from the environment: %j → %j', (raw, value) => expect(seconds(40).parse(raw, true)).toBe(value));
 
   it.each(['abc', '-1', '', '1e3', '40s', 'Infinity', '0x10'])('seconds from the environment rejects %j', (raw) =>
-    expect(seconds(40).parse(raw, true)).toBeUndefined());
+    expect(seconds(40).parse(raw, true)).toBeUndefined(),
+  );
 
   it('seconds from a file must be a non-negative finite number, not a string', () => {
     expect(seconds(40).parse(1.5, false)).toBe(1.5);
@@ -52,14 +56,18 @@ describe('resolveSetting', () => {
   });
 
   it('names the variable, the value and what is allowed', () => {
-    expect(() => resolveSetting(spec, {}, { DRAIN_DELAY: 'abc' })).toThrow('DRAIN_DELAY="abc" is invalid: expected a number of seconds ≥ 0, such as 40');
+    expect(() => resolveSetting(spec, {}, { DRAIN_DELAY: 'abc' })).toThrow(
+      'DRAIN_DELAY="abc" is invalid: expected a number of seconds ≥ 0, such as 40',
+    );
     expect(() => resolveSetting(spec, { drainDelay: -1 }, {})).toThrow('drainDelay=-1 is invalid');
   });
 });
 
 describe('checkOptions', () => {
   it('rejects unknown keys and non-objects', () => {
-    expect(() => checkOptions({ drainDelya: 1 }, ['drainDelay'])).toThrow('unknown option "drainDelya"; known options: drainDelay');
+    expect(() => checkOptions({ drainDelya: 1 }, ['drainDelay'])).toThrow(
+      'unknown option "drainDelya"; known options: drainDelay',
+    );
     expect(() => checkOptions({ a: 1 }, ['b'], 'c.json')).toThrow('c.json has unknown option "a"; known options: b');
     expect(() => checkOptions([1], ['drainDelay'])).toThrow('options must be an object, not [1]');
     expect(checkOptions(undefined, [])).toEqual({});

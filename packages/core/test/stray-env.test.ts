@@ -3,11 +3,26 @@ import { echo } from '../src/errors.ts';
 import { seconds } from '../src/settings.ts';
 import { strayVariables } from '../src/stray-env.ts';
 
-const known = ['DRAIN_DELAY', 'DRAIN_TIMEOUT', 'ENVOY_ADMIN_URL', 'STOP_TIMEOUT', 'PORT'].map((env) => ({ plugin: undefined, option: undefined, env, value: 1, source: 'default' as const }));
+const known = ['DRAIN_DELAY', 'DRAIN_TIMEOUT', 'ENVOY_ADMIN_URL', 'STOP_TIMEOUT', 'PORT'].map((env) => ({
+  plugin: undefined,
+  option: undefined,
+  env,
+  value: 1,
+  source: 'default' as const,
+}));
 
 describe('strayVariables', () => {
   it('names unknown DRAIN_*/ENVOY_* variables and near misses of known ones, with the closest known name', () => {
-    const env = { DRAIN_DEALY: '1', ENVOY_WHATEVER: '1', STOP_TIMOUT: '1', DRAIN_DELAY: '1', PORTS: '1', HOSTNAME: 'x', AWS_REGION: 'eu-west-1', ENVOY_UID: '101' };
+    const env = {
+      DRAIN_DEALY: '1',
+      ENVOY_WHATEVER: '1',
+      STOP_TIMOUT: '1',
+      DRAIN_DELAY: '1',
+      PORTS: '1',
+      HOSTNAME: 'x',
+      AWS_REGION: 'eu-west-1',
+      ENVOY_UID: '101',
+    };
     expect(strayVariables(env, known)).toEqual([
       { name: 'DRAIN_DEALY', closest: 'DRAIN_DELAY' },
       { name: 'ENVOY_WHATEVER', closest: 'ENVOY_ADMIN_URL' },

@@ -1,6 +1,20 @@
 // Pins the plugin API's types: checked by `tsc -p .` (part of `pnpm test`); at run time expectTypeOf does nothing.
 import { describe, expectTypeOf, it } from 'vitest';
-import { boolean, defineFact, definePlugin, httpUrl, port, seconds, Stage, type Fact, type HookContext, type Plugin, type PluginOptions, type ResolvedConfig, type StopContext } from '@task-helper/core';
+import {
+  boolean,
+  defineFact,
+  definePlugin,
+  httpUrl,
+  port,
+  seconds,
+  Stage,
+  type Fact,
+  type HookContext,
+  type Plugin,
+  type PluginOptions,
+  type ResolvedConfig,
+  type StopContext,
+} from '@task-helper/core';
 import { SharedFacts } from '../src/shared.ts';
 
 const example = definePlugin({
@@ -12,7 +26,12 @@ const example = definePlugin({
     port: { env: 'EXAMPLE_PORT', parse: port, envOnly: true },
     token: { env: 'EXAMPLE_TOKEN', parse: httpUrl, secret: true },
     // A computed default sees the settings before it and the resolved config (its ECS task).
-    host: { env: 'EXAMPLE_HOST', parse: httpUrl, default: (_settings: unknown, config: ResolvedConfig) => (config.task === undefined ? 'http://127.0.0.1' : 'http://169.254.170.2') },
+    host: {
+      env: 'EXAMPLE_HOST',
+      parse: httpUrl,
+      default: (_settings: unknown, config: ResolvedConfig) =>
+        config.task === undefined ? 'http://127.0.0.1' : 'http://169.254.170.2',
+    },
   },
   apply(hooks, { settings }) {
     expectTypeOf(settings.url).toEqualTypeOf<string>();
@@ -40,7 +59,13 @@ const example = definePlugin({
 
 describe('the plugin API', () => {
   it('derives the options a config file may pass from the declared settings', () => {
-    expectTypeOf<PluginOptions<typeof example.settings>>().toEqualTypeOf<{ url?: string; timeout?: number; verbose?: boolean; token?: string; host?: string }>();
+    expectTypeOf<PluginOptions<typeof example.settings>>().toEqualTypeOf<{
+      url?: string;
+      timeout?: number;
+      verbose?: boolean;
+      token?: string;
+      host?: string;
+    }>();
     expectTypeOf(example).toBeCallableWith({ url: 'https://hooks.example.com' });
     expectTypeOf(example()).toEqualTypeOf<Plugin>();
     // @ts-expect-error env-only settings are not options

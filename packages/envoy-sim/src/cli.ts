@@ -30,7 +30,8 @@ function parse(): EnvoySimOptions {
     return n;
   };
   const statSet = values['stat-set'];
-  if (statSet !== undefined && statSet !== '1.40' && statSet !== '1.29') throw new Error(`--stat-set must be 1.40 or 1.29, got ${statSet}`);
+  if (statSet !== undefined && statSet !== '1.40' && statSet !== '1.29')
+    throw new Error(`--stat-set must be 1.40 or 1.29, got ${statSet}`);
   return {
     statSet,
     host: values.host,

@@ -40,7 +40,11 @@ export function listenerStats(store: StatStore, listenerName: string): ListenerS
 }
 
 /** Counts a connection as open until its socket closes, in every group it belongs to. */
-export function trackConnection(socket: Socket, groups: Array<{ cxTotal: Counter; cxActive: Gauge }>, total?: Gauge): void {
+export function trackConnection(
+  socket: Socket,
+  groups: Array<{ cxTotal: Counter; cxActive: Gauge }>,
+  total?: Gauge,
+): void {
   for (const g of groups) {
     g.cxTotal.inc();
     g.cxActive.inc();

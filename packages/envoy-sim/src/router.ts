@@ -4,7 +4,15 @@ import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type Se
 /** Envoy's default route timeout. */
 const ROUTE_TIMEOUT_MS = 15_000;
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+]);
 
 /** Sets the headers every filter on the way out may add (health check flag, drain close). */
 export type Decorate = (res: ServerResponse) => void;
@@ -70,7 +78,12 @@ export function createRouter(upstream: string | undefined): Router {
       if (timedOut || res.destroyed) return;
       if (res.headersSent) return void res.destroy();
       const reason = err.code === 'ECONNRESET' ? 'connection termination' : 'connection failure';
-      localReply(res, 503, `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`, decorate);
+      localReply(
+        res,
+        503,
+        `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`,
+        decorate,
+      );
     });
     // A downstream that goes away resets the upstream request, as Envoy does.
     res.once('close', () => {

@@ -21,7 +21,8 @@ const DEFAULTS = {
 /** Starts the ingress listener and the admin server; resolves once both are accepting. */
 export async function startEnvoySim(options: EnvoySimOptions = {}): Promise<EnvoySim> {
   const o = { ...DEFAULTS, ...withoutUndefined(options) };
-  if (o.statSet !== '1.40' && o.statSet !== '1.29') throw new Error(`statSet must be '1.40' or '1.29', got ${String(o.statSet)}`);
+  if (o.statSet !== '1.40' && o.statSet !== '1.29')
+    throw new Error(`statSet must be '1.40' or '1.29', got ${String(o.statSet)}`);
   const state = new ServerState(o.initializingMs);
   const stats = new StatStore();
   stats.computedGauge('server.state', () => state.code());

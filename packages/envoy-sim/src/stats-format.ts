@@ -22,7 +22,8 @@ export function renderStats(samples: StatSample[], params: URLSearchParams): Sta
   const pattern = params.get('filter');
   if (pattern) {
     const compiled = compileRe2(pattern);
-    if (!(compiled instanceof RegExp)) return { status: 400, body: `Invalid re2 regex: ${compiled.error}`, json: false };
+    if (!(compiled instanceof RegExp))
+      return { status: 400, body: `Invalid re2 regex: ${compiled.error}`, json: false };
     filter = compiled;
   }
   const usedOnly = params.has('usedonly');

@@ -11,7 +11,9 @@ const { values } = parseArgs({
 });
 const port = values.port === undefined ? undefined : Number(values.port);
 if (port !== undefined && (!Number.isInteger(port) || port < 0)) {
-  process.stderr.write(`--port must be a non-negative integer, got ${values.port}\nusage: toy-app [--port 8080] [--health-path /ping/ping] [--host 127.0.0.1]\n`);
+  process.stderr.write(
+    `--port must be a non-negative integer, got ${values.port}\nusage: toy-app [--port 8080] [--health-path /ping/ping] [--host 127.0.0.1]\n`,
+  );
   process.exit(2);
 }
 

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEnvoySim, type EnvoySim } from '../src/index.ts';
 import { send } from '../../../test/support/sim-stack.ts';
 
-const MUTATING = ['/healthcheck/fail', '/healthcheck/ok', '/drain_listeners', '/quitquitquit', '/reset_counters', '/logging'];
+const MUTATING = [
+  '/healthcheck/fail',
+  '/healthcheck/ok',
+  '/drain_listeners',
+  '/quitquitquit',
+  '/reset_counters',
+  '/logging',
+];
 
 describe('state-changing admin endpoints', () => {
   let sim: EnvoySim;

@@ -7,7 +7,8 @@ import { afterEach, expect, it } from 'vitest';
 const cli = (name: string) => fileURLToPath(new URL(`../src/${name}`, import.meta.url));
 const children: ChildProcess[] = [];
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
 /** Starts a CLI on Node 24 (the test runner's own binary) and reads its stdout as JSON lines. */
@@ -39,10 +40,12 @@ it('toy-app and envoy-sim print ready lines, proxy, log admin calls, and exit 0 
   expect((await Promise.all(exits)).map(([code]) => code)).toEqual([0, 0]);
 });
 
-it('envoy-sim --stat-set 1.29 shows 1.29\'s stats; any other value is refused with exit 2', async () => {
+it("envoy-sim --stat-set 1.29 shows 1.29's stats; any other value is refused with exit 2", async () => {
   const sim = start('cli.ts', ['--stat-set', '1.29']);
   const ready = await sim.next();
-  expect(await (await fetch(`${ready.adminUrl}/stats?filter=health_check`)).text()).toBe('http.ingress.tracing.health_check: 0\n');
+  expect(await (await fetch(`${ready.adminUrl}/stats?filter=health_check`)).text()).toBe(
+    'http.ingress.tracing.health_check: 0\n',
+  );
   const exited = once(sim.child, 'exit');
   sim.child.kill('SIGTERM');
   expect((await exited)[0]).toBe(0);

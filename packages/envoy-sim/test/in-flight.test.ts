@@ -14,7 +14,10 @@ it('lets a request already in flight complete normally across /healthcheck/fail'
   const { sim } = stack;
   agent = new Agent({ keepAlive: true });
   const slow = send(`${sim.listenerUrl}/slow?ms=200`, { agent });
-  await waitFor('the request to be in flight', async () => (await readStat(sim, 'http.ingress.downstream_rq_active')) === 1);
+  await waitFor(
+    'the request to be in flight',
+    async () => (await readStat(sim, 'http.ingress.downstream_rq_active')) === 1,
+  );
 
   expect((await adminPost(sim, '/healthcheck/fail')).status).toBe(200);
   const reply = await slow;

@@ -58,7 +58,7 @@ it('keeps client connections alive across requests', async () => {
   }
 });
 
-it('answers 503 with Envoy\'s connect-failure body when the upstream is unreachable', async () => {
+it("answers 503 with Envoy's connect-failure body when the upstream is unreachable", async () => {
   const closedPort = await startEcho().then(async (url) => {
     upstream!.close();
     upstream = undefined;
@@ -67,7 +67,9 @@ it('answers 503 with Envoy\'s connect-failure body when the upstream is unreacha
   sim = await startEnvoySim({ upstream: closedPort });
   const reply = await send(`${sim.listenerUrl}/`);
   expect(reply.status).toBe(503);
-  expect(reply.body).toBe('upstream connect error or disconnect/reset before headers. reset reason: connection failure');
+  expect(reply.body).toBe(
+    'upstream connect error or disconnect/reset before headers. reset reason: connection failure',
+  );
 });
 
 it('answers 503 no healthy upstream when started without an upstream', async () => {

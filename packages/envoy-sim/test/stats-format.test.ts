@@ -34,7 +34,10 @@ describe('/stats formats', () => {
 
   it('keeps only names matching ?filter', async () => {
     const reply = await adminGet(stack.sim, '/stats?filter=downstream_rq_(total|active)$');
-    const names = reply.body.trimEnd().split('\n').map((l) => l.split(': ')[0]);
+    const names = reply.body
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split(': ')[0]);
     expect(names).toEqual([
       'http.admin.downstream_rq_active',
       'http.admin.downstream_rq_total',
@@ -54,7 +57,10 @@ describe('/stats formats', () => {
   });
 
   it('combines ?format=json, ?filter and ?usedonly', async () => {
-    const reply = await adminGet(stack.sim, '/stats?format=json&usedonly&filter=^http\\.ingress\\.downstream_rq_[0-9]xx$');
+    const reply = await adminGet(
+      stack.sim,
+      '/stats?format=json&usedonly&filter=^http\\.ingress\\.downstream_rq_[0-9]xx$',
+    );
     const { stats } = JSON.parse(reply.body) as { stats: Array<{ name?: string }> };
     expect(stats.filter((s) => s.name).map((s) => s.name)).toEqual(['http.ingress.downstream_rq_2xx']);
   });

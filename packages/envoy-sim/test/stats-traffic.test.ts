@@ -1,5 +1,13 @@
 import { afterEach, expect, it } from 'vitest';
-import { adminGet, adminPost, readStat, send, startStack, waitFor, type Stack } from '../../../test/support/sim-stack.ts';
+import {
+  adminGet,
+  adminPost,
+  readStat,
+  send,
+  startStack,
+  waitFor,
+  type Stack,
+} from '../../../test/support/sim-stack.ts';
 
 let stack: Stack | undefined;
 afterEach(() => stack?.close());
@@ -28,7 +36,10 @@ it('shows a slow request as active while it is in flight and not after', async (
   expect(await readStat(sim, 'server.total_connections')).toBe(1);
 
   expect((await slow).status).toBe(200);
-  await waitFor('the connection to close', async () => (await readStat(sim, 'http.ingress.downstream_cx_active')) === 0);
+  await waitFor(
+    'the connection to close',
+    async () => (await readStat(sim, 'http.ingress.downstream_cx_active')) === 0,
+  );
   expect(await readStat(sim, 'http.ingress.downstream_rq_active')).toBe(0);
 });
 
@@ -77,7 +88,10 @@ it('counts health checks in downstream_rq_total and tracing.health_check, never 
   expect(await readStat(sim, 'http.ingress.downstream_rq_completed')).toBe(1);
   expect(await readStat(sim, 'http.ingress.downstream_rq_2xx')).toBe(1);
   expect(await readStat(sim, 'http.ingress.downstream_rq_5xx')).toBe(0);
-  await waitFor('both health checks counted', async () => (await readStat(sim, 'http.ingress.tracing.health_check')) === 2);
+  await waitFor(
+    'both health checks counted',
+    async () => (await readStat(sim, 'http.ingress.tracing.health_check')) === 2,
+  );
   // 1.40's filter counts only the check it answered itself (the 503); the passed-through one is the app's.
   expect(await readStat(sim, 'http.ingress.health_check.request_total')).toBe(1);
   expect(await readStat(sim, 'http.ingress.health_check.ok')).toBe(0);
@@ -89,7 +103,10 @@ it('has no health_check.* counters with the 1.29 stat set, and reports a 1.29 ve
   const { sim } = stack;
   await send(`${sim.listenerUrl}/ping/ping`);
   // Counted as the stream ends, which may be just after the client has its answer.
-  await waitFor('the health check counted', async () => (await readStat(sim, 'http.ingress.tracing.health_check')) === 1);
+  await waitFor(
+    'the health check counted',
+    async () => (await readStat(sim, 'http.ingress.tracing.health_check')) === 1,
+  );
   expect((await adminGet(sim, '/stats?filter=health_check')).body).toBe('http.ingress.tracing.health_check: 1\n');
   expect(JSON.parse((await adminGet(sim, '/server_info')).body).version).toMatch(/^[0-9a-f]{40}\/1\.29\.\d+\//);
 });

@@ -1,4 +1,13 @@
-import { definePlugin, seconds, Stage, stopSchedule, TRAFFIC_STOPPED, type HookContext, type PluginOptions, type SetupContext } from '@task-helper/core';
+import {
+  definePlugin,
+  seconds,
+  Stage,
+  stopSchedule,
+  TRAFFIC_STOPPED,
+  type HookContext,
+  type PluginOptions,
+  type SetupContext,
+} from '@task-helper/core';
 
 /** The original helper's defaults, in seconds. */
 export const delayDefaults = Object.freeze({ drainDelay: 40, drainTimeout: 40 });
@@ -19,11 +28,13 @@ const delay = definePlugin({
     warnIfOverBudget(setup, drainDelay, drainTimeout);
     // Both waits are bounded by the stop budget, not by a tap timeout of their own.
     // Counted from the stop signal, so the app check before it (up to 2.5 s) does not lengthen it.
-    hooks.beforeDrain.tapPromise({ stage: Stage.BEFORE_DRAIN_DELAY, timeout: Infinity, plan: { label: 'DRAIN_DELAY', ms: drainDelay * 1000 } }, (ctx) =>
-      wait(ctx, 'drainDelay', drainDelay * 1000 - (Date.now() - ctx.signalAt)),
+    hooks.beforeDrain.tapPromise(
+      { stage: Stage.BEFORE_DRAIN_DELAY, timeout: Infinity, plan: { label: 'DRAIN_DELAY', ms: drainDelay * 1000 } },
+      (ctx) => wait(ctx, 'drainDelay', drainDelay * 1000 - (Date.now() - ctx.signalAt)),
     );
-    hooks.drain.tapPromise({ stage: Stage.DRAIN_WAIT, timeout: Infinity, plan: { label: 'DRAIN_TIMEOUT', ms: drainTimeout * 1000 } }, (ctx) =>
-      wait(ctx, 'drainTimeout', drainTimeout * 1000, ctx.shared.whenSet(TRAFFIC_STOPPED)),
+    hooks.drain.tapPromise(
+      { stage: Stage.DRAIN_WAIT, timeout: Infinity, plan: { label: 'DRAIN_TIMEOUT', ms: drainTimeout * 1000 } },
+      (ctx) => wait(ctx, 'drainTimeout', drainTimeout * 1000, ctx.shared.whenSet(TRAFFIC_STOPPED)),
     );
   },
 });
@@ -32,13 +43,28 @@ export default delay;
 export type DelayOptions = PluginOptions<typeof delay.settings>;
 
 /** Says at start, not at SIGKILL, when the waits cannot fit the stop budget, and the schedule that will run instead (core's stopSchedule). */
-function warnIfOverBudget({ config, logger }: Pick<SetupContext, 'config' | 'logger'>, drainDelay: number, drainTimeout: number): void {
-  const s = stopSchedule({ stopTimeoutMs: config.stopTimeout * 1000, delayMs: drainDelay * 1000, drainWaitMs: drainTimeout * 1000 });
+function warnIfOverBudget(
+  { config, logger }: Pick<SetupContext, 'config' | 'logger'>,
+  drainDelay: number,
+  drainTimeout: number,
+): void {
+  const s = stopSchedule({
+    stopTimeoutMs: config.stopTimeout * 1000,
+    delayMs: drainDelay * 1000,
+    drainWaitMs: drainTimeout * 1000,
+  });
   if (!s.cut) return;
   const sec = (ms: number): number => +(ms / 1000).toFixed(3);
   const margin = sec(s.stopTimeoutMs - s.abortAtMs);
   logger.warn(
-    { drainDelay, drainTimeout, afterDrainMargin: margin, stopTimeout: config.stopTimeout, cutDrainDelay: sec(s.delayMs), cutDrainTimeout: sec(s.drainWaitMs) },
+    {
+      drainDelay,
+      drainTimeout,
+      afterDrainMargin: margin,
+      stopTimeout: config.stopTimeout,
+      cutDrainDelay: sec(s.delayMs),
+      cutDrainTimeout: sec(s.drainWaitMs),
+    },
     `DRAIN_DELAY ${drainDelay} s + DRAIN_TIMEOUT ${drainTimeout} s + ${margin} s kept for afterDrain do not fit STOP_TIMEOUT ${config.stopTimeout} s: ` +
       `DRAIN_DELAY will be cut to ${sec(s.delayMs)} s and DRAIN_TIMEOUT to ${sec(s.drainWaitMs)} s, so the drain starts at ${sec(s.delayMs)} s ` +
       `and callers get ${sec(s.drainWaitMs)} s to notice it (afterDrain still runs before SIGKILL); raise stopTimeout or shorten the waits`,

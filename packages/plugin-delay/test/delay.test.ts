@@ -3,7 +3,11 @@ import { definePlugin, Stage, TRAFFIC_STOPPED } from '@task-helper/core';
 import { createTestRunner } from '@task-helper/core/testing';
 import delay from '@task-helper/plugin-delay';
 
-function setup(env: NodeJS.ProcessEnv, extra = definePlugin({ name: 'none', apply: () => undefined })(), stopTimeout = 120) {
+function setup(
+  env: NodeJS.ProcessEnv,
+  extra = definePlugin({ name: 'none', apply: () => undefined })(),
+  stopTimeout = 120,
+) {
   const { runner, lines } = createTestRunner({ plugins: [delay(), extra], env, stopTimeout });
   const ended = (wait: string) => lines.find((l) => l.msg === `${wait} ended`);
   return { runner, lines, ended };
@@ -31,7 +35,8 @@ describe('plugin-delay', () => {
   it('counts DRAIN_DELAY from the stop signal, so a check before it does not lengthen it', async () => {
     const check = definePlugin({
       name: 'check',
-      apply: (hooks) => hooks.beforeDrain.tapPromise({ stage: Stage.BEFORE_DRAIN_DECIDE }, async (ctx) => void (await ctx.sleep(300))),
+      apply: (hooks) =>
+        hooks.beforeDrain.tapPromise({ stage: Stage.BEFORE_DRAIN_DECIDE }, async (ctx) => void (await ctx.sleep(300))),
     })();
     const { runner, lines } = setup({ DRAIN_DELAY: '1', DRAIN_TIMEOUT: '1' }, check);
     await runner.start();
@@ -58,7 +63,10 @@ describe('plugin-delay', () => {
     const watcher = definePlugin({
       name: 'watcher',
       apply: (hooks) =>
-        hooks.drain.tapPromise({ stage: Stage.DRAIN_ACTION }, async (ctx) => void setTimeout(() => ctx.shared.set(TRAFFIC_STOPPED, { quietMs: 0, sinceFailMs: 700 }), 700)),
+        hooks.drain.tapPromise(
+          { stage: Stage.DRAIN_ACTION },
+          async (ctx) => void setTimeout(() => ctx.shared.set(TRAFFIC_STOPPED, { quietMs: 0, sinceFailMs: 700 }), 700),
+        ),
     })();
     const { runner, ended } = setup({ DRAIN_DELAY: '0', DRAIN_TIMEOUT: '40' }, watcher);
     await runner.start();
@@ -80,7 +88,10 @@ describe('plugin-delay', () => {
   });
 
   it.each([
-    [{ DRAIN_DELAY: 'abc' }, 'plugin "delay": DRAIN_DELAY="abc" is invalid: expected a number of seconds ≥ 0, such as 40'],
+    [
+      { DRAIN_DELAY: 'abc' },
+      'plugin "delay": DRAIN_DELAY="abc" is invalid: expected a number of seconds ≥ 0, such as 40',
+    ],
     [{ DRAIN_TIMEOUT: '-1' }, 'plugin "delay": DRAIN_TIMEOUT="-1" is invalid'],
     [{ DRAIN_TIMEOUT: '' }, 'plugin "delay": DRAIN_TIMEOUT="" is invalid'],
   ])('rejects %j at setup', (env, message) => {
@@ -90,7 +101,11 @@ describe('plugin-delay', () => {
 
 describe('plugin-delay stop budget planning', () => {
   it('warns once at setup, naming the three numbers and the cut, when the waits do not fit', () => {
-    const { lines } = createTestRunner({ plugins: [delay()], stopTimeout: 60, env: { DRAIN_DELAY: '40', DRAIN_TIMEOUT: '40' } });
+    const { lines } = createTestRunner({
+      plugins: [delay()],
+      stopTimeout: 60,
+      env: { DRAIN_DELAY: '40', DRAIN_TIMEOUT: '40' },
+    });
     const warnings = lines.filter((l) => l.level === 'warn');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.msg).toBe(

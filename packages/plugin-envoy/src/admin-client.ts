@@ -60,25 +60,36 @@ export function createAdminClient(adminUrl: string): AdminClient {
         },
       }),
       describe(error: unknown): string {
-        if (isHTTPError(error)) return `HTTP ${error.response.status} ${JSON.stringify(String(error.data ?? '').trim())}`;
+        if (isHTTPError(error))
+          return `HTTP ${error.response.status} ${JSON.stringify(String(error.data ?? '').trim())}`;
         if (isTimeoutError(error)) return 'no answer in time';
         // The abortSignal's reason (core's AbortReason): "aborted: stop budget".
         if (error instanceof Error && error.name === 'AbortError') return `aborted: ${error.message}`;
-        if (isNetworkError(error)) return (error.cause as { cause?: { code?: string } } | undefined)?.cause?.code ?? error.message;
+        if (isNetworkError(error))
+          return (error.cause as { cause?: { code?: string } } | undefined)?.cause?.code ?? error.message;
         return error instanceof Error ? error.message : String(error);
       },
     })));
 
-  async function request(method: 'get' | 'post', path: string, { logger, abortSignal, deadline }: AdminRequest): Promise<string> {
+  async function request(
+    method: 'get' | 'post',
+    path: string,
+    { logger, abortSignal, deadline }: AdminRequest,
+  ): Promise<string> {
     const { client, describe } = await load();
     const remaining = deadline - Date.now();
     try {
       return await client(path.replace(/^\//, ''), {
         method,
         signal: abortSignal,
-        ...(Number.isFinite(remaining) ? { totalTimeout: Math.max(1, Math.floor(remaining)), ...(method === 'post' ? { timeout: false } : {}) } : {}),
+        ...(Number.isFinite(remaining)
+          ? { totalTimeout: Math.max(1, Math.floor(remaining)), ...(method === 'post' ? { timeout: false } : {}) }
+          : {}),
         hooks: {
-          beforeRetry: [({ error, retryCount }) => void logger.warn({ path, retry: retryCount, error: describe(error) }, 'envoy admin request retry')],
+          beforeRetry: [
+            ({ error, retryCount }) =>
+              void logger.warn({ path, retry: retryCount, error: describe(error) }, 'envoy admin request retry'),
+          ],
         },
       }).text();
     } catch (error) {
@@ -94,7 +105,9 @@ export function createAdminClient(adminUrl: string): AdminClient {
         return await httpGet(`${adminUrl}${path}`, abortSignal, adminRequestDefaults.attemptTimeoutMs);
       } catch (error) {
         const { code, message } = error as NodeJS.ErrnoException;
-        throw new AdminRequestError(`GET ${adminUrl}${path} failed: ${code === 'TIMEOUT' || code === undefined ? message : code}`);
+        throw new AdminRequestError(
+          `GET ${adminUrl}${path} failed: ${code === 'TIMEOUT' || code === undefined ? message : code}`,
+        );
       }
     },
     warm: () =>

@@ -6,9 +6,10 @@ import { port, type Parser } from '@task-helper/core';
  * client for every call must work on every allowed port, so these are refused at start instead.
  */
 const FETCH_BLOCKED_PORTS = new Set([
-  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119,
-  123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990,
-  993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110,
+  111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532,
+  540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061,
+  6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
 ]);
 const BLOCKED = 'that fetch allows (not 6000, 6665-6669 and the like)';
 
@@ -22,7 +23,12 @@ export const adminUrl: Parser<string> = {
   parse: (raw) => {
     if (typeof raw !== 'string' || !URL.canParse(raw)) return undefined;
     const url = new URL(raw);
-    const plain = url.protocol === 'http:' && url.username === '' && url.password === '' && url.pathname === '/' && !/[?#]/.test(raw);
+    const plain =
+      url.protocol === 'http:' &&
+      url.username === '' &&
+      url.password === '' &&
+      url.pathname === '/' &&
+      !/[?#]/.test(raw);
     return plain && !FETCH_BLOCKED_PORTS.has(Number(url.port || 80)) ? url.origin : undefined;
   },
 };

@@ -38,7 +38,9 @@ export async function waitUntilLive(admin: AdminClient, ctx: HookContext): Promi
     }
     await ctx.sleep(readinessDefaults.pollMs);
   }
-  throw new Error(`envoy was not live after ${Date.now() - started} ms (last: ${state}); carrying on, the drain will still run`);
+  throw new Error(
+    `envoy was not live after ${Date.now() - started} ms (last: ${state}); carrying on, the drain will still run`,
+  );
 }
 
 /** `task-helper health`: throws unless Envoy answers LIVE now. */

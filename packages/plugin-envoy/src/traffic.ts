@@ -39,7 +39,8 @@ const STAT = new RegExp(`^http\\.(.+)\\.${STATS}$`);
 
 /** RE2 (Envoy's `/stats?filter=`) for the watched prefixes' stats; every connection manager's when none is named. */
 export function trafficStatsFilter(statPrefixes: readonly string[]): string {
-  const prefix = statPrefixes.length > 0 ? `(${statPrefixes.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})` : '.+';
+  const prefix =
+    statPrefixes.length > 0 ? `(${statPrefixes.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})` : '.+';
   return `^http\\.${prefix}\\.${STATS}$`;
 }
 
@@ -74,7 +75,11 @@ export function sampleTraffic(stats: readonly Stat[], statPrefixes: readonly str
  * DRAIN_MIN, so a drain whose callers left early ends right at DRAIN_MIN. Unreadable stats end
  * the watch: never finish early on missing data.
  */
-export async function watchTraffic(ctx: HookContext, read: () => Promise<readonly Stat[]>, watch: TrafficWatch): Promise<void> {
+export async function watchTraffic(
+  ctx: HookContext,
+  read: () => Promise<readonly Stat[]>,
+  watch: TrafficWatch,
+): Promise<void> {
   const started = Date.now();
   let last: TrafficSample | undefined;
   let quietSince = started;
@@ -84,12 +89,18 @@ export async function watchTraffic(ctx: HookContext, read: () => Promise<readonl
       sample = sampleTraffic(await read(), watch.statPrefixes);
     } catch (error) {
       if (ctx.abortSignal.aborted) return;
-      ctx.logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'traffic stats unreadable: waiting the full DRAIN_TIMEOUT');
+      ctx.logger.warn(
+        { error: error instanceof Error ? error.message : String(error) },
+        'traffic stats unreadable: waiting the full DRAIN_TIMEOUT',
+      );
       return;
     }
     if (sample === undefined) {
       const wanted = watch.statPrefixes.length > 0 ? watch.statPrefixes.join(', ') : 'any but admin';
-      ctx.logger.warn({ statPrefixes: wanted }, 'traffic stats missing for the watched connection managers: waiting the full DRAIN_TIMEOUT');
+      ctx.logger.warn(
+        { statPrefixes: wanted },
+        'traffic stats missing for the watched connection managers: waiting the full DRAIN_TIMEOUT',
+      );
       return;
     }
     const now = Date.now();

@@ -5,7 +5,12 @@ import envoy from '@task-helper/plugin-envoy';
 import { sampleTraffic, trafficStatsFilter, watchTraffic, type Stat } from '../src/traffic.ts';
 
 /** A connection manager's stats as Envoy lists them: `total` and the 1.33+ health check filter's count include health checks, `completed` never does. */
-const stats = (prefix: string, active: number, completed: number, { total = completed, healthChecks = 0 } = {}): Stat[] => [
+const stats = (
+  prefix: string,
+  active: number,
+  completed: number,
+  { total = completed, healthChecks = 0 } = {},
+): Stat[] => [
   { name: `http.${prefix}.downstream_rq_active`, value: active },
   { name: `http.${prefix}.downstream_rq_completed`, value: completed },
   { name: `http.${prefix}.downstream_rq_total`, value: total + healthChecks },
@@ -14,24 +19,45 @@ const stats = (prefix: string, active: number, completed: number, { total = comp
 
 describe('sampleTraffic', () => {
   it('sums every connection manager but admin, counting answered requests (health checks never are)', () => {
-    expect(sampleTraffic([...stats('ingress', 2, 70, { healthChecks: 30 }), ...stats('egress', 1, 5), ...stats('admin', 9, 999)], [])).toEqual({ active: 3, requests: 75 });
+    expect(
+      sampleTraffic(
+        [...stats('ingress', 2, 70, { healthChecks: 30 }), ...stats('egress', 1, 5), ...stats('admin', 9, 999)],
+        [],
+      ),
+    ).toEqual({ active: 3, requests: 75 });
   });
 
   it('reads dotted stat prefixes, and leaves out the listener copies of the same stats', () => {
-    const dotted = [...stats('inbound_0.0.0.0_15000', 1, 40), { name: 'listener.0.0.0.0_15000.http.inbound_0.0.0.0_15000.downstream_rq_completed', value: 40 }];
+    const dotted = [
+      ...stats('inbound_0.0.0.0_15000', 1, 40),
+      { name: 'listener.0.0.0.0_15000.http.inbound_0.0.0.0_15000.downstream_rq_completed', value: 40 },
+    ];
     expect(sampleTraffic(dotted, [])).toEqual({ active: 1, requests: 40 });
-    expect(sampleTraffic([...dotted, ...stats('egress', 0, 3)], ['inbound_0.0.0.0_15000'])).toEqual({ active: 1, requests: 40 });
+    expect(sampleTraffic([...dotted, ...stats('egress', 0, 3)], ['inbound_0.0.0.0_15000'])).toEqual({
+      active: 1,
+      requests: 40,
+    });
   });
 
   it('watches only the named prefixes when given', () => {
-    expect(sampleTraffic([...stats('ingress', 0, 10), ...stats('egress', 4, 50)], ['ingress'])).toEqual({ active: 0, requests: 10 });
+    expect(sampleTraffic([...stats('ingress', 0, 10), ...stats('egress', 4, 50)], ['ingress'])).toEqual({
+      active: 0,
+      requests: 10,
+    });
   });
 
   it('asks Envoy for exactly those stats: a filter that matches dotted prefixes literally', () => {
-    const names = [...stats('inbound_0.0.0.0_15000', 0, 0), ...stats('inbound_0x0x0x0_15000', 0, 0), ...stats('admin', 0, 0)].map((s) => s.name);
+    const names = [
+      ...stats('inbound_0.0.0.0_15000', 0, 0),
+      ...stats('inbound_0x0x0x0_15000', 0, 0),
+      ...stats('admin', 0, 0),
+    ].map((s) => s.name);
     names.push('listener.0.0.0.0_15000.http.inbound_0.0.0.0_15000.downstream_rq_completed');
     const matched = (prefixes: string[]) => names.filter((n) => new RegExp(trafficStatsFilter(prefixes)).test(n));
-    expect(matched(['inbound_0.0.0.0_15000'])).toEqual(['http.inbound_0.0.0.0_15000.downstream_rq_active', 'http.inbound_0.0.0.0_15000.downstream_rq_completed']);
+    expect(matched(['inbound_0.0.0.0_15000'])).toEqual([
+      'http.inbound_0.0.0.0_15000.downstream_rq_active',
+      'http.inbound_0.0.0.0_15000.downstream_rq_completed',
+    ]);
     expect(matched([])).toHaveLength(6);
   });
 
@@ -42,14 +68,20 @@ describe('sampleTraffic', () => {
 });
 
 describe('ENVOY_STAT_PREFIXES', () => {
-  const start = async (value: string) => createTestRunner({ plugins: [envoy({ waitReady: false })], env: { ENVOY_STAT_PREFIXES: value, DRAIN_MIN: '1' } }).runner.start();
+  const start = async (value: string) =>
+    createTestRunner({
+      plugins: [envoy({ waitReady: false })],
+      env: { ENVOY_STAT_PREFIXES: value, DRAIN_MIN: '1' },
+    }).runner.start();
 
   it('takes dotted prefixes such as inbound_0.0.0.0_15000', async () => {
     await expect(start('inbound_0.0.0.0_15000, ingress')).resolves.toBeUndefined();
   });
 
   it.each(['a..b', '.ingress', 'in bound', ''])('refuses %j, naming the setting and what it expects', async (value) => {
-    await expect(start(value)).rejects.toThrow(`ENVOY_STAT_PREFIXES=${JSON.stringify(value)} is invalid: expected a list of stat prefixes such as ingress or inbound_0.0.0.0_15000`);
+    await expect(start(value)).rejects.toThrow(
+      `ENVOY_STAT_PREFIXES=${JSON.stringify(value)} is invalid: expected a list of stat prefixes such as ingress or inbound_0.0.0.0_15000`,
+    );
   });
 });
 
@@ -63,15 +95,22 @@ describe('watchTraffic', () => {
     const plugin: Plugin = {
       name: 'envoy',
       apply: (hooks) => {
-        hooks.drain.tapPromise({ name: 'envoy' }, async (ctx: HookContext) => void watchTraffic(ctx, read, { drainMinMs: 2_000, quietMs: 1_000, statPrefixes: [] }));
-        hooks.drain.tapPromise({ name: 'delay', stage: 100, timeout: Infinity }, async (ctx) => void (ended = await ctx.sleep(drainTimeoutMs, { until: ctx.shared.whenSet(TRAFFIC_STOPPED) })));
+        hooks.drain.tapPromise(
+          { name: 'envoy' },
+          async (ctx: HookContext) =>
+            void watchTraffic(ctx, read, { drainMinMs: 2_000, quietMs: 1_000, statPrefixes: [] }),
+        );
+        hooks.drain.tapPromise(
+          { name: 'delay', stage: 100, timeout: Infinity },
+          async (ctx) => void (ended = await ctx.sleep(drainTimeoutMs, { until: ctx.shared.whenSet(TRAFFIC_STOPPED) })),
+        );
       },
     };
     const { runner, lines } = createTestRunner({ plugins: [plugin] });
     await runner.start();
     const started = Date.now();
     const stopped = runner.stop('SIGTERM');
-    return { lines, done: async () => ((await stopped), { ms: Date.now() - started, ended }) };
+    return { lines, done: async () => (await stopped, { ms: Date.now() - started, ended }) };
   }
 
   it('ends the drain once nothing has been in flight or arrived for the quiet period', async () => {
@@ -89,7 +128,12 @@ describe('watchTraffic', () => {
     expect(ended).toBe('until');
     expect(ms).toBe(4_250);
     expect(lines.filter((l) => l.msg === 'traffic poll').every((l) => l.level === 'debug')).toBe(true);
-    expect(lines.find((l) => l.msg === 'traffic stopped')).toMatchObject({ level: 'info', plugin: 'envoy', quietMs: 1_000, sinceFailMs: 4_250 });
+    expect(lines.find((l) => l.msg === 'traffic stopped')).toMatchObject({
+      level: 'info',
+      plugin: 'envoy',
+      quietMs: 1_000,
+      sinceFailMs: 4_250,
+    });
   });
 
   it('never ends before DRAIN_MIN, even when traffic was quiet all along', async () => {
@@ -106,7 +150,10 @@ describe('watchTraffic', () => {
     const { ms, ended } = await done();
     expect(ended).toBe('elapsed');
     expect(ms).toBe(10_000);
-    expect(lines.find((l) => l.msg.startsWith('traffic stats unreadable'))).toMatchObject({ level: 'warn', error: 'ECONNREFUSED' });
+    expect(lines.find((l) => l.msg.startsWith('traffic stats unreadable'))).toMatchObject({
+      level: 'warn',
+      error: 'ECONNREFUSED',
+    });
   });
 
   it('waits the full DRAIN_TIMEOUT when the watched stats are missing', async () => {
@@ -120,14 +167,16 @@ describe('watchTraffic', () => {
     let healthChecks = 0;
     let polls = 0;
     // A health check every poll; every fourth poll catches one in flight. Callers are gone.
-    const read = async () => ((polls += 1), stats('ingress', polls % 4 === 0 ? 1 : 0, 50, { healthChecks: (healthChecks += 1) }));
+    const read = async () => (
+      (polls += 1), stats('ingress', polls % 4 === 0 ? 1 : 0, 50, { healthChecks: (healthChecks += 1) })
+    );
     const { lines, done } = await drainWith(read, 40_000);
     await vi.advanceTimersByTimeAsync(2_000);
     expect(await done()).toEqual({ ms: 2_000, ended: 'until' });
     expect(lines.find((l) => l.msg === 'traffic stopped')).toMatchObject({ quietMs: 2_000 });
   });
 
-  it('holds the end while something is in flight, and counts a caller\'s request when it is answered', async () => {
+  it("holds the end while something is in flight, and counts a caller's request when it is answered", async () => {
     let active = 1;
     let completed = 10;
     const { done } = await drainWith(async () => stats('ingress', active, completed), 40_000);

@@ -39,7 +39,10 @@ export async function command(
     const identifiedConfig = { ...loaded, task: await identified };
     const config = readStopTimeout ? await withEcsStopTimeout(identifiedConfig, env, logger) : identifiedConfig;
     logger.level = config.logLevel;
-    logger.debug({ file: config.file ?? 'none (default plugins)', plugins: config.plugins.map((p) => p.name) }, 'config loaded');
+    logger.debug(
+      { file: config.file ?? 'none (default plugins)', plugins: config.plugins.map((p) => p.name) },
+      'config loaded',
+    );
     await body({ runner: new Runner({ config, logger, env }), logger, exit });
   } catch (error) {
     exit(report(error, logger));

@@ -7,18 +7,24 @@ import { command, type CommandOptions } from './command.ts';
  */
 export function health(options: CommandOptions): Promise<void> {
   // Quiet unless asked: the one line below is the answer ECS keeps.
-  return command({ ...options, logLevel: options.logLevel ?? 'fatal' }, async ({ runner, exit }) => {
-    const steps = await runner.health();
-    const failed = steps.filter((step) => step.outcome !== 'ok');
-    const checked = steps.map((step) => step.plugin).join(', ') || 'nothing to check';
-    if (failed.length === 0) {
-      process.stdout.write(`healthy: ${checked}\n`);
-      exit(ExitCode.ok);
-    }
-    process.stdout.write(`${oneLine(`not healthy: ${failed.map((step) => `${step.plugin}: ${step.error ?? step.outcome}`).join('; ')}`)}\n`);
-    exit(ExitCode.stepFailed);
-    // It runs every 30 s and the stop budget plays no part in it: no ECS API call for stopTimeout.
-  }, { logTo: 2, readStopTimeout: false });
+  return command(
+    { ...options, logLevel: options.logLevel ?? 'fatal' },
+    async ({ runner, exit }) => {
+      const steps = await runner.health();
+      const failed = steps.filter((step) => step.outcome !== 'ok');
+      const checked = steps.map((step) => step.plugin).join(', ') || 'nothing to check';
+      if (failed.length === 0) {
+        process.stdout.write(`healthy: ${checked}\n`);
+        exit(ExitCode.ok);
+      }
+      process.stdout.write(
+        `${oneLine(`not healthy: ${failed.map((step) => `${step.plugin}: ${step.error ?? step.outcome}`).join('; ')}`)}\n`,
+      );
+      exit(ExitCode.stepFailed);
+      // It runs every 30 s and the stop budget plays no part in it: no ECS API call for stopTimeout.
+    },
+    { logTo: 2, readStopTimeout: false },
+  );
 }
 
 /** ECS keeps the output of a health check command: one line, short enough to read there. */

@@ -36,14 +36,23 @@ describe('redirects from the admin API are never followed (item 10)', () => {
       if (live(req, res)) return;
       res.writeHead(307, { location: `${elsewhere.url}${req.url}` }).end();
     });
-    const helper = startHelper(['run'], { env: { ENVOY_ADMIN_URL: admin.url, APP_CHECK: 'false', DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
+    const helper = startHelper(['run'], {
+      env: { ENVOY_ADMIN_URL: admin.url, APP_CHECK: 'false', DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' },
+    });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(1);
     expect(elsewhere.requests).toEqual([]);
     expect(admin.requests.filter((r) => r.startsWith('POST'))).toEqual(['POST /healthcheck/fail']);
     const finished = await helper.waitForLog('drain finished');
-    expect(finished.steps).toContainEqual(expect.objectContaining({ plugin: 'envoy', hook: 'drain', outcome: 'failed', error: expect.stringContaining('HTTP 307') }));
+    expect(finished.steps).toContainEqual(
+      expect.objectContaining({
+        plugin: 'envoy',
+        hook: 'drain',
+        outcome: 'failed',
+        error: expect.stringContaining('HTTP 307'),
+      }),
+    );
     expect(helper.lines.some((l) => l.msg.startsWith('envoy health check failed'))).toBe(false);
   });
 });

@@ -34,7 +34,10 @@ describe('task-helper health', () => {
   it('exits 1 when Envoy is down, naming the reason', async () => {
     stack = await startStack();
     await stack.envoy.close();
-    expect(await health(stack.env)).toEqual({ code: 1, line: `not healthy: envoy: GET ${stack.envoy.adminUrl}/ready failed: ECONNREFUSED` });
+    expect(await health(stack.env)).toEqual({
+      code: 1,
+      line: `not healthy: envoy: GET ${stack.envoy.adminUrl}/ready failed: ECONNREFUSED`,
+    });
   });
 
   it('exits 1 when the app does not answer, and not when the app check is off', async () => {
@@ -51,6 +54,9 @@ describe('task-helper health', () => {
     const { code, lines, stderr } = await runHelper(['health'], { env: { DRAIN_DELAY: 'x' } });
     expect(code).toBe(78);
     expect(lines).toEqual([]);
-    expect(JSON.parse(stderr)).toMatchObject({ level: 'fatal', msg: 'plugin "delay": DRAIN_DELAY="x" is invalid: expected a number of seconds ≥ 0, such as 40, at most 2147483 (the longest timer Node holds)' });
+    expect(JSON.parse(stderr)).toMatchObject({
+      level: 'fatal',
+      msg: 'plugin "delay": DRAIN_DELAY="x" is invalid: expected a number of seconds ≥ 0, such as 40, at most 2147483 (the longest timer Node holds)',
+    });
   });
 });

@@ -24,19 +24,31 @@ describe('task-helper plan', () => {
     expect(text).toMatch(/DRAIN_DELAY +30 +env +delay/);
     expect(text).toMatch(/DRAIN_TIMEOUT +40 +default +delay/);
     expect(text).toMatch(/STOP_TIMEOUT +120 +default +core/);
-    expect(section(text, 'Hooks')).toMatch(/beforeDrain +app-check \(stage -100\), envoy \(stage -50\), delay \(stage 0\)\n +drain +envoy \(stage 0\), delay \(stage 100\)/);
-    expect(text).toContain('fits: the waits end at 70 s, before the stop budget\'s 115 s');
+    expect(section(text, 'Hooks')).toMatch(
+      /beforeDrain +app-check \(stage -100\), envoy \(stage -50\), delay \(stage 0\)\n +drain +envoy \(stage 0\), delay \(stage 100\)/,
+    );
+    expect(text).toContain("fits: the waits end at 70 s, before the stop budget's 115 s");
   });
 
   it('draws the stop sequence to scale', async () => {
-    const { text } = await plan([], { DRAIN_DELAY: '20', DRAIN_TIMEOUT: '50', STOP_TIMEOUT: '60', DRAIN_MIN: '5' }, tempDir({}));
+    const { text } = await plan(
+      [],
+      { DRAIN_DELAY: '20', DRAIN_TIMEOUT: '50', STOP_TIMEOUT: '60', DRAIN_MIN: '5' },
+      tempDir({}),
+    );
     expect(section(text, 'Stop sequence')).toMatchSnapshot();
     expect(text).toContain('does not fit: the waits would end at 70 s, but the stop budget ends them at 55 s');
   });
 
-  it('shows a config file\'s plugins, options from the file, and env overrides', async () => {
+  it("shows a config file's plugins, options from the file, and env overrides", async () => {
     const dir = tempDir({
-      'c.json': { stopTimeout: 90, plugins: [[PROBE, { name: 'notify' }], ['@task-helper/plugin-delay', { drainDelay: 10, drainTimeout: 20 }]] },
+      'c.json': {
+        stopTimeout: 90,
+        plugins: [
+          [PROBE, { name: 'notify' }],
+          ['@task-helper/plugin-delay', { drainDelay: 10, drainTimeout: 20 }],
+        ],
+      },
     });
     const { code, text } = await plan(['--config', 'c.json'], { DRAIN_TIMEOUT: '25' }, dir);
     expect(code).toBe(0);
@@ -52,10 +64,33 @@ describe('task-helper plan', () => {
     expect(code).toBe(0);
     const data = JSON.parse(text);
     expect(data.config).toBeNull();
-    expect(data.settings).toContainEqual({ plugin: 'delay', option: 'drainDelay', env: 'DRAIN_DELAY', value: 1, source: 'env' });
-    expect(data.hooks.drain.map((t: { plugin: string; stage: number }) => [t.plugin, t.stage])).toEqual([['envoy', 0], ['delay', 100]]);
-    expect(data.timeline).toMatchObject({ stopTimeoutMs: 120_000, abortAtMs: 115_000, actionDueMs: 113_000, delayMs: 1_000, drainWaitMs: 2_000, waitsEndMs: 3_000, fits: true });
-    expect(data.timeline.entries.map((e: { plugin: string; startMs: number; endMs: number }) => [e.plugin, e.startMs, e.endMs])).toEqual([
+    expect(data.settings).toContainEqual({
+      plugin: 'delay',
+      option: 'drainDelay',
+      env: 'DRAIN_DELAY',
+      value: 1,
+      source: 'env',
+    });
+    expect(data.hooks.drain.map((t: { plugin: string; stage: number }) => [t.plugin, t.stage])).toEqual([
+      ['envoy', 0],
+      ['delay', 100],
+    ]);
+    expect(data.timeline).toMatchObject({
+      stopTimeoutMs: 120_000,
+      abortAtMs: 115_000,
+      actionDueMs: 113_000,
+      delayMs: 1_000,
+      drainWaitMs: 2_000,
+      waitsEndMs: 3_000,
+      fits: true,
+    });
+    expect(
+      data.timeline.entries.map((e: { plugin: string; startMs: number; endMs: number }) => [
+        e.plugin,
+        e.startMs,
+        e.endMs,
+      ]),
+    ).toEqual([
       ['app-check', 0, 0],
       ['envoy', 0, 0],
       ['delay', 0, 1_000],
@@ -67,8 +102,24 @@ describe('task-helper plan', () => {
   it('shows the schedule that will run when the waits do not fit: STOP_TIMEOUT 30 with the defaults', async () => {
     const { text } = await plan(['--json'], { STOP_TIMEOUT: '30' }, tempDir({}));
     const { timeline } = JSON.parse(text);
-    expect(timeline).toMatchObject({ abortAtMs: 25_000, actionDueMs: 12_500, delayMs: 12_500, drainWaitMs: 12_500, plannedEndMs: 80_000, waitsEndMs: 25_000, fits: false, cut: true });
-    expect(timeline.entries.map((e: { plugin: string; startMs: number; endMs: number; cut: boolean }) => [e.plugin, e.startMs, e.endMs, e.cut])).toEqual([
+    expect(timeline).toMatchObject({
+      abortAtMs: 25_000,
+      actionDueMs: 12_500,
+      delayMs: 12_500,
+      drainWaitMs: 12_500,
+      plannedEndMs: 80_000,
+      waitsEndMs: 25_000,
+      fits: false,
+      cut: true,
+    });
+    expect(
+      timeline.entries.map((e: { plugin: string; startMs: number; endMs: number; cut: boolean }) => [
+        e.plugin,
+        e.startMs,
+        e.endMs,
+        e.cut,
+      ]),
+    ).toEqual([
       ['app-check', 0, 0, false],
       ['envoy', 0, 0, false],
       ['delay', 0, 12_500, true],
@@ -85,6 +136,9 @@ describe('task-helper plan', () => {
     const { code, text, stderr } = await plan(['--config', 'c.json'], {}, tempDir({ 'c.json': { stopTimeout: 0 } }));
     expect(code).toBe(78);
     expect(text).toBe('');
-    expect(JSON.parse(stderr)).toMatchObject({ level: 'fatal', msg: expect.stringMatching(/stopTimeout=0 is invalid: expected a number of seconds > 0/) });
+    expect(JSON.parse(stderr)).toMatchObject({
+      level: 'fatal',
+      msg: expect.stringMatching(/stopTimeout=0 is invalid: expected a number of seconds > 0/),
+    });
   });
 });
