@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from './free-port.ts';
+import { terminate } from './terminate.ts';
 
 /**
  * A real HAProxy (`haproxy -f cfg -db`, foreground) on loopback in front of some "tasks" (each an
@@ -291,12 +292,7 @@ async function launch(options: HaproxyOptions, port: number): Promise<Haproxy> {
     },
     async close() {
       running.delete(haproxy);
-      if (!exitedWith) {
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 1_000);
-        await exited;
-        clearTimeout(killer);
-      }
+      if (!exitedWith) await terminate(child, exited);
       rmSync(dir, { recursive: true, force: true });
     },
   };

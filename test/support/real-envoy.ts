@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { dockerfile, EXAMPLE_BOOTSTRAP } from '../../examples/envoy/envoy-example.ts';
 import { envoyBinary, hasRealEnvoy } from './envoy-binary.ts';
+import { terminate } from './terminate.ts';
 
 /**
  * A real Envoy (`.tools/bin/envoy`) on loopback, started the way tests need it: its own process,
@@ -165,12 +166,7 @@ export async function launchEnvoy({
     admin,
     async close() {
       running.delete(envoy);
-      if (!exitedWith) {
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 1_000);
-        await exited;
-        clearTimeout(killer);
-      }
+      if (!exitedWith) await terminate(child, exited);
       rmSync(dir, { recursive: true, force: true });
     },
   };
