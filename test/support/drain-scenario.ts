@@ -20,6 +20,8 @@ export interface ScenarioTask {
   env: Record<string, string>;
   /** When Envoy answered `/healthcheck/fail`, if the task can tell (the simulator records its calls). */
   healthcheckFailAt?(): number | undefined;
+  /** Health checks this task's Envoy has counted so far, if the task can tell. */
+  healthChecksSeen?(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,8 @@ export interface DrainScenarioResult {
   helper?: HelperProcess;
   /** When task A's Envoy answered `/healthcheck/fail` (else when the helper logged it; undefined if never called). */
   healthcheckFailAt?: number;
+  /** Health checks task A's Envoy counted between SIGTERM and the helper's exit, if the task can tell. */
+  healthChecksDuringDrain?: number;
   /** When HAProxy logged task A DOWN. */
   downAt: number;
   /** When task A's Envoy and app were stopped. */
@@ -114,6 +118,7 @@ export async function runDrainScenario(options: DrainScenarioOptions = {}): Prom
     );
     const slow = Promise.all((options.slowMs ?? []).map((ms) => load!.slow(ms, 'a')));
 
+    const checksBefore = helper ? await taskA.healthChecksSeen?.() : undefined;
     const sigtermAt = helper ? helper.kill('SIGTERM') : Date.now();
     let exit: DrainScenarioResult['exit'];
     if (helper) {
@@ -135,6 +140,7 @@ export async function runDrainScenario(options: DrainScenarioOptions = {}): Prom
         clearTimeout(timer);
       }
     }
+    const checksAfter = checksBefore === undefined ? undefined : await taskA.healthChecksSeen?.();
     // ECS stops the containers the helper dependsOn as soon as it exits.
     await taskA.close();
     const taskStoppedAt = Date.now();
@@ -157,6 +163,9 @@ export async function runDrainScenario(options: DrainScenarioOptions = {}): Prom
       ...(exit ? { exit } : {}),
       ...(helper ? { helper } : {}),
       ...(healthcheckFailAt === undefined ? {} : { healthcheckFailAt }),
+      ...(checksBefore === undefined || checksAfter === undefined
+        ? {}
+        : { healthChecksDuringDrain: checksAfter - checksBefore }),
       downAt: down.at,
       taskStoppedAt,
       load: stats,

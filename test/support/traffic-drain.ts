@@ -1,7 +1,7 @@
 import { startEnvoySim, startToyApp, type StatSet } from '@task-helper/envoy-sim';
-import { defaultHealthCheck, startHaproxy, type Haproxy } from './haproxy.ts';
-import { startHelper, type HelperProcess } from './helper-process.ts';
-import { startLoad, summarizeLoad, type Failure, type Load, type LoadStats } from './load.ts';
+import { runDrainScenario, type ScenarioTask } from './drain-scenario.ts';
+import type { HelperProcess } from './helper-process.ts';
+import { summarizeLoad, type Failure, type LoadStats } from './load.ts';
 import { startRealEnvoy } from './real-envoy.ts';
 
 /**
@@ -14,30 +14,23 @@ import { startRealEnvoy } from './real-envoy.ts';
 
 export type EnvoyKind = { real: true; statPrefix?: string } | { real: false; statSet: StatSet };
 
-interface Task {
-  listenerUrl: string;
-  adminUrl: string;
-  statPrefix: string;
-  env: Record<string, string>;
-  close(): Promise<void>;
-}
-
-async function startTask(kind: EnvoyKind): Promise<Task> {
+async function startTask(kind: EnvoyKind): Promise<ScenarioTask> {
   const app = await startToyApp();
   try {
     if (kind.real) {
       const envoy = await startRealEnvoy({ upstreamPort: app.port, statPrefix: kind.statPrefix });
       return {
-        ...envoy,
-        env: { ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port) },
+        listenerUrl: envoy.listenerUrl,
+        env: { ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port), ENVOY_STAT_PREFIXES: envoy.statPrefix },
+        healthChecksSeen: () => healthChecksSeen(envoy.adminUrl, envoy.statPrefix),
         close: async () => (await envoy.close(), await app.close()),
       };
     }
     const sim = await startEnvoySim({ upstream: app.url, statSet: kind.statSet });
     return {
-      ...sim,
-      statPrefix: 'ingress',
+      listenerUrl: sim.listenerUrl,
       env: { ENVOY_ADMIN_URL: sim.adminUrl, PORT: String(app.port) },
+      healthChecksSeen: () => healthChecksSeen(sim.adminUrl, 'ingress'),
       close: async () => (await sim.close(), await app.close()),
     };
   } catch (error) {
@@ -46,17 +39,17 @@ async function startTask(kind: EnvoyKind): Promise<Task> {
   }
 }
 
-async function healthChecksSeen(task: Task): Promise<number> {
-  const name = `http.${task.statPrefix}.tracing.health_check`;
+async function healthChecksSeen(adminUrl: string, statPrefix: string): Promise<number> {
+  const name = `http.${statPrefix}.tracing.health_check`;
   const filter = encodeURIComponent(`^${name.replaceAll('.', '\\.')}$`);
-  const { stats } = (await (await fetch(`${task.adminUrl}/stats?format=json&filter=${filter}`)).json()) as {
+  const { stats } = (await (await fetch(`${adminUrl}/stats?format=json&filter=${filter}`)).json()) as {
     stats: Array<{ name: string; value: number }>;
   };
   return stats.find((s) => s.name === name)?.value ?? Number.NaN;
 }
 
 export interface TrafficDrainResult {
-  exit: { code: number | null; at: number };
+  exit: { code: number | null; signal: NodeJS.Signals | null; at: number };
   /** SIGTERM to helper exit. */
   stopMs: number;
   /** When the helper logged that /healthcheck/fail was answered, to helper exit. */
@@ -73,73 +66,28 @@ export interface TrafficDrainResult {
 }
 
 export async function runTrafficDrain(kind: EnvoyKind, helperEnv: Record<string, string>): Promise<TrafficDrainResult> {
-  let taskA: Task | undefined;
-  let taskB: Task | undefined;
-  let haproxy: Haproxy | undefined;
-  let load: Load | undefined;
-  let helper: HelperProcess | undefined;
-  try {
-    taskA = await startTask(kind);
-    taskB = await startTask(kind);
-    haproxy = await startHaproxy({
-      servers: [
-        { name: 'a', url: taskA.listenerUrl },
-        { name: 'b', url: taskB.listenerUrl },
-      ],
-      healthCheck: defaultHealthCheck,
-    });
-    helper = startHelper(['run'], {
-      env: { ...taskA.env, ...(kind.real ? { ENVOY_STAT_PREFIXES: taskA.statPrefix } : {}), ...helperEnv },
-    });
-    await helper.waitForLog('ready');
-    load = startLoad(haproxy.url);
-    await load.waitFor((s) => (s.okByServer.a ?? 0) >= 20 && (s.okByServer.b ?? 0) >= 20, 5_000, 'both tasks serving');
-
-    const checksBefore = await healthChecksSeen(taskA);
-    const sigtermAt = helper.kill('SIGTERM');
-    const exit = await Promise.race([
-      helper.exited,
-      new Promise<never>((_, reject) =>
-        setTimeout(
-          () => reject(new Error(`helper still running 30 s after SIGTERM:\n${helper!.stdout()}`)),
-          30_000,
-        ).unref(),
-      ),
-    ]);
-    const healthChecksDuringDrain = (await healthChecksSeen(taskA)) - checksBefore;
-    await taskA.close();
-    await haproxy.waitForLine(/Server tasks\/a is DOWN/, 5_000);
-    const completedAtDown = load.stats.completed;
-    await load.waitFor((s) => s.completed >= completedAtDown + 200, 10_000, '200 requests after task A went DOWN');
-    const stats = await load.stop();
-    load = undefined;
-
-    const failed = helper.lines.find((l) => l.msg === 'envoy health check failed: callers will stop routing here');
-    const ended = helper.lines.find((l) => l.msg === 'drainTimeout ended');
-    const lines = helper.lines;
-    const haproxyLines = haproxy.lines;
-    return {
-      exit,
-      stopMs: exit.at - sigtermAt,
-      stopAfterFailMs: failed ? exit.at - failed.at : Number.NaN,
-      endedBy: ended?.reason,
-      healthChecksDuringDrain,
-      failures: stats.failures,
-      load: stats,
-      helper,
-      describe: () =>
-        [
-          `load: ${summarizeLoad(stats)}`,
-          ...stats.failures.slice(0, 20).map((f) => `failure: ${JSON.stringify(f)}`),
-          ...lines.map((l) => `helper: ${JSON.stringify(l)}`),
-          ...haproxyLines.map((l) => `haproxy: ${l.text}`),
-        ].join('\n'),
-    };
-  } finally {
-    if (helper && helper.child.exitCode === null && helper.child.signalCode === null) helper.kill('SIGKILL');
-    await load?.stop();
-    await haproxy?.close();
-    await taskA?.close();
-    await taskB?.close();
+  const result = await runDrainScenario({ startTask: () => startTask(kind), helperEnv });
+  const { exit, helper, load, haproxyLines } = result;
+  if (!exit || !helper || result.healthChecksDuringDrain === undefined) {
+    throw new Error('the drain scenario ran without a helper or without counting health checks');
   }
+  const failed = helper.lines.find((l) => l.msg === 'envoy health check failed: callers will stop routing here');
+  const ended = helper.lines.find((l) => l.msg === 'drainTimeout ended');
+  return {
+    exit,
+    stopMs: result.stopMs,
+    stopAfterFailMs: failed ? exit.at - failed.at : Number.NaN,
+    endedBy: ended?.reason,
+    healthChecksDuringDrain: result.healthChecksDuringDrain,
+    failures: result.failures,
+    load,
+    helper,
+    describe: () =>
+      [
+        `load: ${summarizeLoad(load)}`,
+        ...result.failures.slice(0, 20).map((f) => `failure: ${JSON.stringify(f)}`),
+        ...helper.lines.map((l) => `helper: ${JSON.stringify(l)}`),
+        ...haproxyLines.map((l) => `haproxy: ${l.text}`),
+      ].join('\n'),
+  };
 }
