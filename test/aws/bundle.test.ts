@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,8 +8,9 @@ import { spawnHelper } from '../support/helper-process.ts';
 import { startMoto, type Moto } from '../support/moto.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
-// The image's bundle (scripts/build.ts), copied far from node_modules: the SDK clients, which the
-// bundle keeps in chunks of their own, load and work when a drain needs them.
+// The image's bundle (scripts/build.ts, built once per run by test/support/build-once.ts), copied
+// far from node_modules: the SDK clients, which the bundle keeps in chunks of their own, load and
+// work when a drain needs them.
 const root = path.resolve(import.meta.dirname, '../..');
 let bundle: string;
 let moto: Moto;
@@ -18,7 +18,6 @@ let metadata: MetadataServer;
 let stack: Stack;
 
 beforeAll(async () => {
-  execFileSync(process.execPath, ['scripts/build.ts'], { cwd: root, stdio: 'ignore' });
   bundle = mkdtempSync(path.join(tmpdir(), 'task-helper-bundle-'));
   cpSync(path.join(root, 'dist/task-helper'), bundle, { recursive: true });
   [moto, metadata, stack] = await Promise.all([startMoto(), startMetadataServer(), startStack()]);

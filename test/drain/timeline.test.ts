@@ -1,7 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startToyApp } from '@task-helper/envoy-sim';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.ts';
 import { spawnHelper, startHelper } from '../support/helper-process.ts';
 import { startStack, type Stack } from '../support/stack.ts';
@@ -110,15 +109,7 @@ describe('the default drain, from environment variables alone', () => {
 
 describe('node_modules/.bin/task-helper, as the README runs it', () => {
   const root = path.resolve(import.meta.dirname, '../..');
-  // The bin is the built JavaScript (`make build`), as published.
-  beforeAll(
-    () =>
-      void execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'tsconfig.build.json'], {
-        cwd: root,
-        stdio: 'inherit',
-      }),
-    60_000,
-  );
+  // The bin is the built JavaScript, as published (`tsc -b`, once per run: test/support/build-once.ts).
 
   it('receives SIGTERM itself (no shell in between) and drains', async () => {
     stack = await startStack();

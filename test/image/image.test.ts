@@ -14,12 +14,12 @@ const CLI = 'node_modules/@task-helper/cli/dist/cli.mjs';
 let image: string;
 let stack: Stack;
 
-// What the image holds, made the way the Dockerfile makes it, in an empty folder far from this
-// repository's node_modules, run with nothing but Node.
+// What the image holds, made the way the Dockerfile makes it (scripts/build.ts, run once per run by
+// test/support/build-once.ts), in an empty folder far from this repository's node_modules, run
+// with nothing but Node.
 beforeAll(async () => {
   expect(dockerfile).toContain('RUN node scripts/build.ts');
   expect(dockerfile).toContain(`COPY --from=build /src/dist/task-helper ${OPT}`);
-  execFileSync(process.execPath, ['scripts/build.ts'], { cwd: root, stdio: 'ignore' });
   image = mkdtempSync(path.join(tmpdir(), 'task-helper-image-'));
   cpSync(path.join(root, 'dist/task-helper'), image, { recursive: true });
   stack = await startStack();
