@@ -2,14 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hasRealEnvoy } from '../support/envoy-binary.ts';
 import { closeAllHaproxies, defaultHealthCheck, detectionLimitMs } from '../support/haproxy.ts';
 import { startHelper } from '../support/helper-process.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startTask, type SimTask } from '../support/task.ts';
 import { runTrafficDrain, type EnvoyKind } from '../support/traffic-drain.ts';
 
-let stack: Stack;
-afterEach(() => stack?.close());
+let task: SimTask;
+afterEach(() => task?.close());
 
 const env = (extra: Record<string, string>) => ({
-  ...stack.env,
+  ...task.env,
   DRAIN_DELAY: '0',
   DRAIN_TIMEOUT: '20',
   DRAIN_MIN: '0.5',
@@ -19,7 +19,7 @@ const env = (extra: Record<string, string>) => ({
 
 describe("the traffic-aware drain (DRAIN_MIN), against the simulator's stats", () => {
   it('ends DRAIN_TIMEOUT early once Envoy shows no request in flight or arriving, after DRAIN_MIN', async () => {
-    stack = await startStack();
+    task = await startTask();
     const helper = startHelper(['run'], { env: env({}) });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
@@ -30,15 +30,15 @@ describe("the traffic-aware drain (DRAIN_MIN), against the simulator's stats", (
     expect(ended?.ms).toBeGreaterThanOrEqual(500);
     expect(ended?.ms).toBeLessThan(5_000);
     // The helper's own stats polling goes through the admin listener and never counts as traffic.
-    expect(stack.envoy.calls.filter((c) => c.path === '/stats').length).toBeGreaterThan(1);
+    expect(task.envoy.calls.filter((c) => c.path === '/stats').length).toBeGreaterThan(1);
   });
 
   it('keeps waiting while a slow request is in flight, and ends once it completes', async () => {
-    stack = await startStack();
+    task = await startTask();
     const helper = startHelper(['run'], { env: env({}) });
     await helper.waitForLog('ready');
     const sentAt = Date.now();
-    const slow = fetch(`${stack.envoy.listenerUrl}/slow?ms=2500`);
+    const slow = fetch(`${task.envoy.listenerUrl}/slow?ms=2500`);
     helper.kill('SIGTERM');
     expect((await slow).status).toBe(200);
     expect((await helper.exited).code).toBe(0);
@@ -50,7 +50,7 @@ describe("the traffic-aware drain (DRAIN_MIN), against the simulator's stats", (
   });
 
   it("waits the full DRAIN_TIMEOUT when Envoy's stats do not have the named connection manager", async () => {
-    stack = await startStack();
+    task = await startTask();
     const helper = startHelper(['run'], { env: env({ DRAIN_TIMEOUT: '2', ENVOY_STAT_PREFIXES: 'nonexistent' }) });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
@@ -63,13 +63,13 @@ describe("the traffic-aware drain (DRAIN_MIN), against the simulator's stats", (
   });
 
   it('does not watch traffic when /healthcheck/fail failed: downstreams are still routing here', async () => {
-    stack = await startStack({ adminFaults: { '/healthcheck/fail': { status: 405 } } });
+    task = await startTask({ adminFaults: { '/healthcheck/fail': { status: 405 } } });
     const helper = startHelper(['run'], { env: env({ DRAIN_TIMEOUT: '2' }) });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(1);
     expect(helper.lines.find((l) => l.msg === 'drainTimeout ended')).toMatchObject({ reason: 'timeout' });
-    expect(stack.envoy.calls.filter((c) => c.path === '/stats')).toEqual([]);
+    expect(task.envoy.calls.filter((c) => c.path === '/stats')).toEqual([]);
   });
 });
 

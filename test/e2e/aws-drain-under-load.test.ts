@@ -5,7 +5,7 @@ import { startMetadataServer, type MetadataServer } from '../support/ecs-metadat
 import { closeAllHaproxies, defaultHealthCheck, detectionLimitMs } from '../support/haproxy.ts';
 import { startMoto, type Moto } from '../support/moto.ts';
 import { closeAllEnvoys, realEnvoyMissing } from '../support/real-envoy.ts';
-import { startRealTask } from '../support/real-task.ts';
+import { startTask } from '../support/task.ts';
 
 // The drain-under-load scenario (drain-under-load.test.ts, real-envoy.test.ts) with both AWS
 // plugins configured against moto: leaving Cloud Map and the target group beside
@@ -29,7 +29,7 @@ afterEach(async () => {
 });
 
 const envoys: Array<[string, Pick<DrainScenarioOptions, 'startTask'>, boolean]> = [
-  ['real Envoy 1.40', { startTask: () => startRealTask() }, Boolean(missing)],
+  ['real Envoy 1.40', { startTask: () => startTask({ envoy: 'example' }) }, Boolean(missing)],
   ['the Envoy simulator', {}, false],
 ];
 

@@ -4,16 +4,16 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAllHaproxies, defaultHealthCheck, detectionLimitMs, startHaproxy } from '../support/haproxy.ts';
 import { startLoad } from '../support/load.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startTask, type SimTask } from '../support/task.ts';
 
 // The drain tests are only as good as their harness: HAProxy must notice /healthcheck/fail within
 // inter × fall, and the load client must count every kind of failure.
 
-const stacks: Stack[] = [];
+const tasks: SimTask[] = [];
 const servers: Server[] = [];
 afterEach(async () => {
   await closeAllHaproxies();
-  await Promise.all(stacks.splice(0).map((s) => s.close()));
+  await Promise.all(tasks.splice(0).map((s) => s.close()));
   for (const server of servers.splice(0)) {
     server.closeAllConnections();
     server.close();
@@ -21,8 +21,8 @@ afterEach(async () => {
 });
 
 async function twoTasks() {
-  const [a, b] = [await startStack(), await startStack()];
-  stacks.push(a, b);
+  const [a, b] = [await startTask(), await startTask()];
+  tasks.push(a, b);
   const haproxy = await startHaproxy({
     servers: [
       { name: 'a', url: a.envoy.listenerUrl },

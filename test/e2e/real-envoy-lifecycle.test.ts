@@ -4,7 +4,7 @@ import { startToyApp, type ToyApp } from '@task-helper/envoy-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runHelper, startHelper } from '../support/helper-process.ts';
 import { closeAllEnvoys, launchEnvoy, realEnvoyMissing, type EnvoyProcess } from '../support/real-envoy.ts';
-import { startRealTask, type RealTask } from '../support/real-task.ts';
+import { startTask, type RealTask } from '../support/task.ts';
 
 // The start stage, `task-helper health` and /drain_listeners against real Envoy 1.40.
 const missing = realEnvoyMissing();
@@ -25,7 +25,7 @@ async function until(test: () => boolean | Promise<boolean>, what: string, timeo
 }
 
 async function task(envoyArgs: string[] = []): Promise<RealTask> {
-  const started = await startRealTask({ envoyArgs });
+  const started = await startTask({ envoy: 'example', envoyArgs });
   cleanups.push(() => started.close());
   return started;
 }

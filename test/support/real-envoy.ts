@@ -243,16 +243,10 @@ export interface RealEnvoyOptions {
   passThrough?: boolean;
   /** The ingress connection manager's stat_prefix; may contain dots. */
   statPrefix?: string;
-  drainTimeS?: number;
-}
-
-export interface RealEnvoy extends EnvoyProcess {
-  listenerUrl: string;
-  statPrefix: string;
 }
 
 /**
- * The smallest bootstrap the contract and traffic-aware tests need: admin, one inbound listener
+ * The smallest bootstrap the helper works with (task.ts's `bare` Envoy): admin, one inbound listener
  * whose connection manager runs the health check filter in front of a router to the app.
  */
 export function realEnvoyConfig({
@@ -294,11 +288,4 @@ static_resources:
       cluster_name: app
       endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} } } } }] }]
 `;
-}
-
-/** A real Envoy on realEnvoyConfig's bootstrap, LIVE, with its one listener's address. */
-export async function startRealEnvoy(options: RealEnvoyOptions, { readyTimeoutMs = 15_000 } = {}): Promise<RealEnvoy> {
-  const args = options.drainTimeS === undefined ? [] : ['--drain-time-s', String(options.drainTimeS)];
-  const envoy = await launchEnvoy({ config: realEnvoyConfig(options), args, timeoutMs: readyTimeoutMs });
-  return Object.assign(envoy, { listenerUrl: envoy.listeners.ingress!, statPrefix: options.statPrefix ?? 'ingress' });
 }

@@ -1,5 +1,8 @@
 import { request as httpRequest, type Agent, type IncomingHttpHeaders } from 'node:http';
-import { startEnvoySim, startToyApp, type EnvoySim, type EnvoySimOptions, type ToyApp } from '@task-helper/envoy-sim';
+import type { EnvoySim, EnvoySimOptions, ToyApp } from '@task-helper/envoy-sim';
+import { startTask } from './task.ts';
+
+// The envoy-sim package's own tests: the simulator in front of the toy app, and plain HTTP to both.
 
 export interface Stack {
   app: ToyApp;
@@ -7,18 +10,10 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** A toy app with a sim in front of it, both on ephemeral loopback ports. */
+/** A toy app with a sim in front of it, both on ephemeral loopback ports (task.ts's simulated task). */
 export async function startStack(options: EnvoySimOptions = {}): Promise<Stack> {
-  const app = await startToyApp();
-  const sim = await startEnvoySim({ upstream: app.url, ...options });
-  return {
-    app,
-    sim,
-    async close() {
-      await sim.close();
-      await app.close();
-    },
-  };
+  const { app, envoy: sim, close } = await startTask(options);
+  return { app, sim, close };
 }
 
 export interface Reply {
