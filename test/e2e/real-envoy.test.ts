@@ -5,7 +5,7 @@ import {
   type DrainScenarioOptions,
   type DrainScenarioResult,
 } from '../support/drain-scenario.ts';
-import { closeAllHaproxies, defaultHealthCheck, detectionLimitMs } from '../support/haproxy.ts';
+import { closeAllHaproxies, defaultHealthCheck, detectionLimitMs, haproxyMissing } from '../support/haproxy.ts';
 import { closeAllEnvoys, realEnvoyMissing } from '../support/real-envoy.ts';
 import { startTask, type RealTask } from '../support/task.ts';
 
@@ -14,7 +14,7 @@ import { startTask, type RealTask } from '../support/task.ts';
 // behind a real HAProxy health-checking Envoy's ingress listener on /ping/ping every 500 ms,
 // DOWN after 2 failures, steady keep-alive load, SIGTERM to task A's helper; task A's Envoy and
 // app stop as soon as the helper exits.
-const missing = realEnvoyMissing();
+const missing = realEnvoyMissing() ?? haproxyMissing();
 if (missing) console.warn(`skipping the real-Envoy end-to-end tests: ${missing}`);
 
 const DETECTION_MS = detectionLimitMs(defaultHealthCheck);

@@ -105,6 +105,24 @@ export function haproxyBinary(): string {
   throw new Error('haproxy not found (install it with scripts/install-haproxy.sh, or set HAPROXY)');
 }
 
+/**
+ * What a test does without HAProxy (scripts/install-haproxy.sh needs apt-get): in CI (CI=true)
+ * that is an error, so a broken `make setup` is never a green run; elsewhere the suite is skipped
+ * with this message (as real-envoy.ts's realEnvoyMissing does for Envoy).
+ */
+export function haproxyMissing(): string | undefined {
+  let message: string;
+  try {
+    const binary = haproxyBinary();
+    if (existsSync(binary)) return undefined;
+    message = `HAPROXY=${binary} does not exist`;
+  } catch (error) {
+    message = (error as Error).message;
+  }
+  if (process.env.CI === 'true') throw new Error(`${message} (CI=true: the HAProxy tests must run)`);
+  return message;
+}
+
 /** `haproxy -v`'s first line, for reports. */
 export function haproxyVersion(): string {
   const out = spawnSync(haproxyBinary(), ['-v'], { encoding: 'utf8' });
