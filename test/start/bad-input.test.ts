@@ -16,7 +16,7 @@ async function refused(env: Record<string, string>, args: string[] = [], cwd?: s
   return helper.lines[0]!.msg;
 }
 
-describe('timeouts ECS or a timer cannot honour are refused (item 6)', () => {
+describe('timeouts ECS or a timer cannot honour are refused', () => {
   it.each([
     [
       { STOP_TIMEOUT: '3000000' },
@@ -40,7 +40,7 @@ describe('timeouts ECS or a timer cannot honour are refused (item 6)', () => {
   });
 });
 
-describe('ENVOY_ADMIN_URL: one protocol, plain http://host:port (item 7)', () => {
+describe('ENVOY_ADMIN_URL: one protocol, plain http://host:port', () => {
   it.each([
     ['https://127.0.0.1:9901'],
     ['http://127.0.0.1:9901/admin'],
@@ -79,7 +79,7 @@ describe('ENVOY_ADMIN_URL: one protocol, plain http://host:port (item 7)', () =>
   });
 });
 
-describe('variables that look like ours but are not (item 8)', () => {
+describe('variables that look like ours but are not', () => {
   const typos = {
     DRAIN_DEALY: '5',
     DRAIN_TIMOUT: '5',
@@ -126,7 +126,7 @@ describe('variables that look like ours but are not (item 8)', () => {
   });
 });
 
-describe('--config that cannot be used (item 9)', () => {
+describe('--config that cannot be used', () => {
   it.each([
     [['--config', '.'], /^--config \.: .* is a folder; name the config file itself$/],
     [
@@ -147,7 +147,7 @@ describe('--config that cannot be used (item 9)', () => {
   });
 });
 
-describe('secret settings and long values (item 12)', () => {
+describe('secret settings are never shown, and long values are cut', () => {
   // A plugin with a secret setting, as a team would write one.
   const config = (extra = '') =>
     tempDir({
