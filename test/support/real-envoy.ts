@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { dockerfile, EXAMPLE_BOOTSTRAP } from '../../examples/envoy/envoy-example.ts';
 import { envoyBinary, hasRealEnvoy } from './envoy-binary.ts';
+import { pollUntil } from './poll.ts';
 import { terminate } from './terminate.ts';
 
 /**
@@ -173,16 +174,16 @@ export async function launchEnvoy({
   running.add(envoy);
 
   try {
+    // One deadline for the three waits together.
     const deadline = Date.now() + timeoutMs;
-    const poll = async <T>(what: string, attempt: () => Promise<T | undefined>): Promise<T> => {
-      for (;;) {
-        if (exitedWith) throw new Error(`envoy ${exitedWith} before ${what}:\n${output()}`);
-        const value = await attempt().catch(() => undefined);
-        if (value !== undefined) return value;
-        if (Date.now() > deadline) throw new Error(`envoy: ${what} not within ${timeoutMs} ms:\n${output()}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
+    const poll = <T>(what: string, attempt: () => Promise<T | undefined>): Promise<T> =>
+      pollUntil(`envoy: ${what}`, attempt, {
+        timeoutMs: Math.max(0, deadline - Date.now()),
+        intervalMs: 20,
+        stopped: () => exitedWith,
+      }).catch((error: Error) => {
+        throw new Error(`${error.message}:\n${output()}`);
+      });
     adminUrl = await poll('admin address written', async () => {
       const address = readFileSync(addressFile, 'utf8').trim();
       return address ? `http://${address}` : undefined;
