@@ -1,3 +1,4 @@
+import { globSync } from 'node:fs';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 // Workspace packages resolve to their TypeScript sources, as in tsconfig.base.json's customConditions;
@@ -22,68 +23,73 @@ const envoyTestsElsewhere = ['examples/envoy/envoy-example.test.ts'];
 
 // Tiers, slowest last; `make check` runs `unit` alone, `make test` all of them. Each tier waits
 // for what it starts: a unit test only for fake timers, an end-to-end one for Envoy, HAProxy and load.
+const tiers = [
+  {
+    name: 'unit',
+    include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts', 'test/docs/**/*.test.ts'],
+    exclude: [...processTestsBesideUnits, ...envoyTestsElsewhere],
+    setupFiles: ['test/support/unit-setup.ts'],
+    testTimeout: 10_000,
+    hookTimeout: 10_000,
+  },
+  {
+    name: 'process',
+    include: [
+      ...processTestsBesideUnits,
+      'test/start/**/*.test.ts',
+      'test/drain/**/*.test.ts',
+      'test/image/**/*.test.ts',
+      'test/consumer/**/*.test.ts',
+    ],
+    globalSetup: ['test/support/build-once.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
+  },
+  {
+    name: 'envoy',
+    include: ['test/e2e/**/*.test.ts', 'test/contract/**/*.test.ts', ...envoyTestsElsewhere],
+    exclude: ['test/e2e/aws-*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 30_000,
+  },
+  {
+    name: 'aws',
+    include: ['test/aws/**/*.test.ts', 'test/e2e/aws-*.test.ts'],
+    globalSetup: ['test/support/build-once.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+  {
+    name: 'container',
+    include: ['test/container/**/*.test.ts'],
+    testTimeout: 300_000,
+    hookTimeout: 600_000,
+  },
+];
+
+// A test file in no tier would never run, and one in two would run twice: refuse both here.
+const matching = (include: string[], exclude: string[] = []) =>
+  globSync(include, { cwd: import.meta.dirname, exclude: [...configDefaults.exclude, ...exclude] });
+const tiersOf = new Map<string, string[]>();
+for (const tier of tiers) {
+  for (const file of matching(tier.include, tier.exclude)) tiersOf.set(file, [...(tiersOf.get(file) ?? []), tier.name]);
+}
+const misplaced = matching(['{packages/*/test,test,examples}/**/*.test.ts']).filter(
+  (file) => tiersOf.get(file)?.length !== 1,
+);
+if (misplaced.length > 0) {
+  const where = misplaced.map((file) => `${file} (${tiersOf.get(file)?.join(', ') || 'no tier'})`);
+  throw new Error(`vitest.config.ts: each test file belongs to exactly one tier: ${where.join('; ')}`);
+}
+
 export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
     setupFiles: ['test/support/vitest-setup.ts'],
-    projects: [
-      {
-        extends: true,
-        test: {
-          name: 'unit',
-          include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, ...processTestsBesideUnits, ...envoyTestsElsewhere],
-          setupFiles: ['test/support/unit-setup.ts'],
-          testTimeout: 10_000,
-          hookTimeout: 10_000,
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'process',
-          include: [
-            ...processTestsBesideUnits,
-            'test/start/**/*.test.ts',
-            'test/drain/**/*.test.ts',
-            'test/image/**/*.test.ts',
-            'test/consumer/**/*.test.ts',
-          ],
-          globalSetup: ['test/support/build-once.ts'],
-          testTimeout: 20_000,
-          hookTimeout: 60_000,
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'envoy',
-          include: ['test/e2e/**/*.test.ts', 'test/contract/**/*.test.ts', ...envoyTestsElsewhere],
-          exclude: [...configDefaults.exclude, 'test/e2e/aws-*.test.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 30_000,
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'aws',
-          include: ['test/aws/**/*.test.ts', 'test/e2e/aws-*.test.ts'],
-          globalSetup: ['test/support/build-once.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'container',
-          include: ['test/container/**/*.test.ts'],
-          testTimeout: 300_000,
-          hookTimeout: 600_000,
-        },
-      },
-    ],
+    projects: tiers.map(({ exclude = [], ...tier }) => ({
+      extends: true,
+      test: { ...tier, exclude: [...configDefaults.exclude, ...exclude] },
+    })),
   },
 });
