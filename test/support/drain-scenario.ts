@@ -118,7 +118,14 @@ export async function runDrainScenario(options: DrainScenarioOptions = {}): Prom
       }
     }
     const checksAfter = checksBefore === undefined ? undefined : await taskA.healthChecksSeen();
-    // ECS stops the containers the helper dependsOn as soon as it exits.
+    // ECS stops the containers the helper dependsOn as soon as it exits. A real Envoy the helper
+    // told to quit (ENVOY_QUIT) is stopping already: it gets up to 2 s to exit by itself first, as a
+    // SIGTERM that lands mid-shutdown kills it by the signal instead.
+    if ('exited' in taskA.envoy && helper?.lines.some((l) => l.msg === 'envoy told to quit')) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([taskA.envoy.exited, new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+      clearTimeout(timer);
+    }
     await taskA.close();
     const taskStoppedAt = Date.now();
 
