@@ -3,7 +3,7 @@
 PNPM_VERSION := $(shell sed -n 's/.*"packageManager": "pnpm@\([^"]*\)".*/\1/p' package.json)
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup envoy test build demo bench image clean
+.PHONY: setup envoy check test build demo bench image clean
 
 setup: node_modules/.modules.yaml envoy
 	@command -v haproxy >/dev/null || scripts/install-haproxy.sh
@@ -21,6 +21,11 @@ node_modules/.modules.yaml: package.json pnpm-lock.yaml pnpm-workspace.yaml $(wi
 	pnpm install --frozen-lockfile
 	@touch $@
 
+# The fast loop: lint, types and the unit tier; no Envoy, HAProxy, Docker, moto or network.
+check: node_modules/.modules.yaml
+	pnpm check
+
+# Every tier (vitest.config.ts); the process and AWS tiers build dist/ once first.
 test: setup
 	pnpm test
 

@@ -5,7 +5,7 @@ import { startThrottlingProxy, type FaultProxy } from '../support/fault-proxy.ts
 import { freePort } from '../support/free-port.ts';
 import { startHelper } from '../support/helper-process.ts';
 import { startMoto, type Moto } from '../support/moto.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startTask, type SimTask } from '../support/task.ts';
 import { tempDir } from '../support/temp-config.ts';
 
 // The real CLI, a real SIGTERM, the Envoy simulator as admin API, moto's server as AWS, and the
@@ -14,7 +14,7 @@ const SLACK_MS = 1_000;
 
 let moto: Moto;
 let metadata: MetadataServer;
-let stack: Stack;
+let task: SimTask;
 let world: AwsWorld;
 let proxy: FaultProxy | undefined;
 
@@ -29,13 +29,13 @@ afterAll(async () => {
 beforeEach(async () => {
   await moto.reset();
   world = await createAwsWorld(moto);
-  stack = await startStack();
+  task = await startTask();
 });
 afterEach(async () => {
   await moto.enforceIam(Infinity);
   await proxy?.close();
   proxy = undefined;
-  await stack?.close();
+  await task?.close();
 });
 
 type StepLine = { plugin: string; hook: string; outcome: string; error?: string; ms: number };
@@ -45,7 +45,7 @@ async function drain(env: Record<string, string>, args: string[] = ['run']) {
   const helper = startHelper(args, {
     // STOP_TIMEOUT set, as in the example task definition: the stop budget is not what these tests are about (stop-timeout.test.ts).
     env: {
-      ...stack.env,
+      ...task.env,
       ...moto.env,
       ECS_CONTAINER_METADATA_URI_V4: metadata.uri,
       STOP_TIMEOUT: '120',
@@ -57,7 +57,7 @@ async function drain(env: Record<string, string>, args: string[] = ['run']) {
   await helper.waitForLog('ready');
   const sigtermAt = helper.kill('SIGTERM');
   const { code } = await helper.exited;
-  const fail = stack.envoy.calls.find((c) => c.path === '/healthcheck/fail');
+  const fail = task.envoy.calls.find((c) => c.path === '/healthcheck/fail');
   const steps = (helper.lines.find((l) => l.msg === 'drain finished')?.steps ?? []) as StepLine[];
   return {
     code,

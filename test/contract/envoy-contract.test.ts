@@ -36,15 +36,8 @@ function accepts(url: string): Promise<boolean> {
   });
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/** Stats and sockets settle a moment after the request that moves them: poll them for up to 5 s. */
+const POLL = { timeout: 5_000, interval: 10 };
 
 const MUTATING = ['/healthcheck/fail', '/healthcheck/ok', '/drain_listeners', '/quitquitquit', '/reset_counters'];
 
@@ -212,22 +205,16 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
             ];
 
       const check = send(`${target!.listenerUrl}/slow?ms=1000`);
-      const inFlight = await eventually('the health check in flight', async () => {
-        const now = await read();
-        return now.downstream_rq_active === 1 && now;
-      });
-      expect(inFlight).toEqual({
-        ...inFlight,
+      // The health check in flight.
+      await expect.poll(read, POLL).toMatchObject({
+        downstream_rq_active: 1,
         downstream_rq_total: 1,
         downstream_rq_completed: 0,
         'tracing.health_check': 0,
       });
       expect((await check).body).toBe('slept 1000 ms');
-      const over = await eventually('the health check counted', async () => {
-        const now = await read();
-        return now['tracing.health_check'] === 1 && now;
-      });
-      expect(over).toEqual({
+      // The health check counted.
+      await expect.poll(read, POLL).toEqual({
         downstream_rq_total: 1,
         downstream_rq_active: 0,
         downstream_rq_completed: 0,
@@ -241,11 +228,8 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
       expect((await send(`${target!.listenerUrl}/page`)).status).toBe(200);
       await admin('/healthcheck/fail', 'POST');
       expect((await send(`${target!.listenerUrl}/slow?ms=1000`)).status).toBe(503);
-      const after = await eventually('the failed check counted', async () => {
-        const now = await read();
-        return now['tracing.health_check'] === 2 && now.downstream_rq_active === 0 && now;
-      });
-      expect(after).toEqual({
+      // The failed check counted.
+      await expect.poll(read, POLL).toEqual({
         downstream_rq_total: 3,
         downstream_rq_active: 0,
         downstream_rq_completed: 1,
@@ -270,18 +254,15 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
         return Object.fromEntries(names.map((n) => [n, all.get(cm(n))]));
       };
       const streamed = send(`${target!.listenerUrl}/stream?ms=1000`);
-      const answered = await eventually('the response headers out', async () => {
-        const now = await read();
-        return now.downstream_rq_completed === 1 && now;
-      });
-      expect(answered).toEqual({
+      // The response headers out, the body not yet.
+      await expect.poll(read, POLL).toEqual({
         downstream_rq_total: 1,
         downstream_rq_active: 1,
         downstream_rq_completed: 1,
         downstream_rq_2xx: 1,
       });
       expect((await streamed).body).toBe('streamed');
-      await eventually('the stream over', async () => (await read()).downstream_rq_active === 0);
+      await expect.poll(read, POLL).toMatchObject({ downstream_rq_active: 0 });
     },
   );
 
@@ -317,7 +298,7 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
       try {
         expect((await send(`${target!.listenerUrl}/`, { agent })).status).toBe(200);
         expect(await admin(path, 'POST')).toMatchObject({ status: 200, body: 'OK\n' });
-        await eventually('the listener to stop accepting', async () => !(await accepts(target!.listenerUrl)));
+        await expect.poll(() => accepts(target!.listenerUrl), POLL).toBe(false);
         expect((await send(`${target!.listenerUrl}/`, { agent })).status).toBe(200);
         expect(await admin('/ready')).toMatchObject({ status: 200, body: 'LIVE\n' });
       } finally {
@@ -330,6 +311,6 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
     await started();
     expect(await admin('/quitquitquit', 'POST')).toMatchObject({ status: 200, body: 'OK\n' });
     expect(await target!.quit).toBe(0);
-    await eventually('the admin port to close', async () => !(await accepts(target!.adminUrl)));
+    await expect.poll(() => accepts(target!.adminUrl), POLL).toBe(false);
   });
 });

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHelper } from '../support/helper-process.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startTask, type SimTask } from '../support/task.ts';
 
-let stack: Stack;
-afterEach(() => stack?.close());
+let task: SimTask;
+afterEach(() => task?.close());
 
 /** SIGTERM with DRAIN_TIMEOUT=1, then the failed step as the summary reports it. */
 async function drainAgainst(env: Record<string, string>) {
@@ -23,17 +23,17 @@ async function drainAgainst(env: Record<string, string>) {
 
 describe('an Envoy that is down or answers an error: the failure is logged, DRAIN_TIMEOUT still runs, exit 1', () => {
   it('Envoy down: retried three times, then failed', async () => {
-    stack = await startStack();
-    await stack.envoy.close();
+    task = await startTask();
+    await task.envoy.close();
     // START_TIMEOUT=1: onStart gives up waiting for /ready after 1 s, logs it, and carries on.
-    const { code, helper, envoyStep, waitStep } = await drainAgainst({ ...stack.env, START_TIMEOUT: '1' });
+    const { code, helper, envoyStep, waitStep } = await drainAgainst({ ...task.env, START_TIMEOUT: '1' });
     expect(code).toBe(1);
     expect(helper.lines.find((l) => l.msg === 'step failed' && l.hook === 'onStart')?.error).toMatch(
       /^envoy was not live after \d+ ms \(last: GET .+\/ready failed: ECONNREFUSED\); carrying on/,
     );
     expect(envoyStep).toMatchObject({
       outcome: 'failed',
-      error: `POST ${stack.env.ENVOY_ADMIN_URL}/healthcheck/fail failed: ECONNREFUSED`,
+      error: `POST ${task.env.ENVOY_ADMIN_URL}/healthcheck/fail failed: ECONNREFUSED`,
     });
     expect(helper.lines.filter((l) => l.msg === 'envoy admin request retry').map((l) => l.retry)).toEqual([1, 2, 3]);
     expect(waitStep).toMatchObject({ outcome: 'ok' });
@@ -41,27 +41,27 @@ describe('an Envoy that is down or answers an error: the failure is logged, DRAI
   });
 
   it('Envoy answering 500: retried three times (four calls), status and body logged', async () => {
-    stack = await startStack({ adminFaults: { '/healthcheck/fail': { status: 500, body: 'upstream trouble' } } });
-    const { code, envoyStep, waitStep } = await drainAgainst(stack.env);
+    task = await startTask({ adminFaults: { '/healthcheck/fail': { status: 500, body: 'upstream trouble' } } });
+    const { code, envoyStep, waitStep } = await drainAgainst(task.env);
     expect(code).toBe(1);
-    expect(
-      stack.envoy.calls.filter((c) => c.method === 'POST').map((c) => `${c.method} ${c.path} ${c.status}`),
-    ).toEqual(Array(4).fill('POST /healthcheck/fail 500'));
+    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual(
+      Array(4).fill('POST /healthcheck/fail 500'),
+    );
     expect(envoyStep?.error).toBe(
-      `POST ${stack.env.ENVOY_ADMIN_URL}/healthcheck/fail failed: HTTP 500 "upstream trouble"`,
+      `POST ${task.env.ENVOY_ADMIN_URL}/healthcheck/fail failed: HTTP 500 "upstream trouble"`,
     );
     expect(waitStep!.ms).toBeGreaterThanOrEqual(1_000 - 50);
   });
 
   it('Envoy answering 405: not retried (it cannot get better), status and body logged', async () => {
-    stack = await startStack({
+    task = await startTask({
       adminFaults: { '/healthcheck/fail': { status: 405, body: 'Method GET not allowed, POST required.' } },
     });
-    const { code, envoyStep, waitStep } = await drainAgainst(stack.env);
+    const { code, envoyStep, waitStep } = await drainAgainst(task.env);
     expect(code).toBe(1);
-    expect(stack.envoy.calls.filter((c) => c.path === '/healthcheck/fail')).toHaveLength(1);
+    expect(task.envoy.calls.filter((c) => c.path === '/healthcheck/fail')).toHaveLength(1);
     expect(envoyStep?.error).toBe(
-      `POST ${stack.env.ENVOY_ADMIN_URL}/healthcheck/fail failed: HTTP 405 "Method GET not allowed, POST required."`,
+      `POST ${task.env.ENVOY_ADMIN_URL}/healthcheck/fail failed: HTTP 405 "Method GET not allowed, POST required."`,
     );
     expect(waitStep!.ms).toBeGreaterThanOrEqual(1_000 - 50);
   });

@@ -4,7 +4,7 @@ import { startToyApp, type ToyApp } from '@task-helper/envoy-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runHelper, startHelper } from '../support/helper-process.ts';
 import { closeAllEnvoys, launchEnvoy, realEnvoyMissing, type EnvoyProcess } from '../support/real-envoy.ts';
-import { startRealTask, type RealTask } from '../support/real-task.ts';
+import { startTask, type RealTask } from '../support/task.ts';
 
 // The start stage, `task-helper health` and /drain_listeners against real Envoy 1.40.
 const missing = realEnvoyMissing();
@@ -16,16 +16,8 @@ afterEach(async () => {
   await closeAllEnvoys();
 });
 
-async function until(test: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 async function task(envoyArgs: string[] = []): Promise<RealTask> {
-  const started = await startRealTask({ envoyArgs });
+  const started = await startTask({ envoy: 'example', envoyArgs });
   cleanups.push(() => started.close());
   return started;
 }
@@ -130,7 +122,9 @@ describe.skipIf(missing)('real Envoy 1.40: the start stage and `task-helper heal
       plugin: 'envoy',
       hook: 'onStart',
     });
-    await until(() => xds.fetches > 0, 'Envoy asking for the held endpoints');
+    await expect
+      .poll(() => xds.fetches, { message: 'Envoy asking for the held endpoints', timeout: 10_000 })
+      .toBeGreaterThan(0);
     expect(helper.lines.some((l) => l.msg === 'ready')).toBe(false);
 
     xds.release();
@@ -183,11 +177,12 @@ describe.skipIf(missing)('real Envoy 1.40: /drain_listeners?graceful', () => {
       expect([response.status, response.headers.get('connection')]).toEqual([200, 'close']);
     }
 
-    await until(
-      async () => (await listenerStoppedCount(plain.envoy)) > 0,
-      'Envoy closing its listeners after a 3 s graceful drain',
-      15_000,
-    );
+    await expect
+      .poll(() => listenerStoppedCount(plain.envoy), {
+        message: 'Envoy closing its listeners after a 3 s graceful drain',
+        timeout: 15_000,
+      })
+      .toBeGreaterThan(0);
     await expect(fetch(`${plain.listenerUrl}/`)).rejects.toThrow();
     // The other Envoy got its call at the same moment, with the same drain time: its listener still serves.
     expect(await listenerStoppedCount(skipping.envoy)).toBe(0);

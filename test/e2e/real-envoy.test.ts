@@ -5,16 +5,16 @@ import {
   type DrainScenarioOptions,
   type DrainScenarioResult,
 } from '../support/drain-scenario.ts';
-import { closeAllHaproxies, defaultHealthCheck, detectionLimitMs } from '../support/haproxy.ts';
+import { closeAllHaproxies, defaultHealthCheck, detectionLimitMs, haproxyMissing } from '../support/haproxy.ts';
 import { closeAllEnvoys, realEnvoyMissing } from '../support/real-envoy.ts';
-import { startRealTask, type RealTask } from '../support/real-task.ts';
+import { startTask, type RealTask } from '../support/task.ts';
 
 // The same scenario as drain-under-load.test.ts, on real Envoy 1.40 running exactly
 // examples/envoy/envoy.yaml (ports substituted) with the example Dockerfile's flags: two tasks
 // behind a real HAProxy health-checking Envoy's ingress listener on /ping/ping every 500 ms,
 // DOWN after 2 failures, steady keep-alive load, SIGTERM to task A's helper; task A's Envoy and
 // app stop as soon as the helper exits.
-const missing = realEnvoyMissing();
+const missing = realEnvoyMissing() ?? haproxyMissing();
 if (missing) console.warn(`skipping the real-Envoy end-to-end tests: ${missing}`);
 
 const DETECTION_MS = detectionLimitMs(defaultHealthCheck);
@@ -32,12 +32,12 @@ async function onRealEnvoy(
   envoyArgs: string[] = [],
 ): Promise<{ result: DrainScenarioResult; why: string; tasks: RealTask[] }> {
   const tasks: RealTask[] = [];
-  const startTask = async () => {
-    const task = await startRealTask({ envoyArgs });
+  const startRealTask = async () => {
+    const task = await startTask({ envoy: 'example', envoyArgs });
     tasks.push(task);
     return task;
   };
-  const result = await runDrainScenario({ ...options, startTask });
+  const result = await runDrainScenario({ ...options, startTask: startRealTask });
   const envoyLines = tasks[0]!.envoy.lines
     .filter((l) => /warn|error|critical/.test(l.text))
     .map((l) => `envoy A: ${l.text}`);

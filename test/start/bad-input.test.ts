@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runHelper, startHelper } from '../support/helper-process.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startTask, type SimTask } from '../support/task.ts';
 import { tempDir } from '../support/temp-config.ts';
 
-let stack: Stack | undefined;
-afterEach(() => stack?.close());
+let task: SimTask | undefined;
+afterEach(() => task?.close());
 
 /** `run` with this environment must exit 78 before doing anything, with exactly one fatal line. */
 async function refused(env: Record<string, string>, args: string[] = [], cwd?: string) {
@@ -16,7 +16,7 @@ async function refused(env: Record<string, string>, args: string[] = [], cwd?: s
   return helper.lines[0]!.msg;
 }
 
-describe('timeouts ECS or a timer cannot honour are refused (item 6)', () => {
+describe('timeouts ECS or a timer cannot honour are refused', () => {
   it.each([
     [
       { STOP_TIMEOUT: '3000000' },
@@ -40,7 +40,7 @@ describe('timeouts ECS or a timer cannot honour are refused (item 6)', () => {
   });
 });
 
-describe('ENVOY_ADMIN_URL: one protocol, plain http://host:port (item 7)', () => {
+describe('ENVOY_ADMIN_URL: one protocol, plain http://host:port', () => {
   it.each([
     ['https://127.0.0.1:9901'],
     ['http://127.0.0.1:9901/admin'],
@@ -68,18 +68,18 @@ describe('ENVOY_ADMIN_URL: one protocol, plain http://host:port (item 7)', () =>
   });
 
   it('a trailing slash is fine: the drain POSTs to the same origin', async () => {
-    stack = await startStack();
+    task = await startTask();
     const helper = startHelper(['run'], {
-      env: { ...stack.env, ENVOY_ADMIN_URL: `${stack.envoy.adminUrl}/`, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' },
+      env: { ...task.env, ENVOY_ADMIN_URL: `${task.envoy.adminUrl}/`, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' },
     });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(stack.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/healthcheck/fail']);
+    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/healthcheck/fail']);
   });
 });
 
-describe('variables that look like ours but are not (item 8)', () => {
+describe('variables that look like ours but are not', () => {
   const typos = {
     DRAIN_DEALY: '5',
     DRAIN_TIMOUT: '5',
@@ -92,8 +92,8 @@ describe('variables that look like ours but are not (item 8)', () => {
   };
 
   it('run warns at start, naming the closest real one; Envoy image variables and others are left alone', async () => {
-    stack = await startStack();
-    const helper = startHelper(['run'], { env: { ...stack.env, ...typos, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
+    task = await startTask();
+    const helper = startHelper(['run'], { env: { ...task.env, ...typos, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
     await helper.waitForLog('ready');
     const warned = helper.lines.filter(
       (l) => l.msg === 'environment variable ignored: task-helper and its plugins do not read it',
@@ -126,7 +126,7 @@ describe('variables that look like ours but are not (item 8)', () => {
   });
 });
 
-describe('--config that cannot be used (item 9)', () => {
+describe('--config that cannot be used', () => {
   it.each([
     [['--config', '.'], /^--config \.: .* is a folder; name the config file itself$/],
     [
@@ -147,7 +147,7 @@ describe('--config that cannot be used (item 9)', () => {
   });
 });
 
-describe('secret settings and long values (item 12)', () => {
+describe('secret settings are never shown, and long values are cut', () => {
   // A plugin with a secret setting, as a team would write one.
   const config = (extra = '') =>
     tempDir({

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { dockerfile, EXAMPLE_BOOTSTRAP } from '../../examples/envoy/envoy-example.ts';
 import { envoyBinary, hasRealEnvoy } from './envoy-binary.ts';
+import { pollUntil } from './poll.ts';
 import { terminate } from './terminate.ts';
 
 /**
@@ -173,16 +174,16 @@ export async function launchEnvoy({
   running.add(envoy);
 
   try {
+    // One deadline for the three waits together.
     const deadline = Date.now() + timeoutMs;
-    const poll = async <T>(what: string, attempt: () => Promise<T | undefined>): Promise<T> => {
-      for (;;) {
-        if (exitedWith) throw new Error(`envoy ${exitedWith} before ${what}:\n${output()}`);
-        const value = await attempt().catch(() => undefined);
-        if (value !== undefined) return value;
-        if (Date.now() > deadline) throw new Error(`envoy: ${what} not within ${timeoutMs} ms:\n${output()}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
+    const poll = <T>(what: string, attempt: () => Promise<T | undefined>): Promise<T> =>
+      pollUntil(`envoy: ${what}`, attempt, {
+        timeoutMs: Math.max(0, deadline - Date.now()),
+        intervalMs: 20,
+        stopped: () => exitedWith,
+      }).catch((error: Error) => {
+        throw new Error(`${error.message}:\n${output()}`);
+      });
     adminUrl = await poll('admin address written', async () => {
       const address = readFileSync(addressFile, 'utf8').trim();
       return address ? `http://${address}` : undefined;
@@ -243,16 +244,10 @@ export interface RealEnvoyOptions {
   passThrough?: boolean;
   /** The ingress connection manager's stat_prefix; may contain dots. */
   statPrefix?: string;
-  drainTimeS?: number;
-}
-
-export interface RealEnvoy extends EnvoyProcess {
-  listenerUrl: string;
-  statPrefix: string;
 }
 
 /**
- * The smallest bootstrap the contract and traffic-aware tests need: admin, one inbound listener
+ * The smallest bootstrap the helper works with (task.ts's `bare` Envoy): admin, one inbound listener
  * whose connection manager runs the health check filter in front of a router to the app.
  */
 export function realEnvoyConfig({
@@ -294,11 +289,4 @@ static_resources:
       cluster_name: app
       endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} } } } }] }]
 `;
-}
-
-/** A real Envoy on realEnvoyConfig's bootstrap, LIVE, with its one listener's address. */
-export async function startRealEnvoy(options: RealEnvoyOptions, { readyTimeoutMs = 15_000 } = {}): Promise<RealEnvoy> {
-  const args = options.drainTimeS === undefined ? [] : ['--drain-time-s', String(options.drainTimeS)];
-  const envoy = await launchEnvoy({ config: realEnvoyConfig(options), args, timeoutMs: readyTimeoutMs });
-  return Object.assign(envoy, { listenerUrl: envoy.listeners.ingress!, statPrefix: options.statPrefix ?? 'ingress' });
 }

@@ -29,7 +29,7 @@ const live = (req: IncomingMessage, res: ServerResponse): boolean => {
   return true;
 };
 
-describe('redirects from the admin API are never followed (item 10)', () => {
+describe('redirects from the admin API are never followed', () => {
   it('a 307 on POST /healthcheck/fail is a failed step (exit 1), and nothing is sent to where it points', async () => {
     const elsewhere = await standIn((_req, res) => res.end('OK\n'));
     const admin = await standIn((req, res) => {
@@ -57,7 +57,7 @@ describe('redirects from the admin API are never followed (item 10)', () => {
   });
 });
 
-describe('task-helper health judges by status, reads little, prints one short line (item 11)', () => {
+describe('task-helper health judges by status, reads little, prints one short line', () => {
   async function health(ENVOY_ADMIN_URL: string) {
     const { code, stdout } = await runHelper(['health'], { env: { ENVOY_ADMIN_URL, APP_CHECK: 'false' } });
     return { code, stdout };

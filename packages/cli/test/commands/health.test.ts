@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../../test/support/free-port.ts';
 import { runHelper } from '../../../../test/support/helper-process.ts';
-import { startStack, type Stack } from '../../../../test/support/stack.ts';
+import { startTask as startStack, type SimTask as Stack } from '../../../../test/support/task.ts';
 
 let stack: Stack;
 afterEach(() => stack?.close());
