@@ -37,7 +37,7 @@ const appCheck = definePlugin({
     enabled: {
       env: 'APP_CHECK',
       description:
-        "at the stop signal, skip the drain only when nothing listens on the app's port (connection refused: a task that never came up). An app that accepts the connection is drained, whatever it speaks (HTTP/2-only and gRPC apps included) and however slowly it answers; so is one the check cannot tell about. `false`: no app check at all, at the stop or in `task-helper health`",
+        "at the stop signal, skip the drain only when nothing listens on the app's port (connection refused: a task that never came up). An app that accepts the connection is drained, whatever it speaks (HTTP/2-only and gRPC apps included) and however slowly it answers; so is one the check cannot tell about. `false`: no app check at all: none at the stop, in `task-helper health` or for `APP_WAIT_READY`",
       parse: boolean,
       default: appCheckDefaults.enabled,
     },

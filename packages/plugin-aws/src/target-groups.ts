@@ -37,7 +37,7 @@ const targetGroups = definePlugin({
     targetGroupArns: {
       env: 'TARGET_GROUP_ARNS',
       description:
-        'the ELB target groups (type `ip`) to deregister this task from right after `/healthcheck/fail` and beside `DRAIN_TIMEOUT`, waiting until each reports it `draining`; comma-separated in the environment. Unset: the plugin does nothing (and loads no SDK)',
+        'the ELB target groups (type `ip`) to deregister this task from right after `/healthcheck/fail` and beside `DRAIN_TIMEOUT`, waiting until each reports it `draining` (or no target at all); comma-separated in the environment. Unset: the plugin does nothing (and loads no SDK)',
       parse: listOf('target group ARNs (comma-separated in the environment)', ARN),
     },
     port: {
