@@ -77,6 +77,15 @@ describe('the settings table', () => {
     ]);
   });
 
+  it("in the README, are the ones the example task definition's helper container sets", () => {
+    const { containerDefinitions } = JSON.parse(readDoc('examples/ecs/task-definition.json')) as {
+      containerDefinitions: Array<{ name: string; environment?: Array<{ name: string }> }>;
+    };
+    const helper = containerDefinitions.find((c) => c.name === 'task-helper');
+    const subset = blockKinds(readDoc('README.md')).find((kind) => kind.startsWith('settings '));
+    expect(subset?.split(' ').slice(1).sort()).toEqual(helper?.environment?.map((e) => e.name).sort());
+  });
+
   it('shows a default taken from the ECS task in words, and one row for a setting two plugins share', () => {
     const row = (env: string) => settingRows().find((r) => r.env === env);
     expect(row('CLOUD_MAP_INSTANCE_ID')?.default).toBe('the task id');
