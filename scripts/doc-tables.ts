@@ -1,5 +1,5 @@
 // The tables the docs generate from the code, and the blocks they sit in: `<!-- generated: <kind> [args] -->`
-// … `<!-- end generated -->`. `pnpm docs` (scripts/docs.ts) rewrites them; test/docs checks they are current.
+// … `<!-- end generated -->`. `pnpm run docs` (scripts/docs.ts) rewrites them; test/docs checks they are current.
 // Everything is read from what the code exports (the plugins' factories' `.settings`, core's settings, exit
 // codes and stop schedule), never from source text.
 import { globSync, readFileSync } from 'node:fs';
@@ -34,14 +34,14 @@ export function renderDoc(text: string, where = 'document'): string {
       `${where}: "${stray[0]}" is not part of a block "<!-- generated: <kind> [args] -->" … "<!-- end generated -->"`,
     );
   return text.replace(BLOCK, (_block, kind: string, args: string) => {
-    const render = renderers[kind];
+    const render = Object.hasOwn(renderers, kind) ? renderers[kind] : undefined;
     if (render === undefined)
       throw new Error(`${where}: unknown generated block "${kind}"; known: ${Object.keys(renderers).join(', ')}`);
     return `<!-- generated: ${kind}${args} -->\n\n${render(args.split(' ').filter(Boolean))}\n\n<!-- end generated -->`;
   });
 }
 
-/** How many blocks of each kind the document holds (one copy of each full table, the rest link to it). */
+/** The document's blocks, each as `kind` or `kind args`: test/docs checks each full table has one copy. */
 export function blockKinds(text: string): string[] {
   return [...text.matchAll(BLOCK)].map(([, kind, args]) => `${kind}${args}`);
 }
