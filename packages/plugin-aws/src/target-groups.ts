@@ -149,7 +149,7 @@ async function leaveTargetGroups(
         ...(before.reason ? { foundReason: before.reason } : {}),
         outBeforeDrain: before.gone,
         sinceSignalMs,
-        ...(before.gone ? { note: alreadyOut(before.reason) } : {}),
+        ...(before.gone ? { note: alreadyOut(before) } : {}),
         ms: Date.now() - started,
       },
       'target deregistered: the load balancer sends it no new request',
@@ -165,9 +165,14 @@ async function leaveTargetGroups(
   }
 }
 
-function alreadyOut(reason: string | undefined): string {
-  return reason === NOT_REGISTERED
-    ? 'was not registered when the drain started: ECS deregisters a service task, and waits out the deregistration delay, before it stops it; ' +
-        'if this shows on every stop, check TARGET_IP and TARGET_PORT against aws elbv2 describe-target-health'
-    : 'was already draining when the drain started: it had been deregistered before the drain';
+/** Why a target found out of service at the drain's start needs nothing more (DescribeTargetHealth's reason codes). */
+function alreadyOut({ state, reason }: { state: string; reason?: string }): string {
+  if (reason === NOT_REGISTERED)
+    return (
+      'was not registered when the drain started: ECS deregisters a service task, and waits out the deregistration delay, before it stops it; ' +
+      'if this shows on every stop, check TARGET_IP and TARGET_PORT against aws elbv2 describe-target-health'
+    );
+  if (state === 'draining')
+    return 'was already draining when the drain started: it had been deregistered before the drain';
+  return `was ${state}${reason ? ` (${reason})` : ''} when the drain started: the load balancer sends it nothing`;
 }
