@@ -186,7 +186,8 @@ describe('secret settings are never shown, and long values are cut', () => {
 describe("a URL's credentials are masked by parsing, whatever the password holds (issue 19, item 7)", () => {
   // Unencoded, as pasted: WHATWG ends the userinfo at the first `/`, `?` or `#` (host `ss` in
   // http://user:p@ss/word@host), so a mask up to the first `@` showed the rest of the password.
-  const NASTY = ['Xp@Yss/Zwd', 'Zq/Yb@Wc', 'Kx#Jy@Lz', 'Mq?Nr@Os:Q7', 'Pq"Rt@Su'];
+  // Each part four characters or more, so no temporary folder's random name can contain one by chance.
+  const NASTY = ['Xpqa@Yssb/Zwdc', 'Zqad/Ybbe@Wccf', 'Kxxg#Jyyh@Lzzi', 'Mqqj?Nrrk@Ossl:Q77m', 'Pqqn"Rtto@Suup'];
   const leaks = (text: string, password: string) =>
     password
       .split(/[@/#?:"]/)
@@ -223,6 +224,9 @@ describe("a URL's credentials are masked by parsing, whatever the password holds
           ctx.logger.info({ url }, 'webhook configured');
           throw new Error('POST ' + url + '/started failed: ECONNREFUSED');
         });
+        hooks.health.tapPromise({ name: 'webhook' }, async () => {
+          throw new Error('GET ' + url + '/health failed: ECONNREFUSED');
+        });
       } }] };`,
     });
 
@@ -256,5 +260,19 @@ describe("a URL's credentials are masked by parsing, whatever the password holds
       'http://[redacted]@hooks.example.com:8080',
     );
     expect(leaks(helper.stdout() + helper.stderr(), password)).toEqual([]);
+  });
+
+  it.each(NASTY)("a plugin's own setting, WEBHOOK_URL with %s: masked in `health`'s one line", async (password) => {
+    const { code, stdout, stderr } = await runHelper(['health'], {
+      env: {
+        WEBHOOK_URL: `http://hook:${password}@hooks.example.com:8080`,
+        APP_CHECK: 'false',
+        ENVOY_ADMIN_URL: 'http://127.0.0.1:9',
+      },
+      cwd: webhook(),
+    });
+    expect(code).toBe(1);
+    expect(stdout).toContain('webhook: GET http://[redacted]@hooks.example.com:8080/health failed: ECONNREFUSED');
+    expect(leaks(stdout + stderr, password)).toEqual([]);
   });
 });

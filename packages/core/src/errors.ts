@@ -50,19 +50,20 @@ export function maskSecrets(value: unknown): unknown {
 }
 
 /**
- * A text (a log line, a message) with every URL's userinfo masked. A URL here runs from its
- * `scheme://` to the next space or unescaped `"` (a log line is JSON), and everything up to its
- * last `@` is masked, whatever the password holds (`@`, `/`, `#`, `\"`). A space inside a
- * password is the one thing a text cannot show the end of; settings' values are masked whole
+ * A text with every URL's userinfo masked. A URL here runs from its `scheme://` to the next space
+ * (in a JSON text, `json`, such as a log line: or the `"` that ends its string), and everything up
+ * to its last `@` is masked, whatever the password holds (`@`, `/`, `#`, `?`, `"`). A space inside
+ * a password is the one thing a text cannot show the end of; settings' values are masked whole
  * (maskSecrets) before they reach a message.
  */
-export function maskUrlCredentials(text: string): string {
+export function maskUrlCredentials(text: string, { json = false } = {}): string {
   let out = '';
   let at = 0;
   for (const match of text.matchAll(new RegExp(SCHEME.source, 'gi'))) {
     if (match.index < at) continue;
     let end = match.index + match[0].length;
-    while (end < text.length && !/\s/.test(text[end]!) && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+    while (end < text.length && !/\s/.test(text[end]!) && !(json && text[end] === '"'))
+      end += json && text[end] === '\\' ? 2 : 1;
     end = Math.min(end, text.length);
     out += text.slice(at, match.index) + maskUserinfo(text.slice(match.index, end));
     at = end;

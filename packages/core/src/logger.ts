@@ -15,7 +15,11 @@ export function createLogger(
   destination: pino.DestinationStream = pino.destination({ dest: 1, sync: true }),
 ): Logger {
   return pino(
-    { level, formatters: { level: (label) => ({ level: label }) }, hooks: { streamWrite: maskUrlCredentials } },
+    {
+      level,
+      formatters: { level: (label) => ({ level: label }) },
+      hooks: { streamWrite: (line) => maskUrlCredentials(line, { json: true }) },
+    },
     destination,
   );
 }

@@ -26,7 +26,7 @@ describe('a URL with credentials is masked whatever its password holds', () => {
       error: `POST http://user:${password}@127.0.0.1:9901/healthcheck/fail failed: ECONNREFUSED`,
       url: `http://user:${password}@127.0.0.1:9901`,
     });
-    const masked = maskUrlCredentials(line);
+    const masked = maskUrlCredentials(line, { json: true });
     expect(JSON.parse(masked)).toEqual({
       level: 'error',
       error: 'POST http://[redacted]@127.0.0.1:9901/healthcheck/fail failed: ECONNREFUSED',
@@ -51,5 +51,12 @@ describe('a URL with credentials is masked whatever its password holds', () => {
     const shown = echo(`http://user:${'p@/'.repeat(40)}@host:9901/${'x'.repeat(100)}`);
     expect(shown.startsWith('"http://[redacted]@host:9901/')).toBe(true);
     expect(shown).not.toContain('p@/');
+  });
+
+  it('in plain text a quote is part of a password; in JSON it ends the string', () => {
+    expect(maskUrlCredentials('GET http://u:a"b@host/x failed')).toBe('GET http://[redacted]@host/x failed');
+    expect(maskUrlCredentials('{"a":"http://h/x","b":"user@example.com"}', { json: true })).toBe(
+      '{"a":"http://h/x","b":"user@example.com"}',
+    );
   });
 });

@@ -81,7 +81,8 @@ function attempt(url: URL, method: 'GET' | 'POST', signal: AbortSignal, headersW
       () => req.destroy(Object.assign(new Error('no answer in time'), { code: 'TIMEOUT' })),
       Math.max(1, Math.min(headersWithinMs, 2 ** 31 - 1)),
     );
-    req.once('error', (error) => {
+    // `on`, not `once`: a request destroyed after its answer began may report more than one error.
+    req.on('error', (error) => {
       clearTimeout(late);
       reject(error);
     });
@@ -128,7 +129,7 @@ function readBounded(res: IncomingMessage, maxBytes: number): Promise<{ body: st
     });
     res.once('end', () => finish());
     res.once('close', () => finish(res.complete ? undefined : 'cut off'));
-    res.once('error', () => undefined);
+    res.on('error', () => undefined);
   });
 }
 

@@ -11,7 +11,7 @@ export function plan(options: CommandOptions & { json?: boolean | undefined }): 
       const result = planOf(runner, runner.config);
       const output = options.json ? `${JSON.stringify(result, null, 2)}\n` : planText(result);
       // planOf masks the settings' values whole; this catches a URL a plugin put in a tap's label.
-      process.stdout.write(maskUrlCredentials(output));
+      process.stdout.write(maskUrlCredentials(output, { json: options.json === true }));
       exit(ExitCode.ok);
     },
     { logTo: 2 },
