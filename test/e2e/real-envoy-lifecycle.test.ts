@@ -3,7 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { startToyApp, type ToyApp } from '@task-helper/envoy-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runHelper, startHelper } from '../support/helper-process.ts';
-import { closeAllEnvoys, launchEnvoy, realEnvoyMissing, type EnvoyProcess } from '../support/real-envoy.ts';
+import {
+  closeAllEnvoys,
+  exampleBootstrap,
+  exampleFlags,
+  launchEnvoy,
+  realEnvoyMissing,
+  type EnvoyProcess,
+} from '../support/real-envoy.ts';
 import { startTask, type RealTask } from '../support/task.ts';
 
 // The start stage, `task-helper health` and /drain_listeners against real Envoy 1.40.
@@ -226,5 +233,40 @@ describe.skipIf(missing)("real Envoy 1.40: the example's egress listener", () =>
     expect((await envoy.admin('POST', '/drain_listeners?graceful&skip_exit&inboundonly')).status).toBe(200);
     expect(await viaProxy(egress, `${upstream.url}/orders`)).toEqual({ status: 200, body: 'hello from the app' });
     expect(await listenerStoppedCount(envoy)).toBe(0);
+  });
+});
+
+describe.skipIf(missing)('real Envoy 1.40 restarting at the stop (issue 19, item 6)', () => {
+  it('the POST is retried until its deadline, not three times: an Envoy down for 1.5 s and back on its admin port takes it', async () => {
+    const first = await task();
+    const adminPort = new URL(first.envoy.adminUrl).port;
+    const helper = startHelper(['run'], {
+      env: { ...first.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '1', STOP_TIMEOUT: '20' },
+    });
+    await helper.waitForLog('ready');
+    await first.envoy.close();
+    helper.kill('SIGTERM');
+    // Four retries: 1.5 s of backoff (100 + 200 + 400 + 800 ms), past the three a fixed count allowed.
+    await helper.waitForLog((l) => l.msg === 'envoy admin request retry' && l.retry === 4);
+    expect(helper.lines.some((l) => l.msg.startsWith('envoy health check failed'))).toBe(false);
+    // The same Envoy config, started again on the same admin port, as a container restart would.
+    const second = await launchEnvoy({
+      config: exampleBootstrap({ admin: Number(adminPort), ingress: 0, egress: 0, app: first.app.port }),
+      args: [...exampleFlags(), '--concurrency', '1'],
+    });
+    cleanups.push(() => second.close());
+    const failed = await helper.waitForLog('envoy health check failed: callers will stop routing here', 15_000);
+    // The retries while nothing listened on the admin port (what comes after may meet Envoy starting).
+    expect(
+      helper.lines
+        .filter((l) => l.msg === 'envoy admin request retry')
+        .slice(0, 4)
+        .map((l) => l.error),
+    ).toEqual(Array(4).fill('ECONNREFUSED'));
+    expect((await helper.exited).code).toBe(0);
+    expect(failed.plugin).toBe('envoy');
+    // Envoy has failed its health check: the ingress answers the health path itself, 503.
+    const check = await fetch(`${second.listeners.ingress}/ping/ping`, { signal: AbortSignal.timeout(5_000) });
+    expect(check.status).toBe(503);
   });
 });

@@ -7,7 +7,7 @@ import {
   type TapPlan,
   type TaskMetadata,
 } from '@task-helper/core';
-import { plannedWaits, type Runner, type SettingRecord, type StrayVariable } from '@task-helper/core/host';
+import { maskSecrets, plannedWaits, type Runner, type SettingRecord, type StrayVariable } from '@task-helper/core/host';
 
 export interface PlannedTap {
   plugin: string;
@@ -96,7 +96,8 @@ export function planOf(runner: Runner, config: ResolvedConfig): Plan {
   return {
     config: config.file ?? null,
     task: config.task ?? null,
-    settings: runner.settings,
+    // A URL's credentials never leave the process, whichever plugin's setting holds them.
+    settings: runner.settings.map((setting) => ({ ...setting, value: maskSecrets(setting.value) })),
     unknownEnv: runner.strayEnv,
     hooks,
     timeline: { ...schedule, entries, plannedEndMs, waitsEndMs: at, fits: !entries.some((e) => e.cut) },

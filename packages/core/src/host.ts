@@ -1,6 +1,6 @@
 // What a program that loads and runs plugins (the task-helper CLI) needs beyond the plugin API of index.ts.
 export { defaults } from './defaults.ts';
-export { echo, ExitError, firstLine, invalidSetting } from './errors.ts';
+export { echo, ExitError, firstLine, invalidSetting, maskSecrets, maskUrlCredentials } from './errors.ts';
 export { ExitCode, exitCodeMeanings, forcedExitCode } from './exit-codes.ts';
 export { createLogger, logLevels, type LogLevel } from './logger.ts';
 export { Runner, type RunnerOptions } from './runner.ts';

@@ -11,6 +11,8 @@ export interface AdminReply {
   json?: boolean;
   /** Runs once the reply has gone out (used by /quitquitquit). */
   after?: () => void;
+  /** A fault's answer that never ends (AdminFault.stream). */
+  stream?: 'stall' | 'flood';
 }
 
 export interface AdminRoute {

@@ -101,8 +101,8 @@ const envoy = definePlugin({
     }
     hooks.health.tapPromise({}, (ctx) => assertLive(admin, ctx));
 
-    // Right after the app check, which may skip the drain: ky loads (about 30 ms) while
-    // DRAIN_DELAY runs, so /healthcheck/fail goes out on time.
+    // Right after the app check, which may skip the drain: node:http loads while DRAIN_DELAY
+    // runs, not at start (an idle helper never carries it), and not on /healthcheck/fail's time.
     hooks.beforeDrain.tapPromise(
       { stage: Stage.BEFORE_DRAIN_PREPARE, plan: { label: 'load the admin client for the drain' } },
       async () => void admin.warm(),
@@ -125,7 +125,7 @@ const envoy = definePlugin({
           'envoy health check failed: callers will stop routing here',
         );
         if (watch) {
-          // The watch outlives this tap, so only its abortSignal (budget, end of the drain) bounds the reads.
+          // The watch outlives this tap: its abortSignal (budget, end of the drain) and the GET's own 3 s bound the reads.
           const request = { ...ctx, deadline: Infinity };
           const read = async (): Promise<Stat[]> =>
             (JSON.parse(await admin.get(statsPath, request)) as { stats?: Stat[] }).stats ?? [];

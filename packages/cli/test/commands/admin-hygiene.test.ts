@@ -81,4 +81,12 @@ describe('task-helper health judges by status, reads little, prints one short li
     });
     expect(await health(endless.url)).toEqual({ code: 1, stdout: 'not healthy: envoy: envoy is HTTP 503, not LIVE\n' });
   });
+
+  it('a 200 LIVE whose answer never ends is judged by its status line and first bytes: healthy (issue 19, item 6)', async () => {
+    const stalled = await standIn((_req, res) => {
+      res.writeHead(200);
+      res.write('LIVE\n');
+    });
+    expect(await health(stalled.url)).toEqual({ code: 0, stdout: 'healthy: envoy\n' });
+  });
 });
