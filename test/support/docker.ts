@@ -1,0 +1,73 @@
+import { execFile, spawnSync } from 'node:child_process';
+
+/**
+ * The real Docker engine for test/container: `scripts/docker-engine.sh start` runs it (make test
+ * does), `scripts/base-images.sh` makes the base images. Every container and network a test makes
+ * carries TEST_LABEL, so `scripts/docker-engine.sh stop` removes whatever a crashed run left.
+ */
+export const TEST_LABEL = 'task-helper.test';
+
+const BASE_IMAGES = ['node:24-bookworm-slim', 'node:24-alpine', 'envoyproxy/envoy:v1.40.0'];
+
+/**
+ * What a test does without an engine or base images: in CI (CI=true) that is an error, so a broken
+ * engine start is never a green run; elsewhere the container tests are skipped with this message.
+ */
+export function dockerMissing(): string | undefined {
+  const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8' });
+  let message: string | undefined;
+  if (info.error || info.status !== 0) {
+    message = `no Docker engine answers (docker info: ${oneLine(info.error?.message ?? info.stderr)}): run \`scripts/docker-engine.sh start\` as root (make test does)`;
+  } else {
+    const missing = BASE_IMAGES.filter(
+      (image) => spawnSync('docker', ['image', 'inspect', image], { stdio: 'ignore' }).status !== 0,
+    );
+    if (missing.length > 0) message = `base images missing (${missing.join(', ')}): run \`scripts/base-images.sh\``;
+  }
+  if (message && process.env.CI === 'true') throw new Error(`${message} (CI=true: the container tests must run)`);
+  return message;
+}
+
+const oneLine = (text: string): string => text.trim().split('\n').at(-1) ?? '';
+
+export interface DockerResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the docker CLI; never throws (the answer holds the exit code). */
+export function docker(args: string[], { timeoutMs = 120_000 } = {}): Promise<DockerResult> {
+  return new Promise((resolve) => {
+    execFile(
+      'docker',
+      args,
+      { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, DOCKER_BUILDKIT: '0' } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Runs the docker CLI and returns its trimmed stdout; throws with its stderr if it fails. */
+export async function dockerOk(args: string[], options?: { timeoutMs?: number }): Promise<string> {
+  const result = await docker(args, options);
+  if (result.code !== 0) throw new Error(`docker ${args.join(' ')} failed (${result.code}): ${result.stderr.trim()}`);
+  return result.stdout.trim();
+}
+
+/** `docker inspect` of one container or image, parsed. */
+export async function inspect<T = Record<string, unknown>>(name: string): Promise<T> {
+  return (JSON.parse(await dockerOk(['inspect', name])) as T[])[0]!;
+}
+
+/** Removes every container and network with TEST_LABEL and `label` (e.g. `run=<id>`): a test's own. */
+export async function removeLabelled(label: string): Promise<void> {
+  const filters = ['--filter', `label=${TEST_LABEL}`, '--filter', `label=${label}`];
+  const containers = (await dockerOk(['ps', '-aq', ...filters])).split('\n').filter(Boolean);
+  if (containers.length > 0) await docker(['rm', '-f', ...containers]);
+  const networks = (await dockerOk(['network', 'ls', '-q', ...filters])).split('\n').filter(Boolean);
+  if (networks.length > 0) await docker(['network', 'rm', ...networks]);
+}
