@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 
 /**
  * The real Docker engine for test/container: `scripts/docker-engine.sh start` runs it (make test
@@ -70,4 +71,43 @@ export async function removeLabelled(label: string): Promise<void> {
   if (containers.length > 0) await docker(['rm', '-f', ...containers]);
   const networks = (await dockerOk(['network', 'ls', '-q', ...filters])).split('\n').filter(Boolean);
   if (networks.length > 0) await docker(['network', 'rm', ...networks]);
+}
+
+/** The engine's socket: DOCKER_HOST when it names one, else Docker's default. */
+const socketPath = (): string => {
+  const host = process.env.DOCKER_HOST;
+  return host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
+};
+
+/**
+ * One call of the Engine API (v1.41: dockerd 20.10) on its socket: for what must happen within
+ * milliseconds of another (signalling a container just started), which a `docker` CLI process
+ * spawned per call cannot do on a busy machine.
+ */
+export function engine<T = unknown>(method: string, path: string, body?: unknown, timeoutMs = 60_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(
+      {
+        socketPath: socketPath(),
+        method,
+        path: `/v1.41${path}`,
+        headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.once('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if ((res.statusCode ?? 500) >= 300)
+            reject(new Error(`${method} ${path}: HTTP ${res.statusCode} ${text.trim()}`));
+          else resolve((text ? JSON.parse(text) : undefined) as T);
+        });
+      },
+    );
+    req.once('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs} ms`)));
+    req.once('error', reject);
+    req.end(payload);
+  });
 }
