@@ -10,7 +10,7 @@ import { docker, dockerOk } from './docker.ts';
  * The images the task definition names, built on the real engine as a team builds them: the
  * repository's Dockerfile and examples/envoy/Dockerfile from a clean checkout (the files git
  * tracks, plus new ones it does not ignore: no node_modules, no dist), and the stand-in app
- * (test/container/app-image). Built once for all test files: a build stamps its images with the
+ * (test/container/app-image), and the caller (test/container/caller-image). Built once for all test files: a build stamps its images with the
  * checkout's hash, and a lock keeps two test files from building at once.
  */
 
@@ -21,6 +21,8 @@ export const images = Object.freeze({
   helper: container(task, 'task-helper').image,
   envoy: container(task, 'envoy').image,
   app: container(task, 'app').image,
+  /** HAProxy in front of the tasks (test/container/caller-image). */
+  caller: 'task-helper-test/caller:latest',
 });
 
 /** The machine's CA bundle, which the build's `pnpm install` must trust where outbound TLS is re-signed. */
@@ -135,6 +137,7 @@ export async function buildImages(): Promise<BuildTimes> {
         logLevel: 'warning',
       });
       times.appMs = await timed(() => buildOne([...label, '-t', images.app, app]));
+      await buildOne([...label, '-t', images.caller, path.join(checkout, 'test/container/caller-image')]);
       return times;
     } finally {
       rmSync(work, { recursive: true, force: true });

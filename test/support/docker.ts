@@ -8,7 +8,7 @@ import { request } from 'node:http';
  */
 export const TEST_LABEL = 'task-helper.test';
 
-const BASE_IMAGES = ['node:24-bookworm-slim', 'node:24-alpine', 'envoyproxy/envoy:v1.40.0'];
+const BASE_IMAGES = ['debian:bookworm-slim', 'node:24-bookworm-slim', 'node:24-alpine', 'envoyproxy/envoy:v1.40.0'];
 
 /**
  * What a test does without an engine or base images: in CI (CI=true) that is an error, so a broken
