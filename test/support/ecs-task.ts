@@ -9,7 +9,8 @@ import { dockerOk, engine, TEST_LABEL } from './docker.ts';
  * startPeriod), user, readonlyRootFilesystem and linuxParameters.initProcessEnabled; the task
  * stops as the agent stops it: `docker stop -t <stopTimeout>` (30 s when unset, ECS's default),
  * container by container, in reverse dependency order, each only once the one before has exited.
- * Not modelled: portMappings (awsvpc publishes nothing; callers reach the task's address),
+ * The agent's ECS_CONTAINER_METADATA_URI_V4 is set, but no metadata endpoint answers it (no route
+ * in these namespaces), as for a task whose metadata cannot be read. Not modelled: portMappings (awsvpc publishes nothing; callers reach the task's address),
  * logConfiguration (the logs stay in Docker's), cpu and memory.
  */
 
@@ -224,7 +225,11 @@ export function containerConfig(
     Image: definition.image,
     ...(definition.command ? { Cmd: definition.command } : {}),
     ...(definition.user ? { User: definition.user } : {}),
-    Env: (definition.environment ?? []).map(({ name, value }) => `${name}=${value}`),
+    // As the agent sets it in every container (nothing answers there in these namespaces: no route).
+    Env: [
+      `ECS_CONTAINER_METADATA_URI_V4=http://169.254.170.2/v4/${definition.name}`,
+      ...(definition.environment ?? []).map(({ name, value }) => `${name}=${value}`),
+    ],
     Labels: labels,
     ...(check
       ? {
