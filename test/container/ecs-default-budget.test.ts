@@ -87,12 +87,14 @@ describe.skipIf(missing)("the zero-config helper in ECS: ECS's 30 s default stop
     const failPosted = helperEvents(logs, 'zero').find((e) => e.what.includes('envoy health check failed'));
     expect(failPosted, logs).toBeDefined();
     expect(failPosted!.at).toBeLessThan(helper.exitedAt!);
+    // One warning naming the setting, the task definition field and the IAM action that would give the budget.
     const warnings = logs
       .split('\n')
       .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as { level: number; msg: string })
-      .filter((line) => line.level === 40 && line.msg.includes('STOP_TIMEOUT'));
-    expect(warnings, 'one warning naming STOP_TIMEOUT').toHaveLength(1);
+      .map((line) => JSON.parse(line) as { level: string; msg: string })
+      .filter((line) => line.level === 'warn' && /STOP_TIMEOUT/.test(line.msg) && /stopTimeout/.test(line.msg))
+      .filter((line) => /ecs:DescribeTask/.test(line.msg));
+    expect(warnings, 'one warning naming STOP_TIMEOUT, stopTimeout and the IAM action').toHaveLength(1);
     for (const c of task.containers.values()) {
       expect({ name: c.definition.name, exitCode: c.exitCode }).toEqual({ name: c.definition.name, exitCode: 0 });
       expect(c.health.map((h) => h.status)).not.toContain('unhealthy');

@@ -1,5 +1,5 @@
 import type { ContainerDefinition, TaskDefinition } from '../../examples/ecs/task-definition.ts';
-import { dockerOk, engine, TEST_LABEL } from './docker.ts';
+import { docker, dockerOk, engine, TEST_LABEL } from './docker.ts';
 
 /**
  * A task definition run on the real engine as the ECS agent runs it (awsvpc): a pause container
@@ -45,7 +45,7 @@ export interface EcsTask {
   containers: Map<string, TaskContainer>;
   /** Stops the task as the ECS agent does; resolves once every container has exited. */
   stop(): Promise<void>;
-  /** A container's stdout and stderr so far. */
+  /** A container's stdout, then its stderr, so far. */
   logs(container: string): Promise<string>;
   /** Ends the health polling and removes the task's containers at once (SIGKILL). */
   remove(): Promise<void>;
@@ -204,7 +204,10 @@ export async function startEcsTask(task: TaskDefinition, options: EcsTaskOptions
       }
       await engine('POST', `/containers/${pause}/stop?t=1`);
     },
-    logs: (container) => dockerOk(['logs', containers.get(container)!.id]).catch((error: Error) => error.message),
+    logs: async (container) => {
+      const { stdout, stderr } = await docker(['logs', containers.get(container)!.id]);
+      return stdout + stderr;
+    },
     remove: removeAll,
   };
 }
