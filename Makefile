@@ -47,8 +47,10 @@ image:
 demo: node_modules/.modules.yaml envoy
 	pnpm demo
 
+# The image table needs the engine too: started and stopped as for make test.
 bench: setup
-	pnpm bench
+	@trap 'scripts/docker-engine.sh stop' EXIT INT TERM; \
+	{ scripts/docker-engine.sh start && scripts/base-images.sh; } || true; pnpm bench
 
 clean:
 	rm -rf node_modules packages/*/node_modules packages/*/dist dist .tools
