@@ -50,13 +50,21 @@ describe.skipIf(missing)('PID 1 never loses a SIGTERM', () => {
       ).toBeDefined();
       const handled = logs.includes('"msg":"stop signal received"');
       outcomes.push({ delayMs, exitCode: exited!, handled });
-      if (handled) {
-        expect(exited, logs).toBe(0);
-        expect(logs).toContain('"msg":"drain skipped"');
-      } else {
-        expect(exited, logs).toBe(143);
-        expect(logs).not.toContain('"msg":"ready"');
-      }
+      // Either Node died of the signal before the helper's handler (143, nothing logged after), or
+      // the helper handled it: nothing listens on the app's port, so it skipped the waits and exited 0.
+      const outcome = {
+        exitCode: exited,
+        handled,
+        skipped: logs.includes('"msg":"drain skipped"'),
+        readyBeforeDying: !handled && logs.includes('"msg":"ready"'),
+      };
+      expect(
+        [
+          { exitCode: 143, handled: false, skipped: false, readyBeforeDying: false },
+          { exitCode: 0, handled: true, skipped: true, readyBeforeDying: false },
+        ],
+        logs,
+      ).toContainEqual(outcome);
     },
     60_000,
   );
