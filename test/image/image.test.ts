@@ -32,8 +32,8 @@ afterAll(async () => {
 });
 
 describe('the image', () => {
-  it('runs node as PID 1 on the bundled CLI, `run` by default, as a non-root user', () => {
-    expect(dockerfile).toContain(`ENTRYPOINT ["node", "${OPT}/${CLI}"]`);
+  it('runs node under tini (PID 1) on the bundled CLI, `run` by default, as a non-root user', () => {
+    expect(dockerfile).toContain(`ENTRYPOINT ["/sbin/tini", "-s", "--", "node", "${OPT}/${CLI}"]`);
     expect(dockerfile).toContain('CMD ["run"]');
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^FROM node:24-alpine$/m);

@@ -65,12 +65,18 @@ describe('task-helper health judges by status, reads little, prints one short li
 
   it('a 500 whose body says LIVE is not healthy', async () => {
     const admin = await standIn((_req, res) => res.writeHead(500).end('LIVE\n'));
-    expect(await health(admin.url)).toEqual({ code: 1, stdout: 'not healthy: envoy: envoy is HTTP 500, not LIVE\n' });
+    expect(await health(admin.url)).toEqual({
+      code: 1,
+      stdout: 'not healthy: envoy: envoy is HTTP 500, not LIVE or DRAINING\n',
+    });
   });
 
   it('a huge or multi-line body is neither echoed nor read to the end', async () => {
     const big = await standIn((_req, res) => res.writeHead(503).end(`INITIALIZING\n${'x'.repeat(1_000_000)}`));
-    expect(await health(big.url)).toEqual({ code: 1, stdout: 'not healthy: envoy: envoy is HTTP 503, not LIVE\n' });
+    expect(await health(big.url)).toEqual({
+      code: 1,
+      stdout: 'not healthy: envoy: envoy is HTTP 503, not LIVE or DRAINING\n',
+    });
   });
 
   it('an answer that never ends is judged on its first bytes, not timed out', async () => {
@@ -79,7 +85,10 @@ describe('task-helper health judges by status, reads little, prints one short li
       const timer = setInterval(() => res.write('x'.repeat(1024)), 1);
       res.on('close', () => clearInterval(timer));
     });
-    expect(await health(endless.url)).toEqual({ code: 1, stdout: 'not healthy: envoy: envoy is HTTP 503, not LIVE\n' });
+    expect(await health(endless.url)).toEqual({
+      code: 1,
+      stdout: 'not healthy: envoy: envoy is HTTP 503, not LIVE or DRAINING\n',
+    });
   });
 
   it('a 200 LIVE whose answer never ends is judged by its status line and first bytes: healthy (issue 19, item 6)', async () => {
