@@ -79,7 +79,7 @@ function memory(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(kb) * 1024;
 }
 
-describe('answers that never end: judged by the status line, read up to a cap (issue 19, item 6)', () => {
+describe('answers that never end: judged by the status line, read up to a cap', () => {
   it('a 200 to /healthcheck/fail whose body never ends: the POST is done at its status line, DRAIN_TIMEOUT runs, exit 0', async () => {
     task = await startTask({
       adminFaults: { '/healthcheck/fail': { status: 200, body: 'OK\n', stream: 'stall' } },

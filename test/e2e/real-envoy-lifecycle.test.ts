@@ -236,7 +236,7 @@ describe.skipIf(missing)("real Envoy 1.40: the example's egress listener", () =>
   });
 });
 
-describe.skipIf(missing)('real Envoy 1.40 restarting at the stop (issue 19, item 6)', () => {
+describe.skipIf(missing)('real Envoy 1.40 restarting at the stop', () => {
   it('the POST is retried until its deadline, not three times: an Envoy down for 1.5 s and back on its admin port takes it', async () => {
     const first = await task();
     const adminPort = new URL(first.envoy.adminUrl).port;

@@ -183,7 +183,7 @@ describe('secret settings are never shown, and long values are cut', () => {
   });
 });
 
-describe("a URL's credentials are masked by parsing, whatever the password holds (issue 19, item 7)", () => {
+describe("a URL's credentials are masked by parsing, whatever the password holds", () => {
   // Unencoded, as pasted: WHATWG ends the userinfo at the first `/`, `?` or `#` (host `ss` in
   // http://user:p@ss/word@host), so a mask up to the first `@` showed the rest of the password.
   // Each part four characters or more, so no temporary folder's random name can contain one by chance.

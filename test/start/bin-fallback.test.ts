@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { spawnHelper } from '../support/helper-process.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startTask as startStack, type SimTask as Stack } from '../support/task.ts';
 
 // `task-helper` right after `make setup`, before any build: the package's bin, laid out as in the
 // repository with no dist/ (the real src/ linked beside it), runs the sources in its own process.

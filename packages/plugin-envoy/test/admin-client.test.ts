@@ -18,7 +18,7 @@ async function clientFor(adminFaults: Record<string, AdminFault>) {
   return createAdminClient(sim.adminUrl);
 }
 
-describe('the admin client is bounded in time and memory (issue 19, item 6)', () => {
+describe('the admin client is bounded in time and memory', () => {
   it('a POST is judged by its status line: a 200 whose body never ends is a success, at once', async () => {
     const admin = await clientFor({ '/healthcheck/fail': { status: 200, body: 'OK\n', stream: 'stall' } });
     await expect(admin.post('/healthcheck/fail', request())).resolves.toBeUndefined();

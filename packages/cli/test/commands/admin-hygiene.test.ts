@@ -91,7 +91,7 @@ describe('task-helper health judges by status, reads little, prints one short li
     });
   });
 
-  it('a 200 LIVE whose answer never ends is judged by its status line and first bytes: healthy (issue 19, item 6)', async () => {
+  it('a 200 LIVE whose answer never ends is judged by its status line and first bytes: healthy', async () => {
     const stalled = await standIn((_req, res) => {
       res.writeHead(200);
       res.write('LIVE\n');
