@@ -3,10 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { startToyApp, type ToyApp } from '@task-helper/envoy-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runHelper, startHelper } from '../support/helper-process.ts';
+import { envoyRelease } from '../support/envoy-binary.ts';
 import { closeAllEnvoys, launchEnvoy, realEnvoyMissing, type EnvoyProcess } from '../support/real-envoy.ts';
 import { startTask, type RealTask } from '../support/task.ts';
 
-// The start stage, `task-helper health` and /drain_listeners against real Envoy 1.40.
+// The start stage, `task-helper health` and /drain_listeners against real Envoy (1.40, or ENVOY_BIN's).
 const missing = realEnvoyMissing();
 if (missing) console.warn(`skipping the real-Envoy lifecycle tests: ${missing}`);
 
@@ -101,7 +102,7 @@ async function heldEnvoy(): Promise<{
   return { envoy, xds, app };
 }
 
-describe.skipIf(missing)('real Envoy 1.40: the start stage and `task-helper health`', () => {
+describe.skipIf(missing)(`real Envoy ${envoyRelease()}: the start stage and \`task-helper health\``, () => {
   it('waits in onStart while Envoy waits for its first endpoint fetch, logs ready once Envoy is LIVE, and drains on SIGTERM', async () => {
     const { envoy, xds, app } = await heldEnvoy();
     const before = await envoy.admin('GET', '/ready');
@@ -162,7 +163,7 @@ const listenerStoppedCount = async (envoy: EnvoyProcess): Promise<number> =>
     )?.[1],
   );
 
-describe.skipIf(missing)('real Envoy 1.40: /drain_listeners?graceful', () => {
+describe.skipIf(missing)(`real Envoy ${envoyRelease()}: /drain_listeners?graceful`, () => {
   it('closes the listeners when --drain-time-s ends, unless skip_exit; Envoy keeps running and /ready stays LIVE either way', async () => {
     // 3 s: time enough, on a busy machine, to see both still accepting before the first closes.
     const [plain, skipping] = await Promise.all([task(['--drain-time-s', '3']), task(['--drain-time-s', '3'])]);
@@ -215,7 +216,7 @@ function viaProxy(proxyUrl: string, target: string): Promise<{ status: number; b
   });
 }
 
-describe.skipIf(missing)("real Envoy 1.40: the example's egress listener", () => {
+describe.skipIf(missing)(`real Envoy ${envoyRelease()}: the example's egress listener`, () => {
   it("carries the app's outbound HTTP calls, and keeps taking new ones while ENVOY_DRAIN_LISTENERS=inbound drains the ingress", async () => {
     const { envoy } = await task(['--drain-time-s', '0']);
     const upstream = await startToyApp();
