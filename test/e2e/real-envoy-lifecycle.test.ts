@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { startToyApp, type ToyApp } from '@task-helper/envoy-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runHelper, startHelper } from '../support/helper-process.ts';
+import { envoyRelease } from '../support/envoy-binary.ts';
 import {
   closeAllEnvoys,
   exampleBootstrap,
@@ -13,7 +14,7 @@ import {
 } from '../support/real-envoy.ts';
 import { startTask, type RealTask } from '../support/task.ts';
 
-// The start stage, `task-helper health` and /drain_listeners against real Envoy 1.40.
+// The start stage, `task-helper health` and /drain_listeners against real Envoy (1.40, or ENVOY_BIN's).
 const missing = realEnvoyMissing();
 if (missing) console.warn(`skipping the real-Envoy lifecycle tests: ${missing}`);
 
@@ -108,7 +109,7 @@ async function heldEnvoy(): Promise<{
   return { envoy, xds, app };
 }
 
-describe.skipIf(missing)('real Envoy 1.40: the start stage and `task-helper health`', () => {
+describe.skipIf(missing)(`real Envoy ${envoyRelease()}: the start stage and \`task-helper health\``, () => {
   it('waits in onStart while Envoy waits for its first endpoint fetch, logs ready once Envoy is LIVE, and drains on SIGTERM', async () => {
     const { envoy, xds, app } = await heldEnvoy();
     const before = await envoy.admin('GET', '/ready');
@@ -169,7 +170,7 @@ const listenerStoppedCount = async (envoy: EnvoyProcess): Promise<number> =>
     )?.[1],
   );
 
-describe.skipIf(missing)('real Envoy 1.40: /drain_listeners?graceful', () => {
+describe.skipIf(missing)(`real Envoy ${envoyRelease()}: /drain_listeners?graceful`, () => {
   it('closes the listeners when --drain-time-s ends, unless skip_exit; Envoy keeps running and /ready stays LIVE either way', async () => {
     // 3 s: time enough, on a busy machine, to see both still accepting before the first closes.
     const [plain, skipping] = await Promise.all([task(['--drain-time-s', '3']), task(['--drain-time-s', '3'])]);
@@ -222,7 +223,7 @@ function viaProxy(proxyUrl: string, target: string): Promise<{ status: number; b
   });
 }
 
-describe.skipIf(missing)("real Envoy 1.40: the example's egress listener", () => {
+describe.skipIf(missing)(`real Envoy ${envoyRelease()}: the example's egress listener`, () => {
   it("carries the app's outbound HTTP calls, and keeps taking new ones while ENVOY_DRAIN_LISTENERS=inbound drains the ingress", async () => {
     const { envoy } = await task(['--drain-time-s', '0']);
     const upstream = await startToyApp();

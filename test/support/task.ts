@@ -36,7 +36,7 @@ export type RealTaskOptions =
   /** Flags beside (or replacing, by name) the Dockerfile's, e.g. `['--drain-time-s', '0']`. */
   | { envoy: 'example'; envoyArgs?: string[] }
   /** A dotted `statPrefix` is named in the helper's ENVOY_STAT_PREFIXES; `healthPath` is the app's too. */
-  | { envoy: 'bare'; statPrefix?: string; healthPath?: string };
+  | { envoy: 'bare'; statPrefix?: string; healthPath?: string; envoyArgs?: string[] };
 
 export function startTask(options?: SimTaskOptions): Promise<SimTask>;
 export function startTask(options: RealTaskOptions): Promise<RealTask>;
@@ -60,6 +60,7 @@ export async function startTask(options: SimTaskOptions | RealTaskOptions = {}):
       const { statPrefix = 'ingress' } = options;
       const envoy = await launchEnvoy({
         config: realEnvoyConfig({ upstreamPort: app.port, statPrefix, ...(healthPath ? { healthPath } : {}) }),
+        args: options.envoyArgs ?? [],
       });
       const extra: Record<string, string> = options.statPrefix === undefined ? {} : { ENVOY_STAT_PREFIXES: statPrefix };
       return task(app, envoy, envoy.adminUrl, envoy.listeners.ingress!, statPrefix, extra);

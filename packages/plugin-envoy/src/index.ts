@@ -1,6 +1,7 @@
 import { boolean, definePlugin, oneOf, seconds, Stage, type PluginOptions } from '@task-helper/core';
 import { createAdminClient } from './admin-client.ts';
 import { adminPort, adminUrl as adminUrlParser } from './admin-url.ts';
+import { drainListenersCall, readEnvoyRelease, type EnvoyRelease } from './envoy-version.ts';
 import { assertLive, waitUntilLive } from './readiness.ts';
 import { trafficDefaults, trafficStatsFilter, watchTraffic, type Stat, type TrafficWatch } from './traffic.ts';
 
@@ -72,7 +73,7 @@ const envoy = definePlugin({
     drainListeners: {
       env: 'ENVOY_DRAIN_LISTENERS',
       description:
-        "`all` or `inbound`: after `/healthcheck/fail`, also POST `/drain_listeners?graceful&skip_exit` (`inbound` adds `&inboundonly`), so Envoy closes connections on listeners the health check does not cover while still accepting new ones; what Envoy 1.40 does then: plugin-envoy's README",
+        "`all` or `inbound`: after `/healthcheck/fail`, also POST `/drain_listeners?graceful&skip_exit` (`inbound` adds `&inboundonly`), so Envoy closes connections on listeners the health check does not cover while still accepting new ones. Envoy's version is read from `/server_info` at start (before 1.34, `inbound` drains outbound listeners too: a warning says so); each release's behaviour: plugin-envoy's README",
       parse: oneOf(['off', 'all', 'inbound']),
       default: envoyDefaults.drainListeners,
     },
@@ -89,14 +90,18 @@ const envoy = definePlugin({
       drainMin === undefined ? undefined : { drainMinMs: drainMin * 1000, quietMs: quietPeriod * 1000, statPrefixes };
     const admin = createAdminClient(adminUrl);
     const statsPath = `/stats?format=json&filter=${encodeURIComponent(trafficStatsFilter(statPrefixes))}`;
-    // skip_exit: without it Envoy (1.40, checked on the binary) closes the listeners when its
-    // --drain-time-s ends, refusing callers that have not noticed the drain yet; the helper's
-    // DRAIN_TIMEOUT, not Envoy's flag, decides when the task stops taking connections.
-    const drainListenersPath = `/drain_listeners?graceful&skip_exit${drainListeners === 'inbound' ? '&inboundonly' : ''}`;
+    // Read at start, never at the drain: /healthcheck/fail must not wait for it (envoy-version.ts).
+    let release: EnvoyRelease | undefined;
 
     if (waitReady) {
       hooks.onStart.tapPromise({ timeout: Infinity, plan: { label: 'wait until envoy /ready is LIVE' } }, (ctx) =>
         waitUntilLive(admin, ctx),
+      );
+    }
+    if (drainListeners !== 'off') {
+      hooks.onStart.tapPromise(
+        { plan: { label: `read envoy's version from /server_info, for ENVOY_DRAIN_LISTENERS=${drainListeners}` } },
+        async (ctx) => void (release = await readEnvoyRelease(admin, ctx, drainListeners)),
       );
     }
     hooks.health.tapPromise({}, (ctx) => assertLive(admin, ctx));
@@ -111,7 +116,7 @@ const envoy = definePlugin({
     // The drain's action; plugin-delay's DRAIN_TIMEOUT wait follows at Stage.DRAIN_WAIT.
     const label = [
       'POST /healthcheck/fail',
-      drainListeners === 'off' ? '' : `, then POST ${drainListenersPath}`,
+      drainListeners === 'off' ? '' : `, then POST ${drainListenersCall(drainListeners, undefined).path}`,
       watch ? `; DRAIN_TIMEOUT may end ${drainMin} s after it, once traffic stops` : '',
     ].join('');
     // The drain's action: no tap before it may spend its time, and only the budget bounds it (a slow Envoy still counts).
@@ -132,8 +137,9 @@ const envoy = definePlugin({
           void watchTraffic(ctx, read, watch);
         }
         if (drainListeners !== 'off') {
-          await admin.post(drainListenersPath, ctx);
-          ctx.logger.info({ inboundOnly: drainListeners === 'inbound' }, 'envoy listeners draining');
+          const { path } = drainListenersCall(drainListeners, release);
+          await admin.post(path, ctx);
+          ctx.logger.info({ inboundOnly: drainListeners === 'inbound', path }, 'envoy listeners draining');
         }
       },
     );
