@@ -29,6 +29,22 @@ describe('strayVariables', () => {
       { name: 'STOP_TIMOUT', closest: 'STOP_TIMEOUT' },
     ]);
   });
+
+  it('finds a near miss whatever two edits spoil, and only near misses, in a task-sized environment', () => {
+    const env = {
+      SXOP_TIMEOUX: '1', // edits at both ends
+      STOP_TMEOUT: '1', // one deletion in the middle
+      STOP_TIIMEOUTT: '1', // two insertions
+      STOP_TIMEX_YZ: '1', // four edits: not a near miss
+      AWS_EXECUTION_ENV: 'AWS_ECS_FARGATE',
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/credentials/x',
+    };
+    expect(strayVariables(env, known)).toEqual([
+      { name: 'STOP_TIIMEOUTT', closest: 'STOP_TIMEOUT' },
+      { name: 'STOP_TMEOUT', closest: 'STOP_TIMEOUT' },
+      { name: 'SXOP_TIMEOUX', closest: 'STOP_TIMEOUT' },
+    ]);
+  });
 });
 
 describe('echo and bounded seconds', () => {
