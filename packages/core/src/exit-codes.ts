@@ -1,6 +1,7 @@
-import { constants } from 'node:os';
-
-/** Every exit code the helper uses, in one place so docs and code cannot drift. */
+/**
+ * Every exit code the helper chooses, in one place so docs and code cannot drift; beside them, a
+ * third stop signal forces the exit with the shell's 128 + the signal's number (the CLI's signals.ts).
+ */
 export const ExitCode = Object.freeze({
   /** Drained cleanly (or skipped the drain because the app never came up). */
   ok: 0,
@@ -11,8 +12,3 @@ export const ExitCode = Object.freeze({
   /** Bad configuration: sysexits' EX_CONFIG. */
   config: 78,
 });
-
-/** A repeated stop signal forced the exit: the shell convention 128 + signal number. */
-export function forcedExitCode(signal: NodeJS.Signals): number {
-  return 128 + constants.signals[signal];
-}

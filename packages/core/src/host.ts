@@ -1,7 +1,7 @@
 // What a program that loads and runs plugins (the task-helper CLI) needs beyond the plugin API of index.ts.
 export { defaults } from './defaults.ts';
 export { echo, ExitError, firstLine, invalidSetting } from './errors.ts';
-export { ExitCode, forcedExitCode } from './exit-codes.ts';
+export { ExitCode } from './exit-codes.ts';
 export { createLogger, logLevels, type LogLevel } from './logger.ts';
 export { Runner, type RunnerOptions } from './runner.ts';
 export {
@@ -14,5 +14,5 @@ export {
 } from './settings.ts';
 export type { StrayVariable } from './stray-env.ts';
 export { METADATA_ENV } from './task-metadata.ts';
-export { plannedWaits } from './stop-schedule.ts';
+export { plannedWaits, tapDeadlines } from './stop-schedule.ts';
 export { catchStrayErrors } from './stray-errors.ts';

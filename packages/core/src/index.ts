@@ -1,6 +1,6 @@
 // The plugin author's API, and nothing else: what runs plugins (Runner, logger, exit codes) is in
 // `@task-helper/core/host`, the test runner in `@task-helper/core/testing`.
-export { AbortReason, AbortReasonError } from './abort-reasons.ts';
+export { AbortReason, AbortReasonError } from './deadline.ts';
 export {
   defineConfig,
   definePlugin,

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { AbortReason, reasonText } from './abort-reasons.ts';
+import { AbortReason, reasonText } from './deadline.ts';
 import { defaults } from './defaults.ts';
 
 /** How a wait ended: it ran its course, `until` settled first, or its abortSignal fired. */
