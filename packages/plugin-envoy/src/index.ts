@@ -112,10 +112,13 @@ const envoy = definePlugin({
     );
 
     if (quit) {
-      hooks.afterDrain.tapPromise({ plan: { label: 'POST /quitquitquit' } }, async (ctx) => {
-        await admin.post('/quitquitquit', ctx);
-        ctx.logger.info('envoy told to quit');
-      });
+      hooks.afterDrain.tapPromise(
+        { stage: Stage.AFTER_DRAIN_QUIT, plan: { label: 'POST /quitquitquit' } },
+        async (ctx) => {
+          await admin.post('/quitquitquit', ctx);
+          ctx.logger.info('envoy told to quit');
+        },
+      );
     }
   },
 });
