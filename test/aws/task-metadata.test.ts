@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseTaskMetadata } from '../../packages/cli/src/task-metadata.ts';
+import { parseTaskMetadata } from '../../packages/core/src/task-metadata.ts';
 import { startMetadataServer, type MetadataServer } from '../support/ecs-metadata.ts';
 import { runHelper, startHelper } from '../support/helper-process.ts';
 import { startStack, type Stack } from '../support/stack.ts';

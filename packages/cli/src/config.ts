@@ -1,48 +1,13 @@
 import path from 'node:path';
 import type { CosmiconfigResult, Loader } from 'cosmiconfig';
-import { ConfigError, oneOf, seconds, type Plugin, type ResolvedConfig } from '@task-helper/core';
-import {
-  checkOptions,
-  defaults,
-  invalidSetting,
-  logLevels,
-  resolveSetting,
-  settingRecord,
-  type LogLevel,
-  type SettingRecord,
-  type SettingSpec,
-} from '@task-helper/core/host';
+import { ConfigError, type Plugin, type ResolvedConfig } from '@task-helper/core';
+import { checkOptions, invalidSetting, readCoreSettings, type LogLevel } from '@task-helper/core/host';
 import { resolvePlugins } from './plugin-entries.ts';
 
 // process.getBuiltinModule, not an ESM import: the ESM view of fs, net and util loads their lazy parts (fs/promises, readline…), 2.6 MB of idle memory (bench/footprint.ts).
 const { existsSync, readdirSync } = process.getBuiltinModule('node:fs');
 
 const KEYS = ['stopTimeout', 'startTimeout', 'logLevel', 'plugins'] as const;
-export const logLevelSetting = {
-  option: 'logLevel',
-  env: 'LOG_LEVEL',
-  parse: oneOf(logLevels),
-  fallback: defaults.logLevel,
-};
-// ECS's container stopTimeout: at most 120 s on Fargate; no maximum documented for EC2, where the
-// agent's ECS_CONTAINER_STOP_TIMEOUT (default 30 s) applies when it is unset. An hour bounds both
-// timeouts: past it a value is a typo, not a plan.
-const stopTimeoutSetting = {
-  option: 'stopTimeout',
-  env: 'STOP_TIMEOUT',
-  parse: seconds(120, {
-    allowZero: false,
-    max: defaults.maxTimeout,
-    why: "set it to the container's ECS stopTimeout: at most 120 on Fargate; EC2 documents no maximum",
-  }),
-  fallback: defaults.stopTimeout,
-};
-const startTimeoutSetting = {
-  option: 'startTimeout',
-  env: 'START_TIMEOUT',
-  parse: seconds(60, { allowZero: false, max: defaults.maxTimeout, why: 'an hour' }),
-  fallback: defaults.startTimeout,
-};
 
 export interface LoadConfigOptions {
   /** `--config <file>`: that file or an error; otherwise search `cwd` with cosmiconfig. */
@@ -68,15 +33,7 @@ export async function loadConfig({
       ? (await import('./default-config.ts')).defaultPlugins()
       : await resolvePlugins(options.plugins, path.dirname(where), where);
   try {
-    const settings: SettingRecord[] = [];
-    const read = <T>(spec: SettingSpec<T>): T => {
-      const { value, source } = resolveSetting(spec, options, env);
-      settings.push(settingRecord(undefined, spec, value, source));
-      return value;
-    };
-    const stopTimeout = read(stopTimeoutSetting);
-    const startTimeout = read(startTimeoutSetting);
-    const level = read(logLevelSetting);
+    const { stopTimeout, startTimeout, logLevel: level, settings } = readCoreSettings(options, env);
     return { file: found?.filepath, stopTimeout, startTimeout, logLevel: logLevel ?? level, plugins, settings };
   } catch (error) {
     throw found && error instanceof ConfigError ? new ConfigError(`${where}: ${error.message}`) : error;

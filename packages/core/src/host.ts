@@ -1,4 +1,5 @@
 // What a program that loads and runs plugins (the task-helper CLI) needs beyond the plugin API of index.ts.
+export { coreSettings, readCoreSettings, resolveCoreSetting } from './core-settings.ts';
 export { defaults } from './defaults.ts';
 export { echo, ExitError, firstLine, invalidSetting } from './errors.ts';
 export { ExitCode } from './exit-codes.ts';
@@ -13,6 +14,6 @@ export {
   type SettingSpec,
 } from './settings.ts';
 export type { StrayVariable } from './stray-env.ts';
-export { METADATA_ENV } from './task-metadata.ts';
+export { identifyTask } from './task-metadata.ts';
 export { plannedWaits, tapDeadlines } from './stop-schedule.ts';
 export { catchStrayErrors } from './stray-errors.ts';

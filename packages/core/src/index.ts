@@ -20,7 +20,7 @@ export { defineFact, TRAFFIC_STOPPED, type Fact, type SharedFacts } from './shar
 export { stopSchedule, type PlannedWaits, type StopSchedule } from './stop-schedule.ts';
 export type { Sleep, SleepOptions, SleepResult } from './sleep.ts';
 export { Stage } from './stages.ts';
-export type { TaskMetadata } from './task-metadata.ts';
+export { METADATA_ENV, type TaskMetadata } from './task-metadata.ts';
 export type {
   HookContext,
   HookName,

@@ -64,9 +64,6 @@ export function awsClientSettings(
   return { region: settings.region, endpoint: settings.endpoint, accountId: task?.accountId };
 }
 
-/** ECS sets it in every container; a plugin that reads the task metadata (config.task) says so when it is absent. */
-export const METADATA_ENV = 'ECS_CONTAINER_METADATA_URI_V4';
-
 /** The options every client constructor here takes. */
 export function clientConfig({ region, endpoint }: AwsClientSettings) {
   return {

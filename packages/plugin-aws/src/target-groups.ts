@@ -1,6 +1,7 @@
 import {
   ConfigError,
   definePlugin,
+  METADATA_ENV,
   port,
   Stage,
   type HookContext,
@@ -15,7 +16,6 @@ import {
   clientConfig,
   listOf,
   matching,
-  METADATA_ENV,
   type AwsClientSettings,
 } from './aws-settings.ts';
 import { pollUntil } from './poll.ts';

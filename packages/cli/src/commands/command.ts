@@ -1,9 +1,16 @@
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { loadConfig, logLevelSetting } from '../config.ts';
-import { createLogger, ExitCode, ExitError, resolveSetting, Runner, type LogLevel } from '@task-helper/core/host';
+import { loadConfig } from '../config.ts';
+import {
+  createLogger,
+  ExitCode,
+  ExitError,
+  identifyTask,
+  resolveCoreSetting,
+  Runner,
+  type LogLevel,
+} from '@task-helper/core/host';
 import { withEcsStopTimeout } from '../ecs-stop-timeout.ts';
-import { identifyTask } from '../task-metadata.ts';
 
 export interface CommandOptions {
   config?: string | undefined;
@@ -32,7 +39,7 @@ export async function command(
     process.exit(code);
   };
   try {
-    logger.level = options.logLevel ?? resolveSetting(logLevelSetting, {}, env).value;
+    logger.level = options.logLevel ?? resolveCoreSetting('logLevel', {}, env).value;
     // Read beside the config: outside ECS it costs nothing, in ECS a few milliseconds.
     const identified = identifyTask(logger, env);
     const loaded = await loadConfig({ file: options.config, env, logLevel: options.logLevel });
