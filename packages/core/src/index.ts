@@ -12,7 +12,7 @@ export {
   type SettingDeclaration,
   type SettingDeclarations,
 } from './define.ts';
-export { ConfigError } from './errors.ts';
+export { ConfigError, firstLine } from './errors.ts';
 export { httpGet, type HttpAnswer } from './http-get.ts';
 export type { LogLevel } from './logger.ts';
 export { boolean, httpUrl, oneOf, port, seconds, urlPath, type Parser } from './settings.ts';

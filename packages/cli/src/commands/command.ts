@@ -10,7 +10,6 @@ import {
   Runner,
   type LogLevel,
 } from '@task-helper/core/host';
-import { withEcsStopTimeout } from '../ecs-stop-timeout.ts';
 
 export interface CommandOptions {
   config?: string | undefined;
@@ -44,7 +43,15 @@ export async function command(
     const identified = identifyTask(logger, env);
     const loaded = await loadConfig({ file: options.config, env, logLevel: options.logLevel });
     const identifiedConfig = { ...loaded, task: await identified };
-    const config = readStopTimeout ? await withEcsStopTimeout(identifiedConfig, env, logger) : identifiedConfig;
+    // In ECS only: the lookup runs in a child process, and outside ECS not even its module loads.
+    const config =
+      readStopTimeout && identifiedConfig.task
+        ? await (await import('@task-helper/plugin-aws/ecs-stop-timeout')).withEcsStopTimeout(
+            identifiedConfig,
+            env,
+            logger,
+          )
+        : identifiedConfig;
     logger.level = config.logLevel;
     logger.debug(
       { file: config.file ?? 'none (default plugins)', plugins: config.plugins.map((p) => p.name) },
