@@ -23,6 +23,7 @@ await build({
     index: 'packages/cli/src/index.ts',
     core: 'packages/core/src/index.ts',
     'core-testing': 'packages/core/src/testing.ts',
+    'plugin-app-check': 'packages/plugin-app-check/src/index.ts',
     'plugin-delay': 'packages/plugin-delay/src/index.ts',
     'plugin-envoy': 'packages/plugin-envoy/src/index.ts',
     'plugin-aws': 'packages/plugin-aws/src/index.ts',
@@ -79,7 +80,7 @@ const core = path.join(scope, 'core');
 writePackage(core, '@task-helper/core', { '.': './index.mjs', './testing': './testing.mjs' });
 reexport(path.join(core, 'index.mjs'), 'core');
 reexport(path.join(core, 'testing.mjs'), 'core-testing');
-for (const plugin of ['plugin-delay', 'plugin-envoy']) {
+for (const plugin of ['plugin-app-check', 'plugin-delay', 'plugin-envoy']) {
   const dir = path.join(scope, plugin);
   writePackage(dir, `@task-helper/${plugin}`, { '.': './index.mjs' });
   reexport(path.join(dir, 'index.mjs'), plugin, true);

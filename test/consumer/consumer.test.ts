@@ -13,7 +13,7 @@ import { spawnHelper } from '../support/helper-process.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const PUBLISHED = ['core', 'plugin-delay', 'plugin-envoy', 'plugin-aws', 'cli'];
+const PUBLISHED = ['core', 'plugin-app-check', 'plugin-delay', 'plugin-envoy', 'plugin-aws', 'cli'];
 /** npm and the bins' `#!/usr/bin/env node` run on the workspace's Node 24, not the machine's. */
 const env = { PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` };
 const versionOf = (name: string) =>

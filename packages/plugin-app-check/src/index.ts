@@ -11,7 +11,7 @@ import {
 } from '@task-helper/core';
 import { probePort } from './port-probe.ts';
 
-export const appCheckDefaults = Object.freeze({
+const DEFAULTS = Object.freeze({
   enabled: true,
   port: 8080,
   path: '/ping/ping',
@@ -35,12 +35,12 @@ const appCheck = definePlugin({
   name: 'app-check',
   settings: {
     /** APP_CHECK=false turns the check off. */
-    enabled: { env: 'APP_CHECK', parse: boolean, default: appCheckDefaults.enabled },
+    enabled: { env: 'APP_CHECK', parse: boolean, default: DEFAULTS.enabled },
     /** The app's port on 127.0.0.1. */
-    port: { env: 'PORT', parse: port, default: appCheckDefaults.port },
-    path: { env: 'HEALTHCHECK_PATH', parse: urlPath, default: appCheckDefaults.path },
+    port: { env: 'PORT', parse: port, default: DEFAULTS.port },
+    path: { env: 'HEALTHCHECK_PATH', parse: urlPath, default: DEFAULTS.path },
     /** In onStart, wait until the app answers before `ready`. */
-    waitReady: { env: 'APP_WAIT_READY', parse: boolean, default: appCheckDefaults.waitReady },
+    waitReady: { env: 'APP_WAIT_READY', parse: boolean, default: DEFAULTS.waitReady },
   },
   apply(hooks, { settings }) {
     if (!settings.enabled) return;
@@ -54,14 +54,14 @@ const appCheck = definePlugin({
     hooks.beforeDrain.tapPromise(
       {
         stage: Stage.BEFORE_DRAIN_DECIDE,
-        timeout: appCheckDefaults.timeoutMs + 1_000,
+        timeout: DEFAULTS.timeoutMs + 1_000,
         plan: { label: `skip the drain if nothing listens on 127.0.0.1:${settings.port}` },
       },
       (ctx) => skipIfNothingListens(settings.port, ctx),
     );
     hooks.health.tapPromise({}, async (ctx) => {
       try {
-        await httpGet(url, ctx.abortSignal, appCheckDefaults.healthTimeoutMs);
+        await httpGet(url, ctx.abortSignal, DEFAULTS.healthTimeoutMs);
       } catch (error) {
         throw new Error(`app not answering at ${url} (${reasonOf(error)})`);
       }
@@ -73,7 +73,7 @@ export default appCheck;
 export type AppCheckOptions = PluginOptions<typeof appCheck.settings>;
 
 async function skipIfNothingListens(appPort: number, ctx: HookContext): Promise<SkipDrain | undefined> {
-  const probe = await probePort('127.0.0.1', appPort, ctx.abortSignal, appCheckDefaults.timeoutMs);
+  const probe = await probePort('127.0.0.1', appPort, ctx.abortSignal, DEFAULTS.timeoutMs);
   if (probe.listening) {
     ctx.logger.info({ port: appPort }, 'app is up');
     return undefined;
@@ -94,14 +94,14 @@ async function waitForApp(url: string, ctx: HookContext): Promise<void> {
   let reason = '';
   while (!ctx.abortSignal.aborted) {
     try {
-      const { status } = await httpGet(url, ctx.abortSignal, appCheckDefaults.timeoutMs);
+      const { status } = await httpGet(url, ctx.abortSignal, DEFAULTS.timeoutMs);
       ctx.logger.info({ url, status, ms: Date.now() - started }, 'app is up');
       return;
     } catch (error) {
       if (reason === '') ctx.logger.info({ url, reason: reasonOf(error) }, 'waiting for the app to answer');
       reason = reasonOf(error);
     }
-    await ctx.sleep(appCheckDefaults.retryMs);
+    await ctx.sleep(DEFAULTS.retryMs);
   }
   throw new Error(`app did not answer at ${url} within ${Date.now() - started} ms (last: ${reason}); carrying on`);
 }
