@@ -17,8 +17,10 @@ export type StopTimeoutAnswer = { stopTimeout: number; taskDefinition: string; n
 /**
  * In ECS, when neither STOP_TIMEOUT nor the config file gives the stop budget, reads the helper
  * container's real `stopTimeout` from the task definition, so the plan matches when ECS will
- * SIGKILL. Without the permission (or the API): one warning naming it and the setting, and the
- * default stays. An explicit STOP_TIMEOUT always wins and costs nothing.
+ * SIGKILL. When it cannot be read (no permission, no route, no answer in time, or no task
+ * metadata), the helper plans with ECS's own default, 30 s, not core's 120: planning for more
+ * than ECS gives would let SIGKILL land inside DRAIN_DELAY, before `/healthcheck/fail`. One warning
+ * says so and names the fixes. An explicit STOP_TIMEOUT always wins and costs nothing.
  */
 export async function withEcsStopTimeout(
   config: ResolvedConfig,
@@ -26,17 +28,19 @@ export async function withEcsStopTimeout(
   logger: SetupContext['logger'],
 ): Promise<ResolvedConfig> {
   const record = config.settings.find((s) => s.env === 'STOP_TIMEOUT');
-  if (config.task === undefined || record?.source !== 'default') return config;
+  if (record?.source !== 'default') return config;
   // Whatever goes wrong here, the helper starts: this only refines the plan.
-  const answer: StopTimeoutAnswer = await askInChild(config.task, env).catch((error: unknown) => ({
-    problem: firstLine(error),
-  }));
+  const answer: StopTimeoutAnswer =
+    config.task === undefined
+      ? { problem: 'the task metadata could not be read, so neither could the task definition' }
+      : await askInChild(config.task, env).catch((error: unknown) => ({ problem: firstLine(error) }));
   if ('problem' in answer) {
+    const container = config.task === undefined ? "the helper's container" : `container "${config.task.containerName}"`;
     logger.warn(
-      { problem: answer.problem, stopTimeout: config.stopTimeout },
-      `the helper container's stopTimeout could not be read from the task definition: planning with ${config.stopTimeout} s; allow ecs:DescribeTasks and ecs:DescribeTaskDefinition in the task role, or set STOP_TIMEOUT`,
+      { problem: answer.problem, stopTimeout: ECS_DEFAULT_STOP_TIMEOUT },
+      `the helper container's stopTimeout could not be read from the task definition: planning with ECS's default, ${ECS_DEFAULT_STOP_TIMEOUT} s; set STOP_TIMEOUT to the stopTimeout of ${container} in the task definition, or allow ecs:DescribeTasks and ecs:DescribeTaskDefinition in the task role`,
     );
-    return config;
+    return withStopTimeout(config, record, ECS_DEFAULT_STOP_TIMEOUT, 'default');
   }
   logger.info(
     {
@@ -46,12 +50,19 @@ export async function withEcsStopTimeout(
     },
     'stop timeout read from the task definition',
   );
+  return withStopTimeout(config, record, answer.stopTimeout, 'ecs');
+}
+
+function withStopTimeout(
+  config: ResolvedConfig,
+  record: ResolvedConfig['settings'][number],
+  stopTimeout: number,
+  source: 'default' | 'ecs',
+): ResolvedConfig {
   return {
     ...config,
-    stopTimeout: answer.stopTimeout,
-    settings: config.settings.map((s) =>
-      s === record ? { ...s, value: answer.stopTimeout, source: 'ecs' as const } : s,
-    ),
+    stopTimeout,
+    settings: config.settings.map((s) => (s === record ? { ...s, value: stopTimeout, source } : s)),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { pino } from 'pino';
+import { METADATA_ENV } from '@task-helper/core';
 import { loadConfig } from '../config.ts';
 import {
   createLogger,
@@ -43,9 +44,10 @@ export async function command(
     const identified = identifyTask(logger, env);
     const loaded = await loadConfig({ file: options.config, env, logLevel: options.logLevel });
     const identifiedConfig = { ...loaded, task: await identified };
-    // In ECS only: the lookup runs in a child process, and outside ECS not even its module loads.
+    // In ECS only (its metadata variable set, even if the read failed): the lookup runs in a child
+    // process, and outside ECS not even its module loads.
     const config =
-      readStopTimeout && identifiedConfig.task
+      readStopTimeout && env[METADATA_ENV]
         ? await (await import('@task-helper/plugin-aws/ecs-stop-timeout')).withEcsStopTimeout(
             identifiedConfig,
             env,
