@@ -1,15 +1,9 @@
-import {
-  stopSchedule,
-  type HookName,
-  type ResolvedConfig,
-  type StopSchedule,
-  type TapExtras,
-  type TapPlan,
-  type TaskMetadata,
-} from '@task-helper/core';
+import type { HookName, ResolvedConfig, TapExtras, TapPlan, TaskMetadata } from '@task-helper/core';
 import {
   plannedWaits,
+  stopSchedule,
   tapDeadlines,
+  type StopSchedule,
   type Runner,
   type SettingRecord,
   type StrayVariable,

@@ -15,5 +15,11 @@ export {
 } from './settings.ts';
 export type { StrayVariable } from './stray-env.ts';
 export { identifyTask } from './task-metadata.ts';
-export { plannedWaits, tapDeadlines } from './stop-schedule.ts';
+export {
+  plannedWaits,
+  stopSchedule,
+  tapDeadlines,
+  type PlannedWaits,
+  type StopSchedule,
+} from './stop-schedule.ts';
 export { catchStrayErrors } from './stray-errors.ts';

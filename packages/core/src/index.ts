@@ -17,14 +17,12 @@ export { httpGet, type HttpAnswer } from './http-get.ts';
 export type { LogLevel } from './logger.ts';
 export { boolean, httpUrl, oneOf, port, seconds, urlPath, type Parser } from './settings.ts';
 export { defineFact, TRAFFIC_STOPPED, type Fact, type SharedFacts } from './shared.ts';
-export { stopSchedule, type PlannedWaits, type StopSchedule } from './stop-schedule.ts';
 export type { Sleep, SleepOptions, SleepResult } from './sleep.ts';
 export { Stage } from './stages.ts';
 export { METADATA_ENV, type TaskMetadata } from './task-metadata.ts';
 export type {
   HookContext,
   HookName,
-  Hooks,
   Plugin,
   PluginEntry,
   PluginHook,
@@ -37,6 +35,7 @@ export type {
   StopContext,
   StopHookName,
   TapExtras,
+  TapHooks,
   TapOptions,
   TapPlan,
   TaskHelperConfig,

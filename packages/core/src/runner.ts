@@ -19,6 +19,7 @@ import type {
   StopContext,
   StopHookName,
   TapExtras,
+  TapHooks,
 } from './types.ts';
 
 export interface RunnerOptions {
@@ -66,7 +67,7 @@ export class Runner {
         return value;
       };
       try {
-        plugin.apply(this.hooks, { env, config, logger: logger.child({ plugin: plugin.name }), setting });
+        plugin.apply(tapOnly(this.hooks), { env, config, logger: logger.child({ plugin: plugin.name }), setting });
       } catch (error) {
         const problem =
           error instanceof ConfigError ? `: ${error.message}` : ` could not be set up: ${firstLine(error)}`;
@@ -245,6 +246,23 @@ function createHooks(): Hooks {
     afterDrain: new AsyncSeriesHook<[StopContext], TapExtras>(['ctx'], 'afterDrain'),
     health: new AsyncSeriesHook<[HookContext], TapExtras>(['ctx'], 'health'),
   });
+}
+
+/** What a plugin gets, however it is written: tapping only, bound to the runner's hooks. */
+function tapOnly(hooks: Hooks): TapHooks {
+  const view = (hook: Hooks[HookName]) =>
+    Object.freeze({
+      tap: hook.tap.bind(hook),
+      tapAsync: hook.tapAsync.bind(hook),
+      tapPromise: hook.tapPromise.bind(hook),
+    });
+  return Object.freeze({
+    onStart: view(hooks.onStart),
+    beforeDrain: view(hooks.beforeDrain),
+    drain: view(hooks.drain),
+    afterDrain: view(hooks.afterDrain),
+    health: view(hooks.health),
+  }) as TapHooks;
 }
 
 function phaseOf(hook: HookName): 'start' | 'stop' | 'health' {
