@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { CosmiconfigResult, Loader } from 'cosmiconfig';
-import { ConfigError, type Plugin, type ResolvedConfig } from '@task-helper/core';
+import { ConfigError, errorText, type Plugin, type ResolvedConfig } from '@task-helper/core';
 import { checkOptions, invalidSetting, readCoreSettings, type LogLevel } from '@task-helper/core/host';
 import { resolvePlugins } from './plugin-entries.ts';
 
@@ -10,21 +10,16 @@ const { existsSync, readdirSync } = process.getBuiltinModule('node:fs');
 const KEYS = ['stopTimeout', 'startTimeout', 'logLevel', 'plugins'] as const;
 
 export interface LoadConfigOptions {
-  /** `--config <file>`: that file or an error; otherwise search `cwd` with cosmiconfig. */
+  /** `--config <file>`: that file or an error; otherwise search the working folder with cosmiconfig. */
   file?: string | undefined;
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
+  env: NodeJS.ProcessEnv;
   /** `--log-level`, which beats LOG_LEVEL and the file. */
   logLevel?: LogLevel | undefined;
 }
 
 /** Finds, loads and validates the config; every problem is a ConfigError naming the culprit. */
-export async function loadConfig({
-  file,
-  cwd = process.cwd(),
-  env = process.env,
-  logLevel,
-}: LoadConfigOptions = {}): Promise<ResolvedConfig> {
+export async function loadConfig({ file, env, logLevel }: LoadConfigOptions): Promise<ResolvedConfig> {
+  const cwd = process.cwd();
   const found = await findConfig(file, cwd);
   const where = found ? found.filepath : 'config';
   const options = checkOptions(found?.config ?? {}, KEYS, where);
@@ -106,7 +101,7 @@ function namingLoaders(loaders: Record<string, Loader>): Record<string, Loader> 
 }
 
 function rethrow(error: unknown, filepath: string): never {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = errorText(error);
   // cosmiconfig prefixes JSON/YAML errors with "JSON Error in <file>:" on a line of its own.
   const detail =
     text

@@ -9,7 +9,7 @@ import {
   type StrayVariable,
 } from '@task-helper/core/host';
 
-export interface PlannedTap {
+interface PlannedTap {
   plugin: string;
   stage: number;
   timeoutMs: number | undefined;
@@ -18,7 +18,7 @@ export interface PlannedTap {
 }
 
 /** One tap on the stop timeline, in milliseconds from the stop signal. */
-export interface TimelineEntry {
+interface TimelineEntry {
   hook: HookName;
   plugin: string;
   label: string;

@@ -30,11 +30,6 @@ export const AbortReason = Object.freeze({
   hookFinished: new AbortReasonError('hook finished', 'HOOK_FINISHED'),
 });
 
-/** A signal's reason in a few words, whoever aborted it. */
-export function reasonText(reason: unknown): string {
-  return reason instanceof Error ? reason.message : String(reason);
-}
-
 /**
  * An instant and the AbortSignal that fires at it, with the reason why: the stop budget's points,
  * a tap's own timeout, START_TIMEOUT. It may also fire earlier when it was made from an abort

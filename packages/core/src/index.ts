@@ -12,10 +12,10 @@ export {
   type SettingDeclaration,
   type SettingDeclarations,
 } from './define.ts';
-export { ConfigError, firstLine } from './errors.ts';
+export { ConfigError, errorText, firstLine } from './errors.ts';
 export { httpGet, type HttpAnswer } from './http-get.ts';
 export type { LogLevel } from './logger.ts';
-export { boolean, httpUrl, oneOf, port, seconds, urlPath, type Parser } from './settings.ts';
+export { boolean, httpUrl, listOf, oneOf, port, seconds, urlPath, type Parser } from './settings.ts';
 export { defineFact, TRAFFIC_STOPPED, type Fact, type SharedFacts } from './shared.ts';
 export type { Sleep, SleepOptions, SleepResult } from './sleep.ts';
 export { Stage } from './stages.ts';

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { FullTap } from 'tapable';
-import { AbortReason, Deadline, reasonText } from './deadline.ts';
+import { AbortReason, Deadline } from './deadline.ts';
 import { defaults } from './defaults.ts';
-import { firstLine } from './errors.ts';
+import { errorText, firstLine } from './errors.ts';
 import { createSleep } from './sleep.ts';
 import { tapScope } from './stray-errors.ts';
 import type { HookContext, SkipDrain, Step, StepOutcome, TapExtras } from './types.ts';
@@ -110,7 +110,7 @@ export function tapOutcome({ ended, error, aborted, reason, drainAction, timeout
   const timedOut = { outcome: 'timeout', error: `did not finish within its ${timeoutMs} ms timeout` } as const;
   const cut = (text?: string) =>
     drainAction
-      ? ({ outcome: 'failed', error: text ?? `aborted: ${reasonText(reason)}` } as const)
+      ? ({ outcome: 'failed', error: text ?? `aborted: ${errorText(reason)}` } as const)
       : ({ outcome: 'cut', ...(text === undefined ? {} : { error: text }) } as const);
   if (ended === 'returned') {
     if (!aborted) return { outcome: 'ok' };
@@ -120,10 +120,10 @@ export function tapOutcome({ ended, error, aborted, reason, drainAction, timeout
   if (aborted && reason === AbortReason.tapTimeout) return timedOut;
   // A stop signal during onStart starts the drain; the step it interrupts did not fail.
   if (aborted && reason === AbortReason.stopSignal) return { outcome: 'cut' };
-  if (ended === 'abandoned') return { outcome: 'timeout', error: `did not stop when asked (${reasonText(reason)})` };
+  if (ended === 'abandoned') return { outcome: 'timeout', error: `did not stop when asked (${errorText(reason)})` };
   const text =
     aborted && (error === reason || (error instanceof Error && error.name === 'AbortError'))
-      ? `aborted: ${reasonText(reason)}`
+      ? `aborted: ${errorText(reason)}`
       : firstLine(error);
   return aborted && BUDGET.has(reason) ? cut(text) : { outcome: 'failed', error: text };
 }

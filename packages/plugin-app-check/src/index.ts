@@ -1,6 +1,7 @@
 import {
   boolean,
   definePlugin,
+  errorText,
   httpGet,
   port,
   Stage,
@@ -107,5 +108,5 @@ async function waitForApp(url: string, ctx: HookContext): Promise<void> {
 }
 
 function reasonOf(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+  return (error as NodeJS.ErrnoException).code ?? errorText(error);
 }

@@ -76,19 +76,6 @@ export function clientConfig({ region, endpoint }: AwsClientSettings) {
   };
 }
 
-/** A comma-separated list in the environment, a list in a file; each item checked by `valid`. */
-export function listOf(expected: string, valid: RegExp) {
-  return {
-    expected,
-    parse: (raw: unknown, fromEnv: boolean): string[] | undefined => {
-      const list = fromEnv && typeof raw === 'string' ? raw.split(',').map((s) => s.trim()) : raw;
-      return Array.isArray(list) && list.length > 0 && list.every((s) => typeof s === 'string' && valid.test(s))
-        ? (list as string[])
-        : undefined;
-    },
-  };
-}
-
 export function matching(expected: string, valid: RegExp) {
   return { expected, parse: (raw: unknown) => (typeof raw === 'string' && valid.test(raw) ? raw : undefined) };
 }

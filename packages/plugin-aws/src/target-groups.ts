@@ -1,6 +1,7 @@
 import {
   ConfigError,
   definePlugin,
+  listOf,
   METADATA_ENV,
   port,
   Stage,
@@ -14,7 +15,6 @@ import {
   awsDefaults,
   awsSettings,
   clientConfig,
-  listOf,
   matching,
   type AwsClientSettings,
 } from './aws-settings.ts';

@@ -11,7 +11,7 @@ import {
 import { stopSchedule } from '@task-helper/core/host';
 
 /** The original helper's defaults, in seconds. */
-export const delayDefaults = Object.freeze({ drainDelay: 40, drainTimeout: 40 });
+const delayDefaults = Object.freeze({ drainDelay: 40, drainTimeout: 40 });
 
 const REASONS = { elapsed: 'timeout', until: 'traffic stopped', aborted: 'budget' } as const;
 

@@ -1,7 +1,7 @@
 import type { KyInstance } from 'ky';
-import { httpGet, type HookContext, type HttpAnswer } from '@task-helper/core';
+import { errorText, httpGet, type HookContext, type HttpAnswer } from '@task-helper/core';
 
-export const adminRequestDefaults = Object.freeze({
+const adminRequestDefaults = Object.freeze({
   /**
    * Per GET attempt: a local admin API answers in milliseconds, so a second means it is stuck. A
    * POST changes Envoy's state even when the answer is slow, so its attempts get all the time the
@@ -15,10 +15,10 @@ export const adminRequestDefaults = Object.freeze({
 });
 
 /** The tap's logger, abortSignal and deadline (the whole request, retries included, must be over by then). */
-export type AdminRequest = Pick<HookContext, 'logger' | 'abortSignal' | 'deadline'>;
+type AdminRequest = Pick<HookContext, 'logger' | 'abortSignal' | 'deadline'>;
 
 /** A failed admin request, described in one line with its status and body when Envoy answered. */
-export class AdminRequestError extends Error {
+class AdminRequestError extends Error {
   override readonly name = 'AdminRequestError';
 }
 
@@ -67,7 +67,7 @@ export function createAdminClient(adminUrl: string): AdminClient {
         if (error instanceof Error && error.name === 'AbortError') return `aborted: ${error.message}`;
         if (isNetworkError(error))
           return (error.cause as { cause?: { code?: string } } | undefined)?.cause?.code ?? error.message;
-        return error instanceof Error ? error.message : String(error);
+        return errorText(error);
       },
     })));
 

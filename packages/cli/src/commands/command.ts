@@ -31,8 +31,9 @@ export interface Loaded {
 export async function command(
   options: CommandOptions,
   body: (loaded: Loaded) => Promise<void>,
-  { logTo = 1 as 1 | 2, env = process.env, readStopTimeout = true } = {},
+  { logTo = 1 as 1 | 2, readStopTimeout = true } = {},
 ): Promise<void> {
+  const { env } = process;
   const logger = createLogger('info', pino.destination({ dest: logTo, sync: true }));
   const exit = (code: number): never => {
     logger.flush();
