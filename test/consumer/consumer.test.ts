@@ -79,10 +79,10 @@ beforeAll(async () => {
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => void (body += chunk.toString()));
-    req.on(
-      'end',
-      () => void (received.push({ authorization: req.headers.authorization, body: JSON.parse(body) }), res.end()),
-    );
+    req.on('end', () => {
+      received.push({ authorization: req.headers.authorization, body: JSON.parse(body) });
+      res.end();
+    });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -23,7 +23,10 @@ async function startTask(kind: EnvoyKind): Promise<ScenarioTask> {
         listenerUrl: envoy.listenerUrl,
         env: { ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port), ENVOY_STAT_PREFIXES: envoy.statPrefix },
         healthChecksSeen: () => healthChecksSeen(envoy.adminUrl, envoy.statPrefix),
-        close: async () => (await envoy.close(), await app.close()),
+        close: async () => {
+          await envoy.close();
+          await app.close();
+        },
       };
     }
     const sim = await startEnvoySim({ upstream: app.url, statSet: kind.statSet });
@@ -31,7 +34,10 @@ async function startTask(kind: EnvoyKind): Promise<ScenarioTask> {
       listenerUrl: sim.listenerUrl,
       env: { ENVOY_ADMIN_URL: sim.adminUrl, PORT: String(app.port) },
       healthChecksSeen: () => healthChecksSeen(sim.adminUrl, 'ingress'),
-      close: async () => (await sim.close(), await app.close()),
+      close: async () => {
+        await sim.close();
+        await app.close();
+      },
     };
   } catch (error) {
     await app.close();
