@@ -25,7 +25,7 @@ import type {
 export interface RunnerOptions {
   config: ResolvedConfig;
   logger: Logger;
-  env?: NodeJS.ProcessEnv;
+  env: NodeJS.ProcessEnv;
 }
 
 /**
@@ -51,7 +51,7 @@ export class Runner {
   #skipped: string | undefined;
   #strayErrors = 0;
 
-  constructor({ config, logger, env = process.env }: RunnerOptions) {
+  constructor({ config, logger, env }: RunnerOptions) {
     this.config = config;
     this.#phaseLogger = {
       start: logger.child({ phase: 'start' }),
@@ -60,6 +60,7 @@ export class Runner {
     };
     this.hooks = createHooks();
     this.settings = [...config.settings];
+    const hooks = tapOnly(this.hooks);
     for (const plugin of config.plugins) {
       const setting = <T>(spec: SettingSpec<T>, options: Readonly<Record<string, unknown>>): T => {
         const { value, source } = resolveSetting(spec, options, env);
@@ -67,7 +68,7 @@ export class Runner {
         return value;
       };
       try {
-        plugin.apply(tapOnly(this.hooks), { env, config, logger: logger.child({ plugin: plugin.name }), setting });
+        plugin.apply(hooks, { env, config, logger: logger.child({ plugin: plugin.name }), setting });
       } catch (error) {
         const problem =
           error instanceof ConfigError ? `: ${error.message}` : ` could not be set up: ${firstLine(error)}`;
