@@ -1,7 +1,10 @@
-// What a program that loads and runs plugins (the task-helper CLI) needs beyond the plugin API of index.ts.
+// What a program that loads and runs plugins (the task-helper CLI) needs: the plugin API of
+// index.ts, which it re-exports (so the bundle keeps core's modules in few chunks: each chunk the
+// CLI loads at start costs resolution work, measured by bench/footprint.ts), and the runner's side.
+export * from './index.ts';
 export { coreSettings, readCoreSettings, resolveCoreSetting } from './core-settings.ts';
 export { defaults } from './defaults.ts';
-export { echo, ExitError, firstLine, invalidSetting } from './errors.ts';
+export { echo, ExitError, invalidSetting } from './errors.ts';
 export { ExitCode } from './exit-codes.ts';
 export { createLogger, logLevels, type LogLevel } from './logger.ts';
 export { Runner, type RunnerOptions } from './runner.ts';
