@@ -4,17 +4,12 @@
 // Envoy and app stopped as soon as the helper exits. Each row names the Envoy it runs on: the real
 // Envoy 1.40 with examples/envoy/envoy.yaml, or the simulator. Prints a markdown table; never asserts.
 import { availableParallelism } from 'node:os';
-import {
-  runDrainScenario,
-  startSimTask,
-  type DrainScenarioResult,
-  type ScenarioTask,
-} from '../test/support/drain-scenario.ts';
+import { runDrainScenario, type DrainScenarioResult } from '../test/support/drain-scenario.ts';
 import { hasRealEnvoy } from '../test/support/envoy-binary.ts';
 import { defaultHealthCheck, detectionLimitMs, haproxyVersion } from '../test/support/haproxy.ts';
 import { defaultLoad, summarizeLoad } from '../test/support/load.ts';
 import { envoyVersion } from '../test/support/real-envoy.ts';
-import { startRealTask } from '../test/support/real-task.ts';
+import { startTask, type Task } from '../test/support/task.ts';
 import { spread } from './stats.ts';
 import { trafficAwareRow } from './traffic-aware.ts';
 
@@ -32,12 +27,12 @@ const shortQuietMs = health.interMs / 2;
 /** Where a row's tasks run. */
 interface Target {
   name: string;
-  startTask: () => Promise<ScenarioTask>;
+  startTask: () => Promise<Task>;
 }
 const realEnvoy: Target | undefined = hasRealEnvoy()
-  ? { name: `Envoy ${envoyVersion().split('/')[1]}`, startTask: () => startRealTask() }
+  ? { name: `Envoy ${envoyVersion().split('/')[1]}`, startTask: () => startTask({ envoy: 'example' }) }
   : undefined;
-const simulator: Target = { name: 'Envoy simulator', startTask: () => startSimTask() };
+const simulator: Target = { name: 'Envoy simulator', startTask: () => startTask() };
 /** Real Envoy when `make setup` installed it; the table says when it is not. */
 const envoy = realEnvoy ?? simulator;
 

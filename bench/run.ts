@@ -1,4 +1,5 @@
-// `make bench` / `pnpm bench`: the footprint table, the signal-handler table, then the drain table. Each prints markdown.
+// `make bench` / `pnpm bench`: the footprint table, the signal-handler table, the drain table, then the image table. Each prints markdown.
 await import('./footprint.ts');
 await import('./signal-handlers.ts');
 await import('./drain.ts');
+await import('./image.ts');

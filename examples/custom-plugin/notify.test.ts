@@ -1,11 +1,9 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { ConfigError, definePlugin, type Plugin } from '@task-helper/core';
 import { createTestRunner } from '@task-helper/core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runHelper } from '../../test/support/helper-process.ts';
 import notify, { type NotifyOptions } from './plugins/notify.ts';
 
 interface Received {
@@ -177,28 +175,5 @@ describe('notify plugin', () => {
       error: 'did not finish within its 2000 ms timeout',
     });
     expect(ran).toEqual(['afterDrain']);
-  });
-});
-
-describe('the example config file', () => {
-  const CONFIG = path.join(import.meta.dirname, 'task-helper.config.ts');
-
-  it('loads with --config: `task-helper plan` exits 0 and lists notify in afterDrain', async () => {
-    const root = path.resolve(import.meta.dirname, '../..');
-    const { code, lines, stderr } = await runHelper(
-      ['plan', '--config', 'examples/custom-plugin/task-helper.config.ts'],
-      { cwd: root },
-    );
-    expect(stderr).toBe('');
-    expect(code).toBe(0);
-    const text = lines.map((l) => l.msg).join('\n');
-    expect(text).toMatch(/^ +afterDrain +notify \(stage 0\)$/m);
-    expect(text).toMatch(/NOTIFY_URL +"https:\/\/hooks\.example\.com\/orders\/drained" +file +notify/);
-  });
-
-  it('is found without --config when the helper runs in its folder, as in the image', async () => {
-    const { code, lines } = await runHelper(['plan'], { cwd: import.meta.dirname });
-    expect(code).toBe(0);
-    expect(lines[0]?.msg).toBe(`task-helper plan: ${CONFIG}`);
   });
 });

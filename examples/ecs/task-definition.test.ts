@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { defaults, stopSchedule, type SettingRecord } from '@task-helper/core/host';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runHelper } from '../../test/support/helper-process.ts';
@@ -110,6 +112,20 @@ describe('the ECS task definition example', () => {
   it('checks the helper with `task-helper health`, given more time than the command allows itself', () => {
     expect(helper.healthCheck?.command).toEqual(['CMD', 'task-helper', 'health']);
     expect((helper.healthCheck?.timeout ?? 5) * 1000).toBeGreaterThan(defaults.healthTimeoutMs);
+  });
+
+  it('gives every container a healthCheck that stays healthy through a drain: Envoy LIVE or DRAINING is alive', () => {
+    for (const c of task.containerDefinitions) expect(c.healthCheck, c.name).toBeDefined();
+    expect(container(task, 'envoy').healthCheck?.command.join(' ')).toContain("grep -qE '^(LIVE|DRAINING)$'");
+  });
+
+  it("runs an init as PID 1 in every container: the app's and Envoy's by initProcessEnabled, the helper's image has tini", () => {
+    for (const name of ['app', 'envoy'])
+      expect(container(task, name).linuxParameters?.initProcessEnabled, name).toBe(true);
+    expect(helper.linuxParameters?.initProcessEnabled).toBeUndefined();
+    expect(readFileSync(path.join(import.meta.dirname, '../../Dockerfile'), 'utf8')).toMatch(
+      /^ENTRYPOINT \["\/sbin\/tini", /m,
+    );
   });
 
   it("points the helper at the port and path the app's own healthCheck uses, and at Envoy's admin port", () => {

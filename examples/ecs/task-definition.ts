@@ -12,6 +12,9 @@ export interface ContainerDefinition {
   environment?: Array<{ name: string; value: string }>;
   healthCheck?: { command: string[]; interval?: number; timeout?: number; retries?: number; startPeriod?: number };
   stopTimeout?: number;
+  user?: string;
+  readonlyRootFilesystem?: boolean;
+  linuxParameters?: { initProcessEnabled?: boolean };
   logConfiguration?: { logDriver: string; options?: Record<string, string> };
 }
 

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,24 +6,24 @@ import { createAwsWorld, fixtureTask } from '../support/aws-resources.ts';
 import { startMetadataServer, type MetadataServer } from '../support/ecs-metadata.ts';
 import { spawnHelper } from '../support/helper-process.ts';
 import { startMoto, type Moto } from '../support/moto.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startTask, type SimTask } from '../support/task.ts';
 
-// The image's bundle (scripts/build.ts), copied far from node_modules: the SDK clients, which the
-// bundle keeps in chunks of their own, load and work when a drain needs them.
+// The image's bundle (scripts/build.ts, built once per run by test/support/build-once.ts), copied
+// far from node_modules: the SDK clients, which the bundle keeps in chunks of their own, load and
+// work when a drain needs them.
 const root = path.resolve(import.meta.dirname, '../..');
 let bundle: string;
 let moto: Moto;
 let metadata: MetadataServer;
-let stack: Stack;
+let task: SimTask;
 
 beforeAll(async () => {
-  execFileSync(process.execPath, ['scripts/build.ts'], { cwd: root, stdio: 'ignore' });
   bundle = mkdtempSync(path.join(tmpdir(), 'task-helper-bundle-'));
   cpSync(path.join(root, 'dist/task-helper'), bundle, { recursive: true });
-  [moto, metadata, stack] = await Promise.all([startMoto(), startMetadataServer(), startStack()]);
+  [moto, metadata, task] = await Promise.all([startMoto(), startMetadataServer(), startTask()]);
 }, 60_000);
 afterAll(async () => {
-  await stack?.close();
+  await task?.close();
   await metadata?.close();
   await moto?.close();
   rmSync(bundle, { recursive: true, force: true });
@@ -35,7 +34,7 @@ it('the bundled CLI leaves Cloud Map and the target group, and asks ECS for its 
   const helper = spawnHelper([path.join(bundle, 'node_modules/@task-helper/cli/dist/cli.mjs'), 'run'], {
     cwd: bundle,
     env: {
-      ...stack.env,
+      ...task.env,
       ...moto.env,
       ECS_CONTAINER_METADATA_URI_V4: metadata.uri,
       DRAIN_DELAY: '0',

@@ -5,7 +5,7 @@ import { startThrottlingProxy, type FaultProxy } from '../support/fault-proxy.ts
 import { freePort } from '../support/free-port.ts';
 import { startHelper } from '../support/helper-process.ts';
 import { startMoto, type Moto } from '../support/moto.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startTask, type SimTask } from '../support/task.ts';
 import { tempDir } from '../support/temp-config.ts';
 
 // The real CLI, a real SIGTERM, the Envoy simulator as admin API, moto's server as AWS, and the
@@ -14,7 +14,7 @@ const SLACK_MS = 1_000;
 
 let moto: Moto;
 let metadata: MetadataServer;
-let stack: Stack;
+let task: SimTask;
 let world: AwsWorld;
 let proxy: FaultProxy | undefined;
 
@@ -29,13 +29,13 @@ afterAll(async () => {
 beforeEach(async () => {
   await moto.reset();
   world = await createAwsWorld(moto);
-  stack = await startStack();
+  task = await startTask();
 });
 afterEach(async () => {
   await moto.enforceIam(Infinity);
   await proxy?.close();
   proxy = undefined;
-  await stack?.close();
+  await task?.close();
 });
 
 type StepLine = { plugin: string; hook: string; outcome: string; error?: string; ms: number };
@@ -45,7 +45,7 @@ async function drain(env: Record<string, string>, args: string[] = ['run']) {
   const helper = startHelper(args, {
     // STOP_TIMEOUT set, as in the example task definition: the stop budget is not what these tests are about (stop-timeout.test.ts).
     env: {
-      ...stack.env,
+      ...task.env,
       ...moto.env,
       ECS_CONTAINER_METADATA_URI_V4: metadata.uri,
       STOP_TIMEOUT: '120',
@@ -57,7 +57,7 @@ async function drain(env: Record<string, string>, args: string[] = ['run']) {
   await helper.waitForLog('ready');
   const sigtermAt = helper.kill('SIGTERM');
   const { code } = await helper.exited;
-  const fail = stack.envoy.calls.find((c) => c.path === '/healthcheck/fail');
+  const fail = task.envoy.calls.find((c) => c.path === '/healthcheck/fail');
   const steps = (helper.lines.find((l) => l.msg === 'drain finished')?.steps ?? []) as StepLine[];
   return {
     code,
@@ -100,6 +100,10 @@ describe('a drain with both AWS plugins, against moto', () => {
       targetGroupArn: world.targetGroupArn,
       target: `${fixtureTask.ip}:${fixtureTask.port}`,
       state: 'unused',
+      // Read before DeregisterTargets: the target was still in service, so nothing had taken it out first.
+      found: 'healthy',
+      outBeforeDrain: false,
+      sinceSignalMs: expect.any(Number),
     });
     // …and never in front of DRAIN_TIMEOUT: its wait starts as soon as the POST is out.
     const drainTimeoutStarted = helper.lines.find((l) => l.msg === 'drainTimeout started')!;
@@ -128,7 +132,7 @@ describe('a drain with both AWS plugins, against moto', () => {
     expect(await world.instances()).toContain(fixtureTask.taskId);
   });
 
-  it('counts an instance and a target ECS already deregistered as done, with a note', async () => {
+  it('counts an instance and a target ECS already deregistered as done, with a note, and does not deregister again', async () => {
     const { DeregisterInstanceCommand } = await import('@aws-sdk/client-servicediscovery');
     const { DeregisterTargetsCommand } = await import('@aws-sdk/client-elastic-load-balancing-v2');
     await world.cloudMap.send(
@@ -143,11 +147,34 @@ describe('a drain with both AWS plugins, against moto', () => {
     const { code, helper, step } = await drain(configured());
     expect(code).toBe(0);
     expect(step('cloud-map')).toMatchObject({ outcome: 'ok' });
+    // moto answers DeregisterTargets for a target outside the group with InvalidTarget: `ok` shows it was not called.
     expect(step('target-groups')).toMatchObject({ outcome: 'ok' });
     expect(helper.lines.find((l) => l.msg === 'cloud map instance already gone')?.note).toMatch(/already deregistered/);
     expect(
       helper.lines.find((l) => l.msg === 'target deregistered: the load balancer sends it no new request'),
-    ).toMatchObject({ state: 'unused', note: expect.stringMatching(/was not registered/) });
+    ).toMatchObject({
+      state: 'unused',
+      found: 'unused',
+      foundReason: 'Target.NotRegistered',
+      outBeforeDrain: true,
+      note: expect.stringMatching(/^was not registered when the drain started: ECS deregisters a service task/),
+    });
+  });
+
+  it('tells a target that was never registered (a wrong TARGET_IP) from one still in service, and ends without waiting for it', async () => {
+    // moto reports a target outside the group as `unavailable` (AWS: `unused`), both with reason Target.NotRegistered.
+    const { code, helper, step } = await drain({ ...configured(), TARGET_IP: '10.0.9.9' });
+    expect(code).toBe(0);
+    expect(step('target-groups')).toMatchObject({ outcome: 'ok' });
+    expect(
+      helper.lines.find((l) => l.msg === 'target deregistered: the load balancer sends it no new request'),
+    ).toMatchObject({
+      target: `10.0.9.9:${fixtureTask.port}`,
+      foundReason: 'Target.NotRegistered',
+      outBeforeDrain: true,
+      note: expect.stringMatching(/check TARGET_IP and TARGET_PORT/),
+    });
+    expect(await world.targetState()).toBe('healthy');
   });
 });
 

@@ -10,14 +10,14 @@ import { createRestrictedUser, motoQuery } from '../support/aws-resources.ts';
 import { startMetadataServer, type MetadataServer } from '../support/ecs-metadata.ts';
 import { runHelper, startHelper } from '../support/helper-process.ts';
 import { MOTO_REGION, startMoto, type Moto } from '../support/moto.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startTask, type SimTask } from '../support/task.ts';
 import { tempDir } from '../support/temp-config.ts';
 
 // `task-helper plan` in a task that moto's ECS runs: the metadata endpoint names the task, the
 // helper asks ecs:DescribeTasks and ecs:DescribeTaskDefinition for its container's stopTimeout.
 let moto: Moto;
 let metadata: MetadataServer | undefined;
-let stack: Stack | undefined;
+let stack: SimTask | undefined;
 beforeAll(async () => void (moto = await startMoto()), 30_000);
 afterAll(() => moto?.close());
 beforeEach(() => moto.reset());
@@ -153,7 +153,7 @@ describe('the stop budget from the task definition, when STOP_TIMEOUT is not set
     metadata = await runTask(undefined);
     const credentials = await createRestrictedUser(moto, ['servicediscovery:GetService']);
     await moto.enforceIam(0);
-    stack = await startStack();
+    stack = await startTask();
     // The default sidecar as ECS runs it: no STOP_TIMEOUT, DRAIN_DELAY and DRAIN_TIMEOUT at their 40 s.
     const helper = startHelper(['run'], {
       env: { ...stack.env, ...moto.env, ...credentials, ECS_CONTAINER_METADATA_URI_V4: metadata.uri },

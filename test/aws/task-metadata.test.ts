@@ -6,18 +6,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseTaskMetadata } from '../../packages/core/src/task-metadata.ts';
 import { startMetadataServer, type MetadataServer } from '../support/ecs-metadata.ts';
 import { runHelper, startHelper } from '../support/helper-process.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startTask, type SimTask } from '../support/task.ts';
 import { tempDir } from '../support/temp-config.ts';
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../fixtures/ecs-metadata', name), 'utf8')) as unknown;
 
-let stack: Stack | undefined;
+let task: SimTask | undefined;
 let metadata: MetadataServer | undefined;
 afterEach(async () => {
-  await stack?.close();
+  await task?.close();
   await metadata?.close();
-  stack = metadata = undefined;
+  task = metadata = undefined;
 });
 
 describe('ECS task metadata', () => {
@@ -60,8 +60,8 @@ describe('ECS task metadata', () => {
   });
 
   it('outside ECS: no metadata request, nothing logged about it, no task fields', async () => {
-    stack = await startStack();
-    const helper = startHelper(['run'], { env: { ...stack.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
+    task = await startTask();
+    const helper = startHelper(['run'], { env: { ...task.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
@@ -72,13 +72,13 @@ describe('ECS task metadata', () => {
   });
 
   it('an endpoint that never answers: one warning after its 1 s bound, then ready and a normal drain', async () => {
-    stack = await startStack();
+    task = await startTask();
     const silent = createServer(() => undefined).listen(0, '127.0.0.1');
     await new Promise((resolve) => silent.once('listening', resolve));
     try {
       const uri = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/v4/x`;
       const helper = startHelper(['run'], {
-        env: { ...stack.env, ECS_CONTAINER_METADATA_URI_V4: uri, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' },
+        env: { ...task.env, ECS_CONTAINER_METADATA_URI_V4: uri, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' },
       });
       const warning = await helper.waitForLog(
         'task metadata could not be read: carrying on without the task identity (plugins that need it will say so)',

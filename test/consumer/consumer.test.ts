@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnHelper } from '../support/helper-process.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startTask, type SimTask } from '../support/task.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const PUBLISHED = ['core', 'plugin-app-check', 'plugin-delay', 'plugin-envoy', 'plugin-aws', 'cli'];
@@ -32,7 +32,7 @@ function filesFromDocs(): Map<string, string> {
 }
 
 let dir: string;
-let stack: Stack;
+let task: SimTask;
 let webhook: { server: Server; url: string; received: Array<{ authorization: string | undefined; body: unknown }> };
 
 beforeAll(async () => {
@@ -74,7 +74,7 @@ beforeAll(async () => {
     mkdirSync(path.dirname(path.join(app, name)), { recursive: true });
     writeFileSync(path.join(app, name), content);
   }
-  stack = await startStack();
+  task = await startTask();
   const received: typeof webhook.received = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -91,7 +91,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   webhook?.server.close();
-  await stack?.close();
+  await task?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -158,7 +158,7 @@ describe('a team outside this repository', () => {
       cwd: app(),
       env: {
         ...env,
-        ...stack.env,
+        ...task.env,
         DRAIN_DELAY: '0',
         DRAIN_TIMEOUT: '0',
         SUMMARY_URL: webhook.url,
@@ -169,7 +169,7 @@ describe('a team outside this repository', () => {
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     await helper.waitForLog('waiting for jobs to finish');
-    const ready = async () => (await fetch(`${stack.env.ENVOY_ADMIN_URL}/ready`)).text();
+    const ready = async () => (await fetch(`${task.env.ENVOY_ADMIN_URL}/ready`)).text();
     expect(await ready()).toBe('LIVE\n');
     rmSync(lockFile);
 

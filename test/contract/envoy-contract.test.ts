@@ -39,15 +39,8 @@ function accepts(url: string): Promise<boolean> {
   });
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/** Stats and sockets settle a moment after the request that moves them: poll them for up to 5 s. */
+const POLL = { timeout: 5_000, interval: 10 };
 
 const MUTATING = ['/healthcheck/fail', '/healthcheck/ok', '/drain_listeners', '/quitquitquit', '/reset_counters'];
 
@@ -84,8 +77,10 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
         uptime_current_epoch: expect.stringMatching(/^\d+s$/),
         uptime_all_epochs: expect.stringMatching(/^\d+s$/),
       });
-      const version = target!.statSet.replace('.', '\\.');
-      expect(live.info.version).toMatch(new RegExp(`^[0-9a-f]{40}/${version}\\.\\d+/Clean/RELEASE/BoringSSL$`));
+      // PyPI's 1.38.3 build says Modified.
+      expect(live.info.version).toMatch(
+        new RegExp(`^[0-9a-f]{40}/${target!.releasePattern}/(Clean|Modified)/RELEASE/BoringSSL$`),
+      );
 
       for (let i = 0; i < 2; i += 1)
         expect(await admin('/healthcheck/fail', 'POST')).toMatchObject({ status: 200, body: 'OK\n' });
@@ -215,22 +210,16 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
             ];
 
       const check = send(`${target!.listenerUrl}/slow?ms=1000`);
-      const inFlight = await eventually('the health check in flight', async () => {
-        const now = await read();
-        return now.downstream_rq_active === 1 && now;
-      });
-      expect(inFlight).toEqual({
-        ...inFlight,
+      // The health check in flight.
+      await expect.poll(read, POLL).toMatchObject({
+        downstream_rq_active: 1,
         downstream_rq_total: 1,
         downstream_rq_completed: 0,
         'tracing.health_check': 0,
       });
       expect((await check).body).toBe('slept 1000 ms');
-      const over = await eventually('the health check counted', async () => {
-        const now = await read();
-        return now['tracing.health_check'] === 1 && now;
-      });
-      expect(over).toEqual({
+      // The health check counted.
+      await expect.poll(read, POLL).toEqual({
         downstream_rq_total: 1,
         downstream_rq_active: 0,
         downstream_rq_completed: 0,
@@ -244,11 +233,8 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
       expect((await send(`${target!.listenerUrl}/page`)).status).toBe(200);
       await admin('/healthcheck/fail', 'POST');
       expect((await send(`${target!.listenerUrl}/slow?ms=1000`)).status).toBe(503);
-      const after = await eventually('the failed check counted', async () => {
-        const now = await read();
-        return now['tracing.health_check'] === 2 && now.downstream_rq_active === 0 && now;
-      });
-      expect(after).toEqual({
+      // The failed check counted.
+      await expect.poll(read, POLL).toEqual({
         downstream_rq_total: 3,
         downstream_rq_active: 0,
         downstream_rq_completed: 1,
@@ -273,18 +259,15 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
         return Object.fromEntries(names.map((n) => [n, all.get(cm(n))]));
       };
       const streamed = send(`${target!.listenerUrl}/stream?ms=1000`);
-      const answered = await eventually('the response headers out', async () => {
-        const now = await read();
-        return now.downstream_rq_completed === 1 && now;
-      });
-      expect(answered).toEqual({
+      // The response headers out, the body not yet.
+      await expect.poll(read, POLL).toEqual({
         downstream_rq_total: 1,
         downstream_rq_active: 1,
         downstream_rq_completed: 1,
         downstream_rq_2xx: 1,
       });
       expect((await streamed).body).toBe('streamed');
-      await eventually('the stream over', async () => (await read()).downstream_rq_active === 0);
+      await expect.poll(read, POLL).toMatchObject({ downstream_rq_active: 0 });
     },
   );
 
@@ -292,7 +275,8 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
     await started();
     for (const rejected of ['(', 'a++', '(a)\\1', 'server(?=\\.state)', '(?<!x)state']) {
       const reply = await admin(`/stats?filter=${encodeURIComponent(rejected)}`);
-      expect([rejected, reply.status, reply.body.startsWith('Invalid re2 regex: ')]).toEqual([rejected, 400, true]);
+      // The reason follows from 1.38 on; 1.36 and 1.37 answer `Invalid re2 regex` alone.
+      expect([rejected, reply.status, /^Invalid re2 regex(: |$)/.test(reply.body)]).toEqual([rejected, 400, true]);
     }
     const names = async (filter: string) => [...(await stats(filter)).keys()];
     expect(await names('(?P<what>server\\.stat)e$')).toEqual(['server.state']);
@@ -313,15 +297,17 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
   );
 
   it.runIf(available).each(['/drain_listeners', '/drain_listeners?inboundonly'])(
-    'POST %s: OK, new connections refused, open ones still served, /ready unchanged',
+    'POST %s: OK, new connections refused, open ones still served (told to close from 1.40 on), /ready unchanged',
     async (path) => {
       await started();
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       try {
         expect((await send(`${target!.listenerUrl}/`, { agent })).status).toBe(200);
         expect(await admin(path, 'POST')).toMatchObject({ status: 200, body: 'OK\n' });
-        await eventually('the listener to stop accepting', async () => !(await accepts(target!.listenerUrl)));
-        expect((await send(`${target!.listenerUrl}/`, { agent })).status).toBe(200);
+        await expect.poll(() => accepts(target!.listenerUrl), POLL).toBe(false);
+        const open = await send(`${target!.listenerUrl}/`, { agent });
+        // Node's server (the simulator) says keep-alive where Envoy says nothing.
+        expect([open.status, open.headers.connection === 'close']).toEqual([200, target!.drainsWithoutGraceful]);
         expect(await admin('/ready')).toMatchObject({ status: 200, body: 'LIVE\n' });
       } finally {
         agent.destroy();
@@ -329,10 +315,25 @@ describe.each(targets)('Envoy admin and listener contract: $name', ({ available,
     },
   );
 
+  it.runIf(available)(
+    'POST /drain_listeners?skip_exit: from 1.40 on, drains and keeps accepting; before, a 400 that changes nothing',
+    async () => {
+      await started();
+      const reply = await admin('/drain_listeners?skip_exit', 'POST');
+      // A keep-alive agent: without one Node asks for Connection: close itself.
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const answered = await send(`${target!.listenerUrl}/`, { agent }).finally(() => agent.destroy());
+      expect([reply.status, reply.body, answered.status, answered.headers.connection === 'close']).toEqual(
+        target!.drainsWithoutGraceful ? [200, 'OK\n', 200, true] : [400, 'skip_exit requires graceful\n', 200, false],
+      );
+      expect(await accepts(target!.listenerUrl)).toBe(true);
+    },
+  );
+
   it.runIf(available)('POST /quitquitquit: OK, then Envoy exits cleanly', async () => {
     await started();
     expect(await admin('/quitquitquit', 'POST')).toMatchObject({ status: 200, body: 'OK\n' });
     expect(await target!.quit).toBe(0);
-    await eventually('the admin port to close', async () => !(await accepts(target!.adminUrl)));
+    await expect.poll(() => accepts(target!.adminUrl), POLL).toBe(false);
   });
 });

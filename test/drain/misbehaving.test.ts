@@ -4,36 +4,33 @@ import { createServer as createH2cServer } from 'node:http2';
 import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { drainOnce } from '../support/drain-once.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { drainOnce, startTask, type SimTask } from '../support/task.ts';
 
-/**
- * Issue 12, items 3 to 5: a plugin's stray error, a slow Envoy and an app the check cannot read
- * never keep POST /healthcheck/fail from going out.
- */
+// A plugin's stray error, a slow Envoy and an app the check cannot read never keep POST
+// /healthcheck/fail from going out.
 const SLACK_MS = 1_000;
 const MISBEHAVE_CONFIG = path.resolve(import.meta.dirname, 'fixtures/misbehave.config.ts');
 
-let stack: Stack;
+let task: SimTask;
 const servers: Array<{ close(): unknown; closeAllConnections?: () => void }> = [];
 afterEach(async () => {
   for (const server of servers.splice(0)) {
     server.closeAllConnections?.();
     server.close();
   }
-  await stack?.close();
+  await task?.close();
 });
 
-describe("3. a plugin's stray async error never kills the helper", () => {
+describe("a plugin's stray async error never kills the helper", () => {
   it.each(
     ['onStart', 'beforeDrain', 'drain', 'afterDrain'].flatMap((hook) => [
       `${hook}:reject-floating`,
       `${hook}:throw-in-timer`,
     ]),
   )('%s: one line naming the plugin, the drain goes on, exit 1', async (misbehave) => {
-    stack = await startStack();
+    task = await startTask();
     const { code, failAfterMs, helper } = await drainOnce(
-      stack,
+      task,
       { DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0', MISBEHAVE: misbehave },
       ['--config', MISBEHAVE_CONFIG],
     );
@@ -54,19 +51,19 @@ describe("3. a plugin's stray async error never kills the helper", () => {
   });
 });
 
-describe('4. a slow answer is not a failure', () => {
+describe('a slow answer from Envoy is not a failure', () => {
   it('Envoy taking 3 s to answer /healthcheck/fail: one POST, the step is ok, exit 0', async () => {
-    stack = await startStack({ adminFaults: { '/healthcheck/fail': { status: 200, body: 'OK\n', delayMs: 3_000 } } });
-    const { code, steps, helper } = await drainOnce(stack, { DRAIN_DELAY: '0', DRAIN_TIMEOUT: '1' });
+    task = await startTask({ adminFaults: { '/healthcheck/fail': { status: 200, body: 'OK\n', delayMs: 3_000 } } });
+    const { code, steps, helper } = await drainOnce(task, { DRAIN_DELAY: '0', DRAIN_TIMEOUT: '1' });
     expect(steps.find((s) => s.plugin === 'envoy' && s.hook === 'drain')).toMatchObject({ outcome: 'ok' });
-    expect(stack.envoy.calls.filter((c) => c.path === '/healthcheck/fail').map((c) => c.status)).toEqual([200]);
+    expect(task.envoy.calls.filter((c) => c.path === '/healthcheck/fail').map((c) => c.status)).toEqual([200]);
     expect(helper.lines.some((l) => l.msg === 'envoy admin request retry')).toBe(false);
     expect(code).toBe(0);
   });
 
   it('Envoy that never answers, STOP_TIMEOUT=10: the POST waits until the budget ends the waits, fails, and afterDrain still runs', async () => {
-    stack = await startStack({ adminFaults: { '/healthcheck/fail': { status: 200, delayMs: 60_000 } } });
-    const { code, steps, exitAt, sigtermAt } = await drainOnce(stack, {
+    task = await startTask({ adminFaults: { '/healthcheck/fail': { status: 200, delayMs: 60_000 } } });
+    const { code, steps, exitAt, sigtermAt } = await drainOnce(task, {
       STOP_TIMEOUT: '10',
       DRAIN_DELAY: '0',
       DRAIN_TIMEOUT: '1',
@@ -82,7 +79,7 @@ describe('4. a slow answer is not a failure', () => {
   });
 });
 
-describe('5. the app check never skips the drain of a live app', () => {
+describe('the app check never skips the drain of a live app', () => {
   async function listen(
     server: Server | ReturnType<typeof createHttpServer> | ReturnType<typeof createH2cServer>,
   ): Promise<string> {
@@ -104,9 +101,9 @@ describe('5. the app check never skips the drain of a live app', () => {
     ['an app that answers after 3 s', () => createHttpServer((_, res) => void setTimeout(() => res.end('ok'), 3_000))],
     ['an app that accepts connections and never answers', () => createHttpServer(() => undefined)],
   ])('%s is drained', async (_, create) => {
-    stack = await startStack();
+    task = await startTask();
     const port = await listen(create());
-    const { code, failAfterMs, helper } = await drainOnce(stack, { PORT: port, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' });
+    const { code, failAfterMs, helper } = await drainOnce(task, { PORT: port, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' });
     expect(helper.lines.find((l) => l.msg === 'app is up')).toMatchObject({ plugin: 'app-check', port: Number(port) });
     expect(failAfterMs).toBeDefined();
     expect(failAfterMs).toBeLessThan(SLACK_MS);

@@ -1,15 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { hasRealEnvoy } from '../support/envoy-binary.ts';
-import { closeAllHaproxies, defaultHealthCheck, detectionLimitMs } from '../support/haproxy.ts';
 import { startHelper } from '../support/helper-process.ts';
-import { startStack, type Stack } from '../support/stack.ts';
-import { runTrafficDrain, type EnvoyKind } from '../support/traffic-drain.ts';
+import { startTask, type SimTask } from '../support/task.ts';
 
-let stack: Stack;
-afterEach(() => stack?.close());
+// Behind HAProxy's health checks, on real Envoy and the simulator: test/e2e/traffic-aware.test.ts.
+
+let task: SimTask;
+afterEach(() => task?.close());
 
 const env = (extra: Record<string, string>) => ({
-  ...stack.env,
+  ...task.env,
   DRAIN_DELAY: '0',
   DRAIN_TIMEOUT: '20',
   DRAIN_MIN: '0.5',
@@ -19,7 +18,7 @@ const env = (extra: Record<string, string>) => ({
 
 describe("the traffic-aware drain (DRAIN_MIN), against the simulator's stats", () => {
   it('ends DRAIN_TIMEOUT early once Envoy shows no request in flight or arriving, after DRAIN_MIN', async () => {
-    stack = await startStack();
+    task = await startTask();
     const helper = startHelper(['run'], { env: env({}) });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
@@ -30,15 +29,15 @@ describe("the traffic-aware drain (DRAIN_MIN), against the simulator's stats", (
     expect(ended?.ms).toBeGreaterThanOrEqual(500);
     expect(ended?.ms).toBeLessThan(5_000);
     // The helper's own stats polling goes through the admin listener and never counts as traffic.
-    expect(stack.envoy.calls.filter((c) => c.path === '/stats').length).toBeGreaterThan(1);
+    expect(task.envoy.calls.filter((c) => c.path === '/stats').length).toBeGreaterThan(1);
   });
 
   it('keeps waiting while a slow request is in flight, and ends once it completes', async () => {
-    stack = await startStack();
+    task = await startTask();
     const helper = startHelper(['run'], { env: env({}) });
     await helper.waitForLog('ready');
     const sentAt = Date.now();
-    const slow = fetch(`${stack.envoy.listenerUrl}/slow?ms=2500`);
+    const slow = fetch(`${task.envoy.listenerUrl}/slow?ms=2500`);
     helper.kill('SIGTERM');
     expect((await slow).status).toBe(200);
     expect((await helper.exited).code).toBe(0);
@@ -50,7 +49,7 @@ describe("the traffic-aware drain (DRAIN_MIN), against the simulator's stats", (
   });
 
   it("waits the full DRAIN_TIMEOUT when Envoy's stats do not have the named connection manager", async () => {
-    stack = await startStack();
+    task = await startTask();
     const helper = startHelper(['run'], { env: env({ DRAIN_TIMEOUT: '2', ENVOY_STAT_PREFIXES: 'nonexistent' }) });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
@@ -63,56 +62,12 @@ describe("the traffic-aware drain (DRAIN_MIN), against the simulator's stats", (
   });
 
   it('does not watch traffic when /healthcheck/fail failed: downstreams are still routing here', async () => {
-    stack = await startStack({ adminFaults: { '/healthcheck/fail': { status: 405 } } });
+    task = await startTask({ adminFaults: { '/healthcheck/fail': { status: 405 } } });
     const helper = startHelper(['run'], { env: env({ DRAIN_TIMEOUT: '2' }) });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(1);
     expect(helper.lines.find((l) => l.msg === 'drainTimeout ended')).toMatchObject({ reason: 'timeout' });
-    expect(stack.envoy.calls.filter((c) => c.path === '/stats')).toEqual([]);
+    expect(task.envoy.calls.filter((c) => c.path === '/stats')).toEqual([]);
   });
-});
-
-// HAProxy health-checks every 500 ms through the whole drain, so health checks keep reaching the
-// draining task (answered 503) after callers have gone: they must not count as callers, on any
-// Envoy. DRAIN_MIN is HAProxy's detection limit (inter × fall); the stop time against the goal
-// (at most 1.75 × that limit) is measured in bench/traffic-aware.ts, not asserted here.
-describe('the traffic-aware drain behind HAProxy health-checking every 500 ms', () => {
-  afterEach(() => closeAllHaproxies());
-  // The default quiet period (1 s) is longer than HAProxy's interval: counted as callers, its
-  // checks would hold the drain to DRAIN_TIMEOUT, as they did on 1.29 before.
-  const helperEnv = {
-    DRAIN_DELAY: '0',
-    DRAIN_TIMEOUT: '20',
-    DRAIN_MIN: String(detectionLimitMs(defaultHealthCheck) / 1000),
-  };
-  const kinds: Array<{ name: string; kind: EnvoyKind; available: boolean }> = [
-    {
-      name: 'real Envoy 1.40, dotted stat prefix in ENVOY_STAT_PREFIXES',
-      kind: { real: true, statPrefix: 'inbound_0.0.0.0_15000' },
-      available: hasRealEnvoy(),
-    },
-    {
-      name: 'envoy-sim, 1.29 stat set (no health_check.* counters)',
-      kind: { real: false, statSet: '1.29' },
-      available: true,
-    },
-  ];
-
-  it.each(kinds.filter((k) => k.available))(
-    '$name: ends by "traffic stopped", with 0 failed requests',
-    async ({ kind }) => {
-      const result = await runTrafficDrain(kind, helperEnv);
-      const why = result.describe();
-      expect(result.failures, why).toHaveLength(0);
-      expect(result.exit.code, why).toBe(0);
-      expect(result.endedBy, why).toBe('traffic stopped');
-      expect(result.healthChecksDuringDrain, why).toBeGreaterThanOrEqual(2);
-      expect(
-        result.helper.lines.some((l) => l.level === 'warn'),
-        why,
-      ).toBe(false);
-    },
-    60_000,
-  );
 });

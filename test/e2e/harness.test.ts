@@ -2,18 +2,26 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAllHaproxies, defaultHealthCheck, detectionLimitMs, startHaproxy } from '../support/haproxy.ts';
+import {
+  closeAllHaproxies,
+  defaultHealthCheck,
+  detectionLimitMs,
+  haproxyMissing,
+  startHaproxy,
+} from '../support/haproxy.ts';
 import { startLoad } from '../support/load.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startTask, type SimTask } from '../support/task.ts';
 
 // The drain tests are only as good as their harness: HAProxy must notice /healthcheck/fail within
 // inter × fall, and the load client must count every kind of failure.
+const noHaproxy = haproxyMissing();
+if (noHaproxy) console.warn(`skipping the HAProxy harness tests: ${noHaproxy}`);
 
-const stacks: Stack[] = [];
+const tasks: SimTask[] = [];
 const servers: Server[] = [];
 afterEach(async () => {
   await closeAllHaproxies();
-  await Promise.all(stacks.splice(0).map((s) => s.close()));
+  await Promise.all(tasks.splice(0).map((s) => s.close()));
   for (const server of servers.splice(0)) {
     server.closeAllConnections();
     server.close();
@@ -21,8 +29,8 @@ afterEach(async () => {
 });
 
 async function twoTasks() {
-  const [a, b] = [await startStack(), await startStack()];
-  stacks.push(a, b);
+  const [a, b] = [await startTask(), await startTask()];
+  tasks.push(a, b);
   const haproxy = await startHaproxy({
     servers: [
       { name: 'a', url: a.envoy.listenerUrl },
@@ -32,7 +40,7 @@ async function twoTasks() {
   return { a, b, haproxy };
 }
 
-describe('HAProxy in front of two Envoy simulators', () => {
+describe.skipIf(noHaproxy)('HAProxy in front of two Envoy simulators', () => {
   it('starts with both tasks UP after a passed check, and spreads keep-alive load over both', async () => {
     const { haproxy } = await twoTasks();
     expect((await haproxy.servers()).map((s) => [s.name, s.status, s.checkStatus])).toEqual([

@@ -3,10 +3,18 @@ import type { AddressInfo } from 'node:net';
 import { startToyApp, type ToyApp } from '@task-helper/envoy-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runHelper, startHelper } from '../support/helper-process.ts';
-import { closeAllEnvoys, launchEnvoy, realEnvoyMissing, type EnvoyProcess } from '../support/real-envoy.ts';
-import { startRealTask, type RealTask } from '../support/real-task.ts';
+import { envoyRelease } from '../support/envoy-binary.ts';
+import {
+  closeAllEnvoys,
+  exampleBootstrap,
+  exampleFlags,
+  launchEnvoy,
+  realEnvoyMissing,
+  type EnvoyProcess,
+} from '../support/real-envoy.ts';
+import { startTask, type RealTask } from '../support/task.ts';
 
-// The start stage, `task-helper health` and /drain_listeners against real Envoy 1.40.
+// The start stage, `task-helper health` and /drain_listeners against real Envoy (1.40, or ENVOY_BIN's).
 const missing = realEnvoyMissing();
 if (missing) console.warn(`skipping the real-Envoy lifecycle tests: ${missing}`);
 
@@ -16,16 +24,8 @@ afterEach(async () => {
   await closeAllEnvoys();
 });
 
-async function until(test: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 async function task(envoyArgs: string[] = []): Promise<RealTask> {
-  const started = await startRealTask({ envoyArgs });
+  const started = await startTask({ envoy: 'example', envoyArgs });
   cleanups.push(() => started.close());
   return started;
 }
@@ -109,7 +109,7 @@ async function heldEnvoy(): Promise<{
   return { envoy, xds, app };
 }
 
-describe.skipIf(missing)('real Envoy 1.40: the start stage and `task-helper health`', () => {
+describe.skipIf(missing)(`real Envoy ${envoyRelease()}: the start stage and \`task-helper health\``, () => {
   it('waits in onStart while Envoy waits for its first endpoint fetch, logs ready once Envoy is LIVE, and drains on SIGTERM', async () => {
     const { envoy, xds, app } = await heldEnvoy();
     const before = await envoy.admin('GET', '/ready');
@@ -121,7 +121,7 @@ describe.skipIf(missing)('real Envoy 1.40: the start stage and `task-helper heal
     const health = await runHelper(['health'], { env });
     expect({ code: health.code, line: health.lines[0]?.msg }).toEqual({
       code: 1,
-      line: `not healthy: envoy: envoy is ${heldState}, not LIVE`,
+      line: `not healthy: envoy: envoy is ${heldState}, not LIVE or DRAINING`,
     });
 
     const helper = startHelper(['run'], { env });
@@ -130,7 +130,9 @@ describe.skipIf(missing)('real Envoy 1.40: the start stage and `task-helper heal
       plugin: 'envoy',
       hook: 'onStart',
     });
-    await until(() => xds.fetches > 0, 'Envoy asking for the held endpoints');
+    await expect
+      .poll(() => xds.fetches, { message: 'Envoy asking for the held endpoints', timeout: 10_000 })
+      .toBeGreaterThan(0);
     expect(helper.lines.some((l) => l.msg === 'ready')).toBe(false);
 
     xds.release();
@@ -143,7 +145,7 @@ describe.skipIf(missing)('real Envoy 1.40: the start stage and `task-helper heal
     expect(await envoy.admin('GET', '/ready')).toMatchObject({ status: 503, body: 'DRAINING\n' });
   });
 
-  it('health exits 0 while Envoy is LIVE and 1 once it is DRAINING', async () => {
+  it('health exits 0 while Envoy is LIVE and still once it is DRAINING: a draining Envoy is alive', async () => {
     const { envoy, env } = await task();
     const live = await runHelper(['health'], { env });
     expect({ code: live.code, line: live.lines[0]?.msg, stderr: live.stderr }).toEqual({
@@ -155,8 +157,8 @@ describe.skipIf(missing)('real Envoy 1.40: the start stage and `task-helper heal
     expect(await envoy.admin('POST', '/healthcheck/fail')).toMatchObject({ status: 200, body: 'OK\n' });
     const draining = await runHelper(['health'], { env });
     expect({ code: draining.code, line: draining.lines[0]?.msg }).toEqual({
-      code: 1,
-      line: 'not healthy: envoy: envoy is DRAINING, not LIVE',
+      code: 0,
+      line: 'healthy: app-check, envoy',
     });
   });
 });
@@ -168,7 +170,7 @@ const listenerStoppedCount = async (envoy: EnvoyProcess): Promise<number> =>
     )?.[1],
   );
 
-describe.skipIf(missing)('real Envoy 1.40: /drain_listeners?graceful', () => {
+describe.skipIf(missing)(`real Envoy ${envoyRelease()}: /drain_listeners?graceful`, () => {
   it('closes the listeners when --drain-time-s ends, unless skip_exit; Envoy keeps running and /ready stays LIVE either way', async () => {
     // 3 s: time enough, on a busy machine, to see both still accepting before the first closes.
     const [plain, skipping] = await Promise.all([task(['--drain-time-s', '3']), task(['--drain-time-s', '3'])]);
@@ -183,11 +185,12 @@ describe.skipIf(missing)('real Envoy 1.40: /drain_listeners?graceful', () => {
       expect([response.status, response.headers.get('connection')]).toEqual([200, 'close']);
     }
 
-    await until(
-      async () => (await listenerStoppedCount(plain.envoy)) > 0,
-      'Envoy closing its listeners after a 3 s graceful drain',
-      15_000,
-    );
+    await expect
+      .poll(() => listenerStoppedCount(plain.envoy), {
+        message: 'Envoy closing its listeners after a 3 s graceful drain',
+        timeout: 15_000,
+      })
+      .toBeGreaterThan(0);
     await expect(fetch(`${plain.listenerUrl}/`)).rejects.toThrow();
     // The other Envoy got its call at the same moment, with the same drain time: its listener still serves.
     expect(await listenerStoppedCount(skipping.envoy)).toBe(0);
@@ -220,7 +223,7 @@ function viaProxy(proxyUrl: string, target: string): Promise<{ status: number; b
   });
 }
 
-describe.skipIf(missing)("real Envoy 1.40: the example's egress listener", () => {
+describe.skipIf(missing)(`real Envoy ${envoyRelease()}: the example's egress listener`, () => {
   it("carries the app's outbound HTTP calls, and keeps taking new ones while ENVOY_DRAIN_LISTENERS=inbound drains the ingress", async () => {
     const { envoy } = await task(['--drain-time-s', '0']);
     const upstream = await startToyApp();
@@ -231,5 +234,40 @@ describe.skipIf(missing)("real Envoy 1.40: the example's egress listener", () =>
     expect((await envoy.admin('POST', '/drain_listeners?graceful&skip_exit&inboundonly')).status).toBe(200);
     expect(await viaProxy(egress, `${upstream.url}/orders`)).toEqual({ status: 200, body: 'hello from the app' });
     expect(await listenerStoppedCount(envoy)).toBe(0);
+  });
+});
+
+describe.skipIf(missing)('real Envoy 1.40 restarting at the stop', () => {
+  it('the POST is retried until its deadline, not three times: an Envoy down for 1.5 s and back on its admin port takes it', async () => {
+    const first = await task();
+    const adminPort = new URL(first.envoy.adminUrl).port;
+    const helper = startHelper(['run'], {
+      env: { ...first.env, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '1', STOP_TIMEOUT: '20' },
+    });
+    await helper.waitForLog('ready');
+    await first.envoy.close();
+    helper.kill('SIGTERM');
+    // Four retries: 1.5 s of backoff (100 + 200 + 400 + 800 ms), past the three a fixed count allowed.
+    await helper.waitForLog((l) => l.msg === 'envoy admin request retry' && l.retry === 4);
+    expect(helper.lines.some((l) => l.msg.startsWith('envoy health check failed'))).toBe(false);
+    // The same Envoy config, started again on the same admin port, as a container restart would.
+    const second = await launchEnvoy({
+      config: exampleBootstrap({ admin: Number(adminPort), ingress: 0, egress: 0, app: first.app.port }),
+      args: [...exampleFlags(), '--concurrency', '1'],
+    });
+    cleanups.push(() => second.close());
+    const failed = await helper.waitForLog('envoy health check failed: callers will stop routing here', 15_000);
+    // The retries while nothing listened on the admin port (what comes after may meet Envoy starting).
+    expect(
+      helper.lines
+        .filter((l) => l.msg === 'envoy admin request retry')
+        .slice(0, 4)
+        .map((l) => l.error),
+    ).toEqual(Array(4).fill('ECONNREFUSED'));
+    expect((await helper.exited).code).toBe(0);
+    expect(failed.plugin).toBe('envoy');
+    // Envoy has failed its health check: the ingress answers the health path itself, 503.
+    const check = await fetch(`${second.listeners.ingress}/ping/ping`, { signal: AbortSignal.timeout(5_000) });
+    expect(check.status).toBe(503);
   });
 });

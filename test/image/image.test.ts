@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawnHelper } from '../support/helper-process.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startTask, type SimTask } from '../support/task.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
@@ -12,28 +12,28 @@ const OPT = '/opt/task-helper';
 const CLI = 'node_modules/@task-helper/cli/dist/cli.mjs';
 
 let image: string;
-let stack: Stack;
+let task: SimTask;
 
-// What the image holds, made the way the Dockerfile makes it, in an empty folder far from this
-// repository's node_modules, run with nothing but Node.
+// What the image holds, made the way the Dockerfile makes it (scripts/build.ts, run once per run by
+// test/support/build-once.ts), in an empty folder far from this repository's node_modules, run
+// with nothing but Node.
 beforeAll(async () => {
   expect(dockerfile).toContain('RUN node scripts/build.ts');
   expect(dockerfile).toContain(`COPY --from=build /src/dist/task-helper ${OPT}`);
-  execFileSync(process.execPath, ['scripts/build.ts'], { cwd: root, stdio: 'ignore' });
   image = mkdtempSync(path.join(tmpdir(), 'task-helper-image-'));
   cpSync(path.join(root, 'dist/task-helper'), image, { recursive: true });
-  stack = await startStack();
+  task = await startTask();
 }, 60_000);
 // A drain leaves Envoy DRAINING; each test starts from a live one.
-beforeEach(async () => void (await fetch(`${stack.envoy.adminUrl}/healthcheck/ok`, { method: 'POST' })));
+beforeEach(async () => void (await fetch(`${task.envoy.adminUrl}/healthcheck/ok`, { method: 'POST' })));
 afterAll(async () => {
-  await stack?.close();
+  await task?.close();
   rmSync(image, { recursive: true, force: true });
 });
 
 describe('the image', () => {
-  it('runs node as PID 1 on the bundled CLI, `run` by default, as a non-root user', () => {
-    expect(dockerfile).toContain(`ENTRYPOINT ["node", "${OPT}/${CLI}"]`);
+  it('runs node under tini (PID 1) on the bundled CLI, `run` by default, as a non-root user', () => {
+    expect(dockerfile).toContain(`ENTRYPOINT ["/sbin/tini", "-s", "--", "node", "${OPT}/${CLI}"]`);
     expect(dockerfile).toContain('CMD ["run"]');
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^FROM node:24-alpine$/m);
@@ -50,17 +50,17 @@ describe('the image', () => {
   it('drains with the default plugins from the environment, from the image folder alone', async () => {
     const helper = spawnHelper([path.join(image, CLI), 'run'], {
       cwd: path.join(image, 'config'),
-      env: { ...stack.env, DRAIN_DELAY: '0.2', DRAIN_TIMEOUT: '0.2' },
+      env: { ...task.env, DRAIN_DELAY: '0.2', DRAIN_TIMEOUT: '0.2' },
     });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(stack.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toContain('/healthcheck/fail');
+    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toContain('/healthcheck/fail');
     expect(helper.lines.at(-1)).toMatchObject({ msg: 'drain finished', exitCode: 0 });
   });
 
   it('answers the ECS healthCheck command', async () => {
-    const helper = spawnHelper([path.join(image, CLI), 'health'], { cwd: path.join(image, 'config'), env: stack.env });
+    const helper = spawnHelper([path.join(image, CLI), 'health'], { cwd: path.join(image, 'config'), env: task.env });
     expect((await helper.exited).code).toBe(0);
     expect(helper.stdout()).toBe('healthy: app-check, envoy\n');
   });
@@ -76,11 +76,11 @@ describe('the image', () => {
         "import delay from '@task-helper/plugin-delay';",
         "import envoy from '@task-helper/plugin-envoy';",
         "import notify from './plugins/notify.ts';",
-        `export default defineConfig({ plugins: [appCheck(), delay({ drainDelay: 0, drainTimeout: 0 }), envoy(), notify({ url: '${stack.app.url}/drained' })] });`,
+        `export default defineConfig({ plugins: [appCheck(), delay({ drainDelay: 0, drainTimeout: 0 }), envoy(), notify({ url: '${task.app.url}/drained' })] });`,
       ].join('\n'),
     );
     try {
-      const helper = spawnHelper([path.join(image, CLI), 'run'], { cwd: config, env: stack.env });
+      const helper = spawnHelper([path.join(image, CLI), 'run'], { cwd: config, env: task.env });
       await helper.waitForLog('ready');
       helper.kill('SIGTERM');
       expect((await helper.exited).code).toBe(0);

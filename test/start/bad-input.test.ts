@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runHelper, startHelper } from '../support/helper-process.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startTask, type SimTask } from '../support/task.ts';
 import { tempDir } from '../support/temp-config.ts';
 
-let stack: Stack | undefined;
-afterEach(() => stack?.close());
+let task: SimTask | undefined;
+afterEach(() => task?.close());
 
 /** `run` with this environment must exit 78 before doing anything, with exactly one fatal line. */
 async function refused(env: Record<string, string>, args: string[] = [], cwd?: string) {
@@ -16,7 +16,7 @@ async function refused(env: Record<string, string>, args: string[] = [], cwd?: s
   return helper.lines[0]!.msg;
 }
 
-describe('timeouts ECS or a timer cannot honour are refused (item 6)', () => {
+describe('timeouts ECS or a timer cannot honour are refused', () => {
   it.each([
     [
       { STOP_TIMEOUT: '3000000' },
@@ -40,7 +40,7 @@ describe('timeouts ECS or a timer cannot honour are refused (item 6)', () => {
   });
 });
 
-describe('ENVOY_ADMIN_URL: one protocol, plain http://host:port (item 7)', () => {
+describe('ENVOY_ADMIN_URL: one protocol, plain http://host:port', () => {
   it.each([
     ['https://127.0.0.1:9901'],
     ['http://127.0.0.1:9901/admin'],
@@ -68,18 +68,18 @@ describe('ENVOY_ADMIN_URL: one protocol, plain http://host:port (item 7)', () =>
   });
 
   it('a trailing slash is fine: the drain POSTs to the same origin', async () => {
-    stack = await startStack();
+    task = await startTask();
     const helper = startHelper(['run'], {
-      env: { ...stack.env, ENVOY_ADMIN_URL: `${stack.envoy.adminUrl}/`, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' },
+      env: { ...task.env, ENVOY_ADMIN_URL: `${task.envoy.adminUrl}/`, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' },
     });
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(stack.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/healthcheck/fail']);
+    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/healthcheck/fail']);
   });
 });
 
-describe('variables that look like ours but are not (item 8)', () => {
+describe('variables that look like ours but are not', () => {
   const typos = {
     DRAIN_DEALY: '5',
     DRAIN_TIMOUT: '5',
@@ -92,8 +92,8 @@ describe('variables that look like ours but are not (item 8)', () => {
   };
 
   it('run warns at start, naming the closest real one; Envoy image variables and others are left alone', async () => {
-    stack = await startStack();
-    const helper = startHelper(['run'], { env: { ...stack.env, ...typos, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
+    task = await startTask();
+    const helper = startHelper(['run'], { env: { ...task.env, ...typos, DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' } });
     await helper.waitForLog('ready');
     const warned = helper.lines.filter(
       (l) => l.msg === 'environment variable ignored: task-helper and its plugins do not read it',
@@ -126,7 +126,7 @@ describe('variables that look like ours but are not (item 8)', () => {
   });
 });
 
-describe('--config that cannot be used (item 9)', () => {
+describe('--config that cannot be used', () => {
   it.each([
     [['--config', '.'], /^--config \.: .* is a folder; name the config file itself$/],
     [
@@ -147,7 +147,7 @@ describe('--config that cannot be used (item 9)', () => {
   });
 });
 
-describe('secret settings and long values (item 12)', () => {
+describe('secret settings are never shown, and long values are cut', () => {
   // A plugin with a secret setting, as a team would write one.
   const config = (extra = '') =>
     tempDir({
@@ -180,5 +180,99 @@ describe('secret settings and long values (item 12)', () => {
   it('an invalid value is echoed cut to 80 characters', async () => {
     const message = await refused({ DRAIN_DELAY: 'x'.repeat(5_000) });
     expect(message).toMatch(/^plugin "delay": DRAIN_DELAY="x{79}…\(5002 chars\) is invalid/);
+  });
+});
+
+describe("a URL's credentials are masked by parsing, whatever the password holds", () => {
+  // Unencoded, as pasted: WHATWG ends the userinfo at the first `/`, `?` or `#` (host `ss` in
+  // http://user:p@ss/word@host), so a mask up to the first `@` showed the rest of the password.
+  // Each part four characters or more, so no temporary folder's random name can contain one by chance.
+  const NASTY = ['Xpqa@Yssb/Zwdc', 'Zqad/Ybbe@Wccf', 'Kxxg#Jyyh@Lzzi', 'Mqqj?Nrrk@Ossl:Q77m', 'Pqqn"Rtto@Suup'];
+  const leaks = (text: string, password: string) =>
+    password
+      .split(/[@/#?:"]/)
+      .filter((part) => part.length > 0)
+      .filter((part) => text.includes(part));
+
+  it.each(NASTY)('ENVOY_ADMIN_URL=http://admin:%s@127.0.0.1:9901: refused, the fatal line masked', async (password) => {
+    const message = await refused({ ENVOY_ADMIN_URL: `http://admin:${password}@127.0.0.1:9901` });
+    expect(message).toMatch(/^plugin "envoy": ENVOY_ADMIN_URL="http:\/\/\[redacted\]@127\.0\.0\.1:9901" is invalid/);
+    expect(leaks(message, password)).toEqual([]);
+  });
+
+  it.each(NASTY)('AWS_ENDPOINT_URL=https://key:%s@moto.local: refused, the fatal line masked', async (password) => {
+    const dir = tempDir({
+      'c.json': { plugins: [['@task-helper/plugin-aws/cloud-map', { serviceId: 'srv-0123456789abcdef' }]] },
+    });
+    const message = await refused(
+      { AWS_REGION: 'us-west-2', AWS_ENDPOINT_URL: `https://key:${password}@moto.local:5000` },
+      ['--config', `${dir}/c.json`],
+    );
+    expect(message).toMatch(
+      /^plugin "cloud-map": AWS_ENDPOINT_URL="https:\/\/\[redacted\]@moto\.local:5000" is invalid/,
+    );
+    expect(leaks(message, password)).toEqual([]);
+  });
+
+  // A team's plugin whose own URL setting may carry credentials: it puts the URL in its plan
+  // label, logs it, and fails with it in the error.
+  const webhook = () =>
+    tempDir({
+      'task-helper.config.mjs': `export default { plugins: [{ name: 'webhook', apply(hooks, { setting }) {
+        const url = setting({ env: 'WEBHOOK_URL', fallback: undefined, parse: { expected: 'an http:// URL', parse: (raw) => (typeof raw === 'string' && raw.startsWith('http://') ? raw : undefined) } }, {});
+        hooks.onStart.tapPromise({ name: 'webhook', plan: { label: 'notify ' + url } }, async (ctx) => {
+          ctx.logger.info({ url }, 'webhook configured');
+          throw new Error('POST ' + url + '/started failed: ECONNREFUSED');
+        });
+        hooks.health.tapPromise({ name: 'webhook' }, async () => {
+          throw new Error('GET ' + url + '/health failed: ECONNREFUSED');
+        });
+      } }] };`,
+    });
+
+  it.each(NASTY)("a plugin's own setting, WEBHOOK_URL with %s: masked in plan (text and JSON)", async (password) => {
+    const cwd = webhook();
+    const env = { WEBHOOK_URL: `http://hook:${password}@hooks.example.com:8080` };
+    const text = await runHelper(['plan'], { env, cwd });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/WEBHOOK_URL\s+"http:\/\/\[redacted\]@hooks\.example\.com:8080"\s+env\s+webhook/);
+    const json = await runHelper(['plan', '--json'], { env, cwd });
+    const plan = JSON.parse(json.stdout) as { settings: Array<{ env?: string; value: unknown }>; hooks: object };
+    expect(plan.settings.find((s) => s.env === 'WEBHOOK_URL')?.value).toBe('http://[redacted]@hooks.example.com:8080');
+    expect(JSON.stringify(plan.hooks)).toContain('notify http://[redacted]@hooks.example.com:8080');
+    expect(leaks(text.stdout + text.stderr + json.stdout + json.stderr, password)).toEqual([]);
+  });
+
+  it.each(NASTY)("a plugin's own setting, WEBHOOK_URL with %s: masked in every log line", async (password) => {
+    const helper = startHelper(['run'], {
+      env: {
+        WEBHOOK_URL: `http://hook:${password}@hooks.example.com:8080`,
+        APP_CHECK: 'false',
+        ENVOY_WAIT_READY: 'false',
+      },
+      cwd: webhook(),
+    });
+    const failed = await helper.waitForLog((l) => l.msg === 'step failed' && l.plugin === 'webhook');
+    helper.kill('SIGKILL');
+    await helper.exited;
+    expect(failed.error).toBe('POST http://[redacted]@hooks.example.com:8080/started failed: ECONNREFUSED');
+    expect(helper.lines.find((l) => l.msg === 'webhook configured')?.url).toBe(
+      'http://[redacted]@hooks.example.com:8080',
+    );
+    expect(leaks(helper.stdout() + helper.stderr(), password)).toEqual([]);
+  });
+
+  it.each(NASTY)("a plugin's own setting, WEBHOOK_URL with %s: masked in `health`'s one line", async (password) => {
+    const { code, stdout, stderr } = await runHelper(['health'], {
+      env: {
+        WEBHOOK_URL: `http://hook:${password}@hooks.example.com:8080`,
+        APP_CHECK: 'false',
+        ENVOY_ADMIN_URL: 'http://127.0.0.1:9',
+      },
+      cwd: webhook(),
+    });
+    expect(code).toBe(1);
+    expect(stdout).toContain('webhook: GET http://[redacted]@hooks.example.com:8080/health failed: ECONNREFUSED');
+    expect(leaks(stdout + stderr, password)).toEqual([]);
   });
 });

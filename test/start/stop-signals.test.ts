@@ -1,19 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AdminFault } from '@task-helper/envoy-sim';
 import { startHelper } from '../support/helper-process.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startTask, type SimTask } from '../support/task.ts';
 import { tempDir } from '../support/temp-config.ts';
 
-let stack: Stack;
-afterEach(() => stack?.close());
+let task: SimTask;
+afterEach(() => task?.close());
 
 const quick = { DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0' };
-const posts = () => stack.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path);
+const posts = () => task.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path);
 
 describe('signals other than SIGTERM', () => {
   it('SIGUSR1 is logged and does not open the Node inspector', async () => {
-    stack = await startStack();
-    const helper = startHelper(['run'], { env: { ...stack.env, ...quick } });
+    task = await startTask();
+    const helper = startHelper(['run'], { env: { ...task.env, ...quick } });
     await helper.waitForLog('ready');
     helper.kill('SIGUSR1');
     expect(await helper.waitForLog((l) => l.msg.startsWith('signal ignored') && l.signal === 'SIGUSR1')).toMatchObject({
@@ -27,8 +27,8 @@ describe('signals other than SIGTERM', () => {
   });
 
   it('SIGHUP and SIGUSR2 are logged and ignored: the helper keeps running and still drains on SIGTERM', async () => {
-    stack = await startStack();
-    const helper = startHelper(['run'], { env: { ...stack.env, ...quick } });
+    task = await startTask();
+    const helper = startHelper(['run'], { env: { ...task.env, ...quick } });
     await helper.waitForLog('ready');
     for (const signal of ['SIGHUP', 'SIGUSR2'] as const) {
       helper.kill(signal);
@@ -41,8 +41,8 @@ describe('signals other than SIGTERM', () => {
   });
 
   it('SIGQUIT stops the helper like SIGTERM: the drain runs, then it exits 0', async () => {
-    stack = await startStack();
-    const helper = startHelper(['run'], { env: { ...stack.env, ...quick } });
+    task = await startTask();
+    const helper = startHelper(['run'], { env: { ...task.env, ...quick } });
     await helper.waitForLog('ready');
     helper.kill('SIGQUIT');
     expect(await helper.exited).toMatchObject({ code: 0, signal: null });
@@ -54,8 +54,8 @@ describe('signals other than SIGTERM', () => {
 describe('a stop signal before the helper is ready', () => {
   it('while onStart waits for Envoy: the wait is cut, the drain runs, exit 0', async () => {
     const adminFaults: Record<string, AdminFault> = { '/ready': { status: 503, body: 'INITIALIZING\n' } };
-    stack = await startStack({ adminFaults });
-    const helper = startHelper(['run'], { env: { ...stack.env, ...quick } });
+    task = await startTask({ adminFaults });
+    const helper = startHelper(['run'], { env: { ...task.env, ...quick } });
     await helper.waitForLog('waiting for envoy to be live');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
@@ -68,7 +68,7 @@ describe('a stop signal before the helper is ready', () => {
   });
 
   it('while the config file is still loading: the signal is kept, onStart is skipped, the drain runs, exit 0', async () => {
-    stack = await startStack();
+    task = await startTask();
     // The config holds its loading open until SIGTERM arrives, then resolves to the default plugins.
     const cwd = tempDir({
       'task-helper.config.mjs': [
@@ -80,7 +80,7 @@ describe('a stop signal before the helper is ready', () => {
         'export default {};',
       ].join('\n'),
     });
-    const helper = startHelper(['run'], { env: { ...stack.env, ...quick }, cwd });
+    const helper = startHelper(['run'], { env: { ...task.env, ...quick }, cwd });
     await waitFor(() => helper.stderr().includes('config loading'));
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);

@@ -1,4 +1,3 @@
-import type { EnvoySimOptions } from '@task-helper/envoy-sim';
 import { startHelper, type HelperProcess } from './helper-process.ts';
 import { defaultHealthCheck, startHaproxy, type Haproxy, type HaproxyLine, type HealthCheckTiming } from './haproxy.ts';
 import {
@@ -10,31 +9,7 @@ import {
   type LoadStats,
   type Outcome,
 } from './load.ts';
-import { startStack } from './stack.ts';
-
-/** One task's app and Envoy, as the scenario needs them. */
-export interface ScenarioTask {
-  /** Where the load balancer sends requests: Envoy's ingress listener. */
-  listenerUrl: string;
-  /** The helper's environment to reach this task's app and Envoy. */
-  env: Record<string, string>;
-  /** When Envoy answered `/healthcheck/fail`, if the task can tell (the simulator records its calls). */
-  healthcheckFailAt?(): number | undefined;
-  /** Health checks this task's Envoy has counted so far, if the task can tell. */
-  healthChecksSeen?(): Promise<number>;
-  close(): Promise<void>;
-}
-
-/** A task on the Envoy simulator. */
-export async function startSimTask(options: EnvoySimOptions = {}): Promise<ScenarioTask> {
-  const stack = await startStack(options);
-  return {
-    listenerUrl: stack.envoy.listenerUrl,
-    env: stack.env,
-    healthcheckFailAt: () => stack.envoy.calls.find((c) => c.path === '/healthcheck/fail')?.at,
-    close: () => stack.close(),
-  };
-}
+import { startTask, type Task } from './task.ts';
 
 /**
  * One task stopping behind a real load balancer, as ECS stops it: two tasks (toy app + Envoy,
@@ -58,7 +33,9 @@ export interface DrainScenarioOptions {
   /** Longest the helper may take to exit before it is killed (the scenario then fails). */
   maxStopMs?: number;
   /** Starts one task (app + Envoy); default: on the Envoy simulator. */
-  startTask?: () => Promise<ScenarioTask>;
+  startTask?: () => Promise<Task>;
+  /** Count the health checks task A's Envoy sees during the drain (healthChecksDuringDrain). */
+  countHealthChecks?: boolean;
 }
 
 export interface DrainScenarioResult {
@@ -69,7 +46,7 @@ export interface DrainScenarioResult {
   helper?: HelperProcess;
   /** When task A's Envoy answered `/healthcheck/fail` (else when the helper logged it; undefined if never called). */
   healthcheckFailAt?: number;
-  /** Health checks task A's Envoy counted between SIGTERM and the helper's exit, if the task can tell. */
+  /** Health checks task A's Envoy counted between SIGTERM and the helper's exit, with `countHealthChecks`. */
   healthChecksDuringDrain?: number;
   /** When HAProxy logged task A DOWN. */
   downAt: number;
@@ -89,15 +66,15 @@ export async function runDrainScenario(options: DrainScenarioOptions = {}): Prom
   const { tailRequests, warmupPerTask, maxStopMs } = { ...defaultScenario, ...options };
   const healthCheck = options.healthCheck ?? defaultHealthCheck;
   const downWithinMs = healthCheck.interMs * healthCheck.fall + 5_000;
-  const startTask = options.startTask ?? startSimTask;
-  let taskA: ScenarioTask | undefined;
-  let taskB: ScenarioTask | undefined;
+  const start = options.startTask ?? (() => startTask());
+  let taskA: Task | undefined;
+  let taskB: Task | undefined;
   let haproxy: Haproxy | undefined;
   let helper: HelperProcess | undefined;
   let load: Load | undefined;
   try {
-    taskA = await startTask();
-    taskB = await startTask();
+    taskA = await start();
+    taskB = await start();
     haproxy = await startHaproxy({
       servers: [
         { name: 'a', url: taskA.listenerUrl },
@@ -118,7 +95,7 @@ export async function runDrainScenario(options: DrainScenarioOptions = {}): Prom
     );
     const slow = Promise.all((options.slowMs ?? []).map((ms) => load!.slow(ms, 'a')));
 
-    const checksBefore = helper ? await taskA.healthChecksSeen?.() : undefined;
+    const checksBefore = helper && options.countHealthChecks ? await taskA.healthChecksSeen() : undefined;
     const sigtermAt = helper ? helper.kill('SIGTERM') : Date.now();
     let exit: DrainScenarioResult['exit'];
     if (helper) {
@@ -140,8 +117,15 @@ export async function runDrainScenario(options: DrainScenarioOptions = {}): Prom
         clearTimeout(timer);
       }
     }
-    const checksAfter = checksBefore === undefined ? undefined : await taskA.healthChecksSeen?.();
-    // ECS stops the containers the helper dependsOn as soon as it exits.
+    const checksAfter = checksBefore === undefined ? undefined : await taskA.healthChecksSeen();
+    // ECS stops the containers the helper dependsOn as soon as it exits. A real Envoy the helper
+    // told to quit (ENVOY_QUIT) is stopping already: it gets up to 2 s to exit by itself first, as a
+    // SIGTERM that lands mid-shutdown kills it by the signal instead.
+    if ('exited' in taskA.envoy && helper?.lines.some((l) => l.msg === 'envoy told to quit')) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([taskA.envoy.exited, new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+      clearTimeout(timer);
+    }
     await taskA.close();
     const taskStoppedAt = Date.now();
 
@@ -155,7 +139,7 @@ export async function runDrainScenario(options: DrainScenarioOptions = {}): Prom
     const [slowOutcomes, stats] = await Promise.all([slow, load.stop()]);
     load = undefined;
     const healthcheckFailAt =
-      taskA.healthcheckFailAt?.() ?? helper?.lines.find((l) => l.msg.startsWith('envoy health check failed'))?.at;
+      taskA.healthcheckFailAt() ?? helper?.lines.find((l) => l.msg.startsWith('envoy health check failed'))?.at;
 
     return {
       sigtermAt,

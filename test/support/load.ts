@@ -13,6 +13,8 @@ export interface LoadOptions {
   /** Per request, headers to body end; a request still running then counts as a timeout. */
   timeoutMs?: number;
   path?: string;
+  /** Send to this unix socket instead of baseUrl's host and port (a caller in a container: nothing published on the host). */
+  socketPath?: string;
 }
 
 export const defaultLoad = Object.freeze({ concurrency: 4, pauseMs: 5, timeoutMs: 2_000, path: '/' });
@@ -53,8 +55,9 @@ export interface Load {
 }
 
 export function startLoad(baseUrl: string, options: LoadOptions = {}): Load {
-  const { concurrency, pauseMs, timeoutMs, path } = { ...defaultLoad, ...options };
+  const { concurrency, pauseMs, timeoutMs, path, socketPath } = { ...defaultLoad, ...options };
   const target = new URL(baseUrl);
+  const destination = socketPath ? { socketPath } : { host: target.hostname, port: target.port };
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const slowAgent = new Agent({ keepAlive: true });
   const stats: LoadStats = {
@@ -88,31 +91,28 @@ export function startLoad(baseUrl: string, options: LoadOptions = {}): Load {
         clearTimeout(timer);
         resolve(outcome);
       };
-      const req = request(
-        { host: target.hostname, port: target.port, path: requestPath, agent: agentToUse, headers },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.once('end', () => {
-            const servedBy = String(res.headers['x-served-by'] ?? '');
-            const at = Date.now();
-            if (res.statusCode === 200) settle({ kind: 'ok', status: 200, servedBy, startedAt, at, ...extra });
-            else
-              settle({
-                kind: 'status',
-                status: res.statusCode ?? 0,
-                servedBy,
-                body: Buffer.concat(chunks).toString().slice(0, 200),
-                startedAt,
-                at,
-                ...extra,
-              });
-          });
-          res.once('error', (error: NodeJS.ErrnoException) =>
-            settle({ kind: 'error', code: error.code ?? error.message, startedAt, at: Date.now(), ...extra }),
-          );
-        },
-      );
+      const req = request({ ...destination, path: requestPath, agent: agentToUse, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.once('end', () => {
+          const servedBy = String(res.headers['x-served-by'] ?? '');
+          const at = Date.now();
+          if (res.statusCode === 200) settle({ kind: 'ok', status: 200, servedBy, startedAt, at, ...extra });
+          else
+            settle({
+              kind: 'status',
+              status: res.statusCode ?? 0,
+              servedBy,
+              body: Buffer.concat(chunks).toString().slice(0, 200),
+              startedAt,
+              at,
+              ...extra,
+            });
+        });
+        res.once('error', (error: NodeJS.ErrnoException) =>
+          settle({ kind: 'error', code: error.code ?? error.message, startedAt, at: Date.now(), ...extra }),
+        );
+      });
       req.once('error', (error: NodeJS.ErrnoException) =>
         settle({ kind: 'error', code: error.code ?? error.message, startedAt, at: Date.now(), ...extra }),
       );

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { vi } from 'vitest';
 import { motoServerBinary } from './envoy-binary.ts';
 import { freePort } from './free-port.ts';
 
@@ -29,20 +30,20 @@ export async function startMoto(): Promise<Moto> {
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
   const exited = once(child, 'exit');
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited (${child.exitCode}):\n${stderr}`);
-    try {
-      if ((await fetch(`${url}/moto-api/data.json`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`moto_server did not answer on ${url} within 15 s:\n${stderr}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    await vi.waitFor(
+      async () => {
+        if (child.exitCode !== null) return;
+        // Refused until it listens.
+        if (!(await fetch(`${url}/moto-api/data.json`)).ok) throw new Error('not ready');
+      },
+      { timeout: 15_000, interval: 100 },
+    );
+  } catch {
+    child.kill('SIGKILL');
+    throw new Error(`moto_server did not answer on ${url} within 15 s:\n${stderr}`);
   }
+  if (child.exitCode !== null) throw new Error(`moto_server exited (${child.exitCode}):\n${stderr}`);
   const post = async (path: string, body?: string) => {
     const response = await fetch(`${url}${path}`, { method: 'POST', ...(body === undefined ? {} : { body }) });
     if (!response.ok) throw new Error(`POST ${path}: HTTP ${response.status} ${await response.text()}`);

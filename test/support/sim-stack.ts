@@ -1,5 +1,9 @@
 import { request as httpRequest, type Agent, type IncomingHttpHeaders } from 'node:http';
-import { startEnvoySim, startToyApp, type EnvoySim, type EnvoySimOptions, type ToyApp } from '@task-helper/envoy-sim';
+import type { EnvoySim, EnvoySimOptions, ToyApp } from '@task-helper/envoy-sim';
+import { vi } from 'vitest';
+import { startTask } from './task.ts';
+
+// The envoy-sim package's own tests: the simulator in front of the toy app, and plain HTTP to both.
 
 export interface Stack {
   app: ToyApp;
@@ -7,18 +11,10 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** A toy app with a sim in front of it, both on ephemeral loopback ports. */
+/** A toy app with a sim in front of it, both on ephemeral loopback ports (task.ts's simulated task). */
 export async function startStack(options: EnvoySimOptions = {}): Promise<Stack> {
-  const app = await startToyApp();
-  const sim = await startEnvoySim({ upstream: app.url, ...options });
-  return {
-    app,
-    sim,
-    async close() {
-      await sim.close();
-      await app.close();
-    },
-  };
+  const { app, envoy: sim, close } = await startTask(options);
+  return { app, sim, close };
 }
 
 export interface Reply {
@@ -67,15 +63,16 @@ export async function readStat(sim: EnvoySim, name: string): Promise<number> {
   return stat.value;
 }
 
-/** Polls until `probe` returns something truthy, failing after a deadline instead of sleeping blindly. */
 type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
 
-export async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 2000): Promise<Truthy<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as Truthy<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+/** vi.waitFor until `probe` returns something truthy, failing after a deadline instead of sleeping blindly. */
+export function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 2000): Promise<Truthy<T>> {
+  return vi.waitFor(
+    async () => {
+      const value = await probe();
+      if (!value) throw new Error(`timed out waiting for ${what}`);
+      return value as Truthy<T>;
+    },
+    { timeout: timeoutMs, interval: 5 },
+  );
 }

@@ -1,8 +1,8 @@
-import { startEnvoySim, startToyApp, type StatSet } from '@task-helper/envoy-sim';
-import { runDrainScenario, type ScenarioTask } from './drain-scenario.ts';
+import type { StatSet } from '@task-helper/envoy-sim';
+import { runDrainScenario } from './drain-scenario.ts';
 import type { HelperProcess } from './helper-process.ts';
 import { summarizeLoad, type Failure, type LoadStats } from './load.ts';
-import { startRealEnvoy } from './real-envoy.ts';
+import { startTask } from './task.ts';
 
 /**
  * The traffic-aware drain behind a real HAProxy that health-checks every task every 500 ms
@@ -13,46 +13,6 @@ import { startRealEnvoy } from './real-envoy.ts';
  */
 
 export type EnvoyKind = { real: true; statPrefix?: string } | { real: false; statSet: StatSet };
-
-async function startTask(kind: EnvoyKind): Promise<ScenarioTask> {
-  const app = await startToyApp();
-  try {
-    if (kind.real) {
-      const envoy = await startRealEnvoy({ upstreamPort: app.port, statPrefix: kind.statPrefix });
-      return {
-        listenerUrl: envoy.listenerUrl,
-        env: { ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port), ENVOY_STAT_PREFIXES: envoy.statPrefix },
-        healthChecksSeen: () => healthChecksSeen(envoy.adminUrl, envoy.statPrefix),
-        close: async () => {
-          await envoy.close();
-          await app.close();
-        },
-      };
-    }
-    const sim = await startEnvoySim({ upstream: app.url, statSet: kind.statSet });
-    return {
-      listenerUrl: sim.listenerUrl,
-      env: { ENVOY_ADMIN_URL: sim.adminUrl, PORT: String(app.port) },
-      healthChecksSeen: () => healthChecksSeen(sim.adminUrl, 'ingress'),
-      close: async () => {
-        await sim.close();
-        await app.close();
-      },
-    };
-  } catch (error) {
-    await app.close();
-    throw error;
-  }
-}
-
-async function healthChecksSeen(adminUrl: string, statPrefix: string): Promise<number> {
-  const name = `http.${statPrefix}.tracing.health_check`;
-  const filter = encodeURIComponent(`^${name.replaceAll('.', '\\.')}$`);
-  const { stats } = (await (await fetch(`${adminUrl}/stats?format=json&filter=${filter}`)).json()) as {
-    stats: Array<{ name: string; value: number }>;
-  };
-  return stats.find((s) => s.name === name)?.value ?? Number.NaN;
-}
 
 export interface TrafficDrainResult {
   exit: { code: number | null; signal: NodeJS.Signals | null; at: number };
@@ -72,7 +32,15 @@ export interface TrafficDrainResult {
 }
 
 export async function runTrafficDrain(kind: EnvoyKind, helperEnv: Record<string, string>): Promise<TrafficDrainResult> {
-  const result = await runDrainScenario({ startTask: () => startTask(kind), helperEnv });
+  const result = await runDrainScenario({
+    // Real Envoy's ingress is named in ENVOY_STAT_PREFIXES (a dotted prefix must be).
+    startTask: () =>
+      kind.real
+        ? startTask({ envoy: 'bare', statPrefix: kind.statPrefix ?? 'ingress' })
+        : startTask({ statSet: kind.statSet }),
+    helperEnv,
+    countHealthChecks: true,
+  });
   const { exit, helper, load, haproxyLines } = result;
   if (!exit || !helper || result.healthChecksDuringDrain === undefined) {
     throw new Error('the drain scenario ran without a helper or without counting health checks');

@@ -1,5 +1,6 @@
 import type { HookName, ResolvedConfig, TapExtras, TapPlan, TaskMetadata } from '@task-helper/core';
 import {
+  maskSecrets,
   plannedWaits,
   stopSchedule,
   tapDeadlines,
@@ -90,7 +91,8 @@ export function planOf(runner: Runner, config: ResolvedConfig): Plan {
   return {
     config: config.file ?? null,
     task: config.task ?? null,
-    settings: runner.settings,
+    // A URL's credentials never leave the process, whichever plugin's setting holds them.
+    settings: runner.settings.map((setting) => ({ ...setting, value: maskSecrets(setting.value) })),
     unknownEnv: runner.strayEnv,
     hooks,
     timeline: { ...schedule, entries, plannedEndMs, waitsEndMs: at, fits: !entries.some((e) => e.cut) },

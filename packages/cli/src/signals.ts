@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Runner } from '@task-helper/core/host';
 
 /** SIGQUIT too: a person sending it wants the helper gone, and leaving means draining first (nginx reads it the same way). */
-const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
 /**
  * Logged and ignored. SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (a handler of our own
  * is what turns that off); SIGHUP (a closed terminal, a reload habit) and SIGUSR2 would kill the
@@ -57,9 +57,14 @@ export function handleSignals(
     else if (received === 2)
       logger.warn({ signal }, 'signal ignored: the stop sequence is already running (a third one forces exit)');
     else {
-      const exitCode = 128 + process.getBuiltinModule('node:os').constants.signals[signal];
+      const exitCode = forcedExitCode(signal);
       logger.error({ signal, exitCode }, 'forced exit');
       exit(exitCode);
     }
   });
+}
+
+/** A third stop signal forces the exit with the shell's convention, 128 + the signal's number (130 for SIGINT, 143 for SIGTERM). */
+export function forcedExitCode(signal: NodeJS.Signals): number {
+  return 128 + process.getBuiltinModule('node:os').constants.signals[signal];
 }

@@ -20,6 +20,8 @@ import {
 export const coreSettings = {
   stopTimeout: {
     env: 'STOP_TIMEOUT',
+    description:
+      "seconds ECS allows between SIGTERM and SIGKILL: the container's `stopTimeout` (ECS allows at most 120 on Fargate and documents no maximum on EC2; the helper takes up to 3600). Unset in ECS, it is read from the task definition when the task role may call `ecs:DescribeTasks` and `ecs:DescribeTaskDefinition`, and is ECS's default, 30, when it cannot be read; 120 is the default outside ECS. When the waits do not fit, `DRAIN_DELAY` is cut first",
     parse: seconds(120, {
       allowZero: false,
       max: defaults.maxTimeout,
@@ -29,10 +31,17 @@ export const coreSettings = {
   },
   startTimeout: {
     env: 'START_TIMEOUT',
+    description:
+      'seconds the start waits (`ENVOY_WAIT_READY`, `APP_WAIT_READY`) may take before the helper carries on: past it the step fails (exit 1), `ready` is logged anyway and the drain still runs. Up to 3600',
     parse: seconds(60, { allowZero: false, max: defaults.maxTimeout, why: 'an hour' }),
     default: defaults.startTimeout,
   },
-  logLevel: { env: 'LOG_LEVEL', parse: oneOf(logLevels), default: defaults.logLevel as LogLevel },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    description: `${logLevels.map((level) => `\`${level}\``).join(', ')}; \`--log-level\` beats it`,
+    parse: oneOf(logLevels),
+    default: defaults.logLevel as LogLevel,
+  },
 } as const satisfies Record<string, SettingDeclaration<unknown> & { default: unknown }>;
 
 type CoreSettings = typeof coreSettings;

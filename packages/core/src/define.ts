@@ -20,6 +20,8 @@ export function defineConfig(config: TaskHelperConfig): TaskHelperConfig {
 export interface SettingDeclaration<T> {
   /** The environment variable that overrides the config file's option. */
   env?: string;
+  /** What the setting does, for an operator: the settings table in the docs is generated from it (`pnpm docs`). */
+  description?: string;
   parse: Parser<T>;
   /**
    * The value when neither gives one; a function receives the settings declared before this one and

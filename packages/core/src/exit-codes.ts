@@ -1,14 +1,23 @@
 /**
- * Every exit code the helper chooses, in one place so docs and code cannot drift; beside them, a
- * third stop signal forces the exit with the shell's 128 + the signal's number (the CLI's signals.ts).
+ * Every exit code the helper chooses, in one place so docs and code cannot drift; `exitCodeMeanings`
+ * says what each means. A third stop signal forces the exit with the shell's 128 + the signal's
+ * number (`forcedExitCode` in the CLI's signals.ts, which loads before core).
  */
 export const ExitCode = Object.freeze({
-  /** Drained cleanly (or skipped the drain because the app never came up). */
   ok: 0,
-  /** Drained, but at least one step failed or timed out; the logs say which. */
   stepFailed: 1,
-  /** Bad command line. */
   usage: 2,
-  /** Bad configuration: sysexits' EX_CONFIG. */
+  /** sysexits' EX_CONFIG. */
   config: 78,
+});
+
+/** What each exit code tells an operator: the docs' exit-code table is generated from it (`pnpm docs`). */
+export const exitCodeMeanings: Readonly<Record<keyof typeof ExitCode | 'forced', string>> = Object.freeze({
+  ok: 'drained cleanly (or skipped the drain because the app never came up)',
+  stepFailed:
+    "a step failed or timed out, at start or in the drain (the `ready` and `drain finished` lines list each step's outcome), or a plugin left an error unhandled (`stray error caught`)",
+  usage: 'bad command line (including `--config` without a value)',
+  config:
+    'bad configuration (EX_CONFIG): a setting, or a `--config` that is empty, missing, a folder or unreadable; one `fatal` line names the setting, its value and what is allowed',
+  forced: 'forced out by a third stop signal: 128 + the signal number',
 });

@@ -4,8 +4,8 @@
 export * from './index.ts';
 export { coreSettings, readCoreSettings, resolveCoreSetting } from './core-settings.ts';
 export { defaults } from './defaults.ts';
-export { echo, ExitError, invalidSetting } from './errors.ts';
-export { ExitCode } from './exit-codes.ts';
+export { echo, ExitError, invalidSetting, maskSecrets, maskUrlCredentials } from './errors.ts';
+export { ExitCode, exitCodeMeanings } from './exit-codes.ts';
 export { createLogger, logLevels, type LogLevel } from './logger.ts';
 export { Runner, type RunnerOptions } from './runner.ts';
 export {

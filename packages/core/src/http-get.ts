@@ -16,7 +16,10 @@ export interface HttpAnswer {
 /** Every answer the checks read is a few bytes; past this much the rest is not read. */
 const MAX_ANSWER_BYTES = 8 * 1024;
 
-/** Rejects with code TIMEOUT ("no answer within N ms") when `timeoutMs` passes first. */
+/**
+ * Rejects with code TIMEOUT ("no answer within N ms") when `timeoutMs` passes before the headers
+ * are in; after them, answers with the body so far.
+ */
 export function httpGet(url: string, signal: AbortSignal, timeoutMs: number): Promise<HttpAnswer> {
   const { hostname, port, pathname, search, host } = new URL(url);
   const timeout = AbortSignal.timeout(timeoutMs);
@@ -46,11 +49,13 @@ export function httpGet(url: string, signal: AbortSignal, timeoutMs: number): Pr
       socket.destroy();
       answer(false);
     });
-    socket.on('error', (error) =>
+    socket.on('error', (error) => {
+      // Judged by the status line: an answer whose headers are in but whose body never ends is what arrived in time.
+      if (timeout.aborted && Buffer.concat(chunks).includes('\r\n\r\n')) return answer(false);
       reject(
         timeout.aborted ? Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'TIMEOUT' }) : error,
-      ),
-    );
+      );
+    });
     socket.on('end', () => answer(true));
   });
 }

@@ -94,6 +94,8 @@ export interface SettingSpec<T> {
   option?: string;
   /** The environment variable that overrides it, if any. */
   env?: string;
+  /** What the setting does, for an operator: the settings table in the docs is generated from it (`pnpm docs`). */
+  description?: string;
   parse: Parser<T>;
   fallback: T;
   /** A credential: `plan`, logs and errors show "[redacted]" instead of its value. */

@@ -46,4 +46,43 @@ describe('httpGet: the one-request client for /ready', () => {
       server.close();
     }
   });
+
+  it('an answer whose body never ends is judged on what arrived by the timeout, not failed', async () => {
+    const envoy = await startEnvoySim({ adminFaults: { '/ready': { status: 200, body: 'LIVE\n', stream: 'stall' } } });
+    try {
+      expect(await httpGet(`${envoy.adminUrl}/ready`, new AbortController().signal, 300)).toEqual({
+        status: 200,
+        body: 'LIVE\n',
+      });
+    } finally {
+      await envoy.close();
+    }
+  });
+
+  it('an endless body is read up to 8 KB, then the connection is closed', async () => {
+    const envoy = await startEnvoySim({ adminFaults: { '/ready': { status: 503, body: 'x', stream: 'flood' } } });
+    try {
+      const { status, body } = await httpGet(`${envoy.adminUrl}/ready`, new AbortController().signal, 5_000);
+      expect(status).toBe(503);
+      expect(body.length).toBeLessThanOrEqual(8 * 1024);
+    } finally {
+      await envoy.close();
+    }
+  });
+
+  it('headers that never end are still a timeout', async () => {
+    const server = createServer((socket) => void socket.write('HTTP/1.1 200 OK\r\nx-slow: 1\r\n')).listen(
+      0,
+      '127.0.0.1',
+    );
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    try {
+      await expect(httpGet(`http://127.0.0.1:${port}/ready`, new AbortController().signal, 200)).rejects.toMatchObject({
+        code: 'TIMEOUT',
+      });
+    } finally {
+      server.close();
+    }
+  });
 });

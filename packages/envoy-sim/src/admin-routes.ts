@@ -11,6 +11,8 @@ export interface AdminReply {
   json?: boolean;
   /** Runs once the reply has gone out (used by /quitquitquit). */
   after?: () => void;
+  /** A fault's answer that never ends (AdminFault.stream). */
+  stream?: 'stall' | 'flood';
 }
 
 export interface AdminRoute {
@@ -103,20 +105,28 @@ export function adminRoutes(ctx: AdminContext): AdminRoute[] {
 }
 
 /**
- * `?inboundonly` changes nothing here: the ingress listener is the only one and it is inbound.
- * Without `?graceful` the listener stops accepting at once (`?skip_exit` then changes nothing, as
- * on Envoy 1.40); with it, connections are drain-closed for the drain period first, and
- * `?skip_exit` leaves the listener open after that period.
+ * As Envoy does it (packages/plugin-envoy/README.md measures each release). `?graceful` drain-closes
+ * connections for the drain period (as with `--drain-strategy immediate`), then stops the listener
+ * unless `?skip_exit`. Without `?graceful`, the 1.40 stat set drains too (envoy#47042) and stops the
+ * listener at once, or never with `?skip_exit`; the 1.29 one behaves as 1.36-1.39 were measured to:
+ * it only stops the listener, and refuses `?skip_exit` (400). `?inboundonly` changes nothing here:
+ * the ingress listener is the only one and it is inbound.
  */
 function drainListeners(ctx: AdminContext, params: URLSearchParams): AdminReply {
   const graceful = params.has('graceful');
   const skipExit = params.has('skip_exit');
-  if (!graceful) {
+  if (graceful) {
+    ctx.state.startDrainSequence(ctx.drainTimeS * 1000, () => {
+      if (!skipExit) ctx.stopListeners();
+    });
+    return ok();
+  }
+  if (ctx.statSet === '1.29') {
+    if (skipExit) return { status: 400, body: 'skip_exit requires graceful\n' };
     ctx.stopListeners();
     return ok();
   }
-  ctx.state.startDrainSequence(ctx.drainTimeS * 1000, () => {
-    if (!skipExit) ctx.stopListeners();
-  });
+  ctx.state.startDrainSequence(ctx.drainTimeS * 1000, () => undefined);
+  if (!skipExit) ctx.stopListeners();
   return ok();
 }

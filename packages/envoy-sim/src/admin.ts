@@ -34,7 +34,7 @@ export async function startAdmin(options: AdminOptions): Promise<AdminServer> {
     const fault = Object.hasOwn(options.faults, path) ? options.faults[path] : undefined;
     if (fault) {
       if (fault.delayMs) await sleep(fault.delayMs, undefined, { signal: closing.signal });
-      return { status: fault.status, body: fault.body ?? '' };
+      return { status: fault.status, body: fault.body ?? '', stream: fault.stream };
     }
     if (path === '/help') return { status: 200, body: help };
     const route = routes.get(path);
@@ -80,6 +80,10 @@ export async function startAdmin(options: AdminOptions): Promise<AdminServer> {
 }
 
 function send(res: ServerResponse, reply: AdminReply): void {
+  if (reply.stream) {
+    sendEndless(res, reply);
+    return;
+  }
   if (reply.after) res.once('close', reply.after);
   res.writeHead(reply.status, {
     'content-type': reply.json ? 'application/json' : 'text/plain; charset=UTF-8',
@@ -89,6 +93,23 @@ function send(res: ServerResponse, reply: AdminReply): void {
     server: 'envoy',
   });
   res.end(reply.body);
+}
+
+/** A fault's answer that never ends (chunked, no length): it stops only when the client or the sim closes the connection. */
+function sendEndless(res: ServerResponse, { status, body, stream }: AdminReply): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=UTF-8', server: 'envoy' });
+  const text = body || 'x';
+  if (stream === 'stall') {
+    res.write(text);
+    return;
+  }
+  // About 64 KB a write, written whenever the client has read the last one.
+  const chunk = Buffer.from(text.repeat(Math.ceil(65_536 / Buffer.byteLength(text))));
+  const pump = (): void => {
+    while (!res.destroyed && res.write(chunk));
+    if (!res.destroyed) res.once('drain', pump);
+  };
+  pump();
 }
 
 /**

@@ -8,6 +8,11 @@ export interface AdminFault {
   status: number;
   body?: string;
   delayMs?: number;
+  /**
+   * An answer a real Envoy never gives: `stall` sends the status line and `body`, then never ends
+   * the answer; `flood` sends `body` over and over without end, as fast as the client reads.
+   */
+  stream?: 'stall' | 'flood';
 }
 
 export interface EnvoySimOptions {

@@ -40,3 +40,29 @@ it('closes promptly while a delayed fault is pending', async () => {
   expect(await pending).toBeInstanceOf(Error);
   expect(sim.calls[0]?.status).toBe(0);
 });
+
+it('stall: sends the status line and the body, then never ends the answer', async () => {
+  sim = await startEnvoySim({ adminFaults: { '/healthcheck/fail': { status: 200, body: 'OK\n', stream: 'stall' } } });
+  const controller = new AbortController();
+  const response = await fetch(`${sim.adminUrl}/healthcheck/fail`, { method: 'POST', signal: controller.signal });
+  expect(response.status).toBe(200);
+  const reader = response.body!.getReader();
+  expect(Buffer.from((await reader.read()).value!).toString()).toBe('OK\n');
+  // The answer is still open: the next read is pending until the sim closes the connection.
+  const next = reader.read().then(
+    () => 'ended',
+    () => 'cut',
+  );
+  await sim.close();
+  expect(await next).toBe('cut');
+});
+
+it('flood: sends its body without end, as fast as it is read', async () => {
+  sim = await startEnvoySim({ adminFaults: { '/stats': { status: 200, body: 'stat: 1\n', stream: 'flood' } } });
+  const response = await fetch(`${sim.adminUrl}/stats`);
+  const reader = response.body!.getReader();
+  let size = 0;
+  while (size < 4 * 1024 * 1024) size += (await reader.read()).value!.byteLength;
+  await reader.cancel();
+  expect(size).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+});

@@ -41,7 +41,8 @@ it('with ?graceful, drain-closes connections for the drain time, then stops the 
   const { sim } = stack;
   expect((await adminPost(sim, '/drain_listeners?graceful&inboundonly')).status).toBe(200);
 
-  const during = await send(`${sim.listenerUrl}/`);
+  agent = new Agent({ keepAlive: true, maxSockets: 1 }); // without one, Node asks for Connection: close itself
+  const during = await send(`${sim.listenerUrl}/`, { agent });
   expect(during.status).toBe(200);
   expect(during.headers.connection).toBe('close');
   // Draining listeners is not a failed health check.
@@ -57,11 +58,24 @@ it('with ?graceful&skip_exit, keeps the listener open after the drain time', asy
   const drained = new Promise<void>((resolve) => setTimeout(resolve, 60));
   await drained; // Waits out the drain period itself, the behaviour under test, not a race.
   expect(await accepts(sim.listenerUrl)).toBe(true);
-  expect((await send(`${sim.listenerUrl}/`)).headers.connection).toBe('close');
+  agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  expect((await send(`${sim.listenerUrl}/`, { agent })).headers.connection).toBe('close');
 });
 
-it('ignores ?skip_exit without ?graceful, as Envoy 1.40 does: the listener stops at once', async () => {
-  stack = await startStack();
+it('?skip_exit without ?graceful, as Envoy 1.40 does (envoy#47042): drains at once and keeps accepting', async () => {
+  stack = await startStack({ drainTimeS: 0.02 });
   expect(await adminPost(stack.sim, '/drain_listeners?skip_exit')).toMatchObject({ status: 200, body: 'OK\n' });
-  await waitFor('the listener to close', async () => !(await accepts(stack!.sim.listenerUrl)));
+  await new Promise((resolve) => setTimeout(resolve, 60)); // Waits out the drain period itself, the behaviour under test.
+  expect(await accepts(stack.sim.listenerUrl)).toBe(true);
+  agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  expect((await send(`${stack.sim.listenerUrl}/`, { agent })).headers.connection).toBe('close');
+});
+
+it('?skip_exit without ?graceful on the 1.29 stat set, as Envoy before 1.40: 400, and nothing changes', async () => {
+  stack = await startStack({ statSet: '1.29' });
+  expect(await adminPost(stack.sim, '/drain_listeners?skip_exit')).toMatchObject({
+    status: 400,
+    body: 'skip_exit requires graceful\n',
+  });
+  expect(await accepts(stack.sim.listenerUrl)).toBe(true);
 });

@@ -35,13 +35,33 @@ const DEFAULTS = Object.freeze({
 const appCheck = definePlugin({
   name: 'app-check',
   settings: {
-    /** APP_CHECK=false turns the check off. */
-    enabled: { env: 'APP_CHECK', parse: boolean, default: DEFAULTS.enabled },
-    /** The app's port on 127.0.0.1. */
-    port: { env: 'PORT', parse: port, default: DEFAULTS.port },
-    path: { env: 'HEALTHCHECK_PATH', parse: urlPath, default: DEFAULTS.path },
-    /** In onStart, wait until the app answers before `ready`. */
-    waitReady: { env: 'APP_WAIT_READY', parse: boolean, default: DEFAULTS.waitReady },
+    enabled: {
+      env: 'APP_CHECK',
+      description:
+        "at the stop signal, skip the drain only when nothing listens on the app's port (connection refused: a task that never came up). An app that accepts the connection is drained, whatever it speaks (HTTP/2-only and gRPC apps included) and however slowly it answers; so is one the check cannot tell about. `false`: no app check at all: none at the stop, in `task-helper health` or for `APP_WAIT_READY`",
+      parse: boolean,
+      default: DEFAULTS.enabled,
+    },
+    port: {
+      env: 'PORT',
+      description:
+        "the app's port on 127.0.0.1: the stop-time check opens a connection to it; `task-helper health` and `APP_WAIT_READY` ask `http://127.0.0.1:$PORT$HEALTHCHECK_PATH`",
+      parse: port,
+      default: DEFAULTS.port,
+    },
+    path: {
+      env: 'HEALTHCHECK_PATH',
+      description:
+        'the path `task-helper health` (within 1 s) and `APP_WAIT_READY` ask on the app; any HTTP status counts as an answer',
+      parse: urlPath,
+      default: DEFAULTS.path,
+    },
+    waitReady: {
+      env: 'APP_WAIT_READY',
+      description: 'at start (`onStart`), wait until the app answers, bounded by `START_TIMEOUT`',
+      parse: boolean,
+      default: DEFAULTS.waitReady,
+    },
   },
   apply(hooks, { settings }) {
     if (!settings.enabled) return;

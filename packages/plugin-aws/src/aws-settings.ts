@@ -44,12 +44,20 @@ export function awsSettings(
   return {
     region: {
       env: 'AWS_REGION',
+      description:
+        "the region the AWS calls go to; default the task's region, from the task metadata (target-groups outside ECS: the first target group ARN's)",
       parse: region,
       envOnly: true,
       default: (settings: Readonly<Record<string, unknown>>, config: ResolvedConfig) =>
         config.task?.region ?? fallback(settings),
     },
-    endpoint: { env: 'AWS_ENDPOINT_URL', parse: endpointUrl, envOnly: true },
+    endpoint: {
+      env: 'AWS_ENDPOINT_URL',
+      description:
+        "another endpoint for the AWS calls (moto in the tests, a proxy; the SDK honours it too): an http(s) URL without user or password. Credentials always come from the SDK's default chain: the task role",
+      parse: endpointUrl,
+      envOnly: true,
+    },
   } as const;
 }
 

@@ -28,22 +28,26 @@ const NAME = 'cloud-map';
 const cloudMap = definePlugin({
   name: NAME,
   settings: {
-    /** The Cloud Map service the task is registered in (`srv-…`). Unset: the plugin does nothing. */
     serviceId: {
       env: 'CLOUD_MAP_SERVICE_ID',
+      description:
+        "the Cloud Map service (`srv-…`; the ECS service's `serviceRegistries[].registryArn` ends with it) to take this task out of, right after `/healthcheck/fail` and beside `DRAIN_TIMEOUT`. Unset: the plugin does nothing (and loads no SDK)",
       parse: matching('a Cloud Map service id such as srv-abcdef0123456789', /^srv-[a-z0-9]+$/),
     },
-    /** The instance to take out; default the task id, which ECS service discovery registers as the instance id. */
     instanceId: {
       env: 'CLOUD_MAP_INSTANCE_ID',
+      description:
+        'the instance to take out; default the task id, which ECS service discovery registers as the instance id',
       parse: matching('an instance id (up to 64 characters)', /^[\w.:-]{1,64}$/),
       default: (_settings: unknown, config: ResolvedConfig) => config.task?.taskId,
     },
-    /**
-     * `deregister` (DeregisterInstance), `unhealthy` (UpdateInstanceCustomHealthStatus, for services
-     * with a custom health check config) or `auto` (GetService decides).
-     */
-    action: { env: 'CLOUD_MAP_ACTION', parse: oneOf(['auto', 'deregister', 'unhealthy']), default: 'auto' },
+    action: {
+      env: 'CLOUD_MAP_ACTION',
+      description:
+        '`deregister` (`DeregisterInstance`, then `GetOperation` until `SUCCESS`), `unhealthy` (`UpdateInstanceCustomHealthStatus`, for services with a custom health check config) or `auto` (`GetService` decides: `unhealthy` when the service has a custom health check config)',
+      parse: oneOf(['auto', 'deregister', 'unhealthy']),
+      default: 'auto',
+    },
     ...awsSettings(),
   },
   apply(hooks, { settings, config, env }) {

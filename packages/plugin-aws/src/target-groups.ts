@@ -5,9 +5,9 @@ import {
   METADATA_ENV,
   port,
   Stage,
-  type HookContext,
   type PluginOptions,
   type ResolvedConfig,
+  type StopContext,
 } from '@task-helper/core';
 import { explainAwsError, type CallFix } from './aws-error.ts';
 import {
@@ -25,6 +25,8 @@ const ARN = /^arn:aws[\w-]*:elasticloadbalancing:([a-z0-9-]+):\d{12}:targetgroup
 const IPV4 = /^(\d{1,3}\.){3}\d{1,3}$/;
 /** `draining`: the load balancer sends it no new request; `unused`: it is no target at all. */
 const GONE = new Set(['draining', 'unused']);
+/** DescribeTargetHealth's reason for a target outside the group (state `unused` on AWS, `unavailable` on moto). */
+const NOT_REGISTERED = 'Target.NotRegistered';
 
 /**
  * In `drain`, right after Envoy's `/healthcheck/fail` and beside the DRAIN_TIMEOUT wait,
@@ -34,16 +36,21 @@ const GONE = new Set(['draining', 'unused']);
 const targetGroups = definePlugin({
   name: NAME,
   settings: {
-    /** The ELB target groups (type `ip`) the task is a target of, comma-separated in the environment. Unset: the plugin does nothing. */
     targetGroupArns: {
       env: 'TARGET_GROUP_ARNS',
+      description:
+        'the ELB target groups (type `ip`) to deregister this task from right after `/healthcheck/fail` and beside `DRAIN_TIMEOUT`, waiting until each reports it `draining` (or no target at all); comma-separated in the environment. Unset: the plugin does nothing (and loads no SDK)',
       parse: listOf('target group ARNs (comma-separated in the environment)', ARN),
     },
-    /** The port the target is registered with (the service's loadBalancers containerPort); required with target groups. */
-    port: { env: 'TARGET_PORT', parse: port },
-    /** The target; default the task's private IPv4 address from the task metadata. */
+    port: {
+      env: 'TARGET_PORT',
+      description:
+        "the port the target is registered with (the `containerPort` in the service's `loadBalancers`); required with `TARGET_GROUP_ARNS`",
+      parse: port,
+    },
     ip: {
       env: 'TARGET_IP',
+      description: "the target's address; default the task's private IPv4 address from the task metadata",
       parse: matching('an IPv4 address such as 10.0.1.17', IPV4),
       default: (_settings: unknown, config: ResolvedConfig) => config.task?.privateIpv4,
     },
@@ -82,7 +89,7 @@ export default targetGroups;
 export type TargetGroupsOptions = PluginOptions<typeof targetGroups.settings>;
 
 async function leaveTargetGroups(
-  ctx: HookContext,
+  ctx: StopContext,
   aws: AwsClientSettings,
   arns: string[],
   target: { Id: string; Port: number },
@@ -106,35 +113,48 @@ async function leaveTargetGroups(
       throw explainAwsError(error, how, aws.region);
     }
   };
+  // DescribeTargetHealth takes no resource ARN in IAM: it must be allowed on "*".
+  const health = async (arn: string) => {
+    const { TargetHealthDescriptions } = await send(fix('DescribeTargetHealth', '*'), (o) =>
+      client.send(new elb.DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: [target] }), o),
+    );
+    return TargetHealthDescriptions?.[0]?.TargetHealth;
+  };
+  const gone = (h: { State?: string; Reason?: string } | undefined) =>
+    h !== undefined && (h.Reason === NOT_REGISTERED || (h.State !== undefined && GONE.has(h.State)));
   const leave = async (arn: string): Promise<void> => {
-    let note: string | undefined;
-    try {
+    // Read first: whether ECS deregistered the target before this drain is what decides if
+    // DRAIN_DELAY is needed for the load balancer's callers (docs/aws.md), and AWS's
+    // DeregisterTargets answers success for a target that is not registered, so only this read can tell.
+    const before: { state: string; reason?: string; gone: boolean } = await health(arn).then(
+      (h) => ({ state: h?.State ?? 'unknown', ...(h?.Reason ? { reason: h.Reason } : {}), gone: gone(h) }),
+      (error: Error) => ({ state: `unknown (${error.message})`, gone: false }),
+    );
+    const sinceSignalMs = Date.now() - ctx.signalAt;
+    let state = before.state;
+    if (!before.gone) {
       await send(fix('DeregisterTargets', arn), (o) =>
         client.send(new elb.DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: [target] }), o),
       );
-    } catch (error) {
-      // Not a target any more: ECS (or someone) deregistered it first. The wait below checks that it is gone.
-      if (!/: InvalidTarget(Exception)?:/.test((error as Error).message)) throw error;
-      note = "was not registered (ECS deregisters a service's tasks itself)";
+      state = await pollUntil(
+        ctx,
+        async () => {
+          const now = await health(arn);
+          return gone(now) ? (now?.State ?? 'unused') : undefined;
+        },
+        () => `${target.Id}:${target.Port} was still not draining in ${arn} when the step had to end`,
+      );
     }
-    // DescribeTargetHealth takes no resource ARN in IAM: it must be allowed on "*".
-    const state = await pollUntil(
-      ctx,
-      async () => {
-        const { TargetHealthDescriptions } = await send(fix('DescribeTargetHealth', '*'), (o) =>
-          client.send(new elb.DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: [target] }), o),
-        );
-        const now = TargetHealthDescriptions?.[0]?.TargetHealth?.State;
-        return now !== undefined && GONE.has(now) ? now : undefined;
-      },
-      () => `${target.Id}:${target.Port} was still not draining in ${arn} when the step had to end`,
-    );
     ctx.logger.info(
       {
         targetGroupArn: arn,
         target: `${target.Id}:${target.Port}`,
         state,
-        ...(note ? { note } : {}),
+        found: before.state,
+        ...(before.reason ? { foundReason: before.reason } : {}),
+        outBeforeDrain: before.gone,
+        sinceSignalMs,
+        ...(before.gone ? { note: alreadyOut(before) } : {}),
         ms: Date.now() - started,
       },
       'target deregistered: the load balancer sends it no new request',
@@ -148,4 +168,16 @@ async function leaveTargetGroups(
   } finally {
     client.destroy();
   }
+}
+
+/** Why a target found out of service at the drain's start needs nothing more (DescribeTargetHealth's reason codes). */
+function alreadyOut({ state, reason }: { state: string; reason?: string }): string {
+  if (reason === NOT_REGISTERED)
+    return (
+      'was not registered when the drain started: ECS deregisters a service task, and waits out the deregistration delay, before it stops it; ' +
+      'if this shows on every stop, check TARGET_IP and TARGET_PORT against aws elbv2 describe-target-health'
+    );
+  if (state === 'draining')
+    return 'was already draining when the drain started: it had been deregistered before the drain';
+  return `was ${state}${reason ? ` (${reason})` : ''} when the drain started: the load balancer sends it nothing`;
 }

@@ -19,10 +19,20 @@ const REASONS = { elapsed: 'timeout', until: 'traffic stopped', aborted: 'budget
 const delay = definePlugin({
   name: 'delay',
   settings: {
-    /** Seconds to wait after the stop signal, before the drain starts, so replacements come into service. */
-    drainDelay: { env: 'DRAIN_DELAY', parse: seconds(40), default: delayDefaults.drainDelay },
-    /** Seconds to wait during the drain, after Envoy's health check fails, for callers to notice and in-flight work to end. */
-    drainTimeout: { env: 'DRAIN_TIMEOUT', parse: seconds(40), default: delayDefaults.drainTimeout },
+    drainDelay: {
+      env: 'DRAIN_DELAY',
+      description:
+        'seconds from the stop signal to the drain (`beforeDrain`), so replacement tasks come into service first; counted from the signal, so the steps before it (the app check) do not lengthen it. The stop budget cuts it first',
+      parse: seconds(40),
+      default: delayDefaults.drainDelay,
+    },
+    drainTimeout: {
+      env: 'DRAIN_TIMEOUT',
+      description:
+        'seconds to wait after `/healthcheck/fail` (`drain`), for callers to notice and in-flight requests to end; ends early once a plugin reports traffic stopped (`DRAIN_MIN`)',
+      parse: seconds(40),
+      default: delayDefaults.drainTimeout,
+    },
   },
   apply(hooks, setup) {
     const { drainDelay, drainTimeout } = setup.settings;

@@ -1,6 +1,7 @@
 import { boolean, definePlugin, listOf, oneOf, seconds, Stage, type PluginOptions } from '@task-helper/core';
 import { createAdminClient } from './admin-client.ts';
 import { adminPort, adminUrl as adminUrlParser } from './admin-url.ts';
+import { drainListenersCall, readEnvoyRelease, type EnvoyRelease } from './envoy-version.ts';
 import { assertLive, waitUntilLive } from './readiness.ts';
 import { trafficDefaults, trafficStatsFilter, watchTraffic, type Stat, type TrafficWatch } from './traffic.ts';
 
@@ -20,34 +21,61 @@ const statPrefixList = listOf(
 const envoy = definePlugin({
   name: 'envoy',
   settings: {
-    /** App Mesh's variable: the admin API on 127.0.0.1 at this port, unless ENVOY_ADMIN_URL says otherwise. */
-    accessPort: { env: 'ENVOY_ADMIN_ACCESS_PORT', parse: adminPort, envOnly: true },
-    /** Envoy's admin API; else 127.0.0.1 on ENVOY_ADMIN_ACCESS_PORT. */
+    accessPort: {
+      env: 'ENVOY_ADMIN_ACCESS_PORT',
+      description:
+        "App Mesh's variable: when set and `ENVOY_ADMIN_URL` is not, the admin API is `http://127.0.0.1:<port>`",
+      parse: adminPort,
+      envOnly: true,
+    },
     adminUrl: {
       env: 'ENVOY_ADMIN_URL',
+      description:
+        "Envoy's admin API (else `http://127.0.0.1:$ENVOY_ADMIN_ACCESS_PORT`): plain `http://host:port` only (no https, credentials, path, query or fragment; not a port fetch refuses, such as 6000); redirects are never followed",
       parse: adminUrlParser,
       default: ({ accessPort }: Readonly<Record<string, unknown>>) =>
         accessPort === undefined ? envoyDefaults.adminUrl : `http://127.0.0.1:${accessPort}`,
     },
-    /** In onStart, wait until `/ready` answers LIVE (bounded by START_TIMEOUT). */
-    waitReady: { env: 'ENVOY_WAIT_READY', parse: boolean, default: envoyDefaults.waitReady },
-    /**
-     * Seconds after `/healthcheck/fail` before the drain may end early on Envoy's stats (cover the
-     * downstream health checks' interval × unhealthy threshold). Unset: no early end.
-     */
-    drainMin: { env: 'DRAIN_MIN', parse: seconds(10) },
-    /** Seconds with nothing in flight and no new request that count as "traffic stopped". */
-    quietPeriod: { env: 'DRAIN_QUIET_PERIOD', parse: seconds(1), default: trafficDefaults.quietPeriod },
-    /** Connection managers to watch (comma-separated in the environment); default every one but admin (App Mesh's is `ingress`). */
-    statPrefixes: { env: 'ENVOY_STAT_PREFIXES', parse: statPrefixList, default: [] },
-    /** After `/healthcheck/fail`, also POST `/drain_listeners?graceful&skip_exit` (`inbound`: with `inboundonly`). */
+    waitReady: {
+      env: 'ENVOY_WAIT_READY',
+      description:
+        "at start (`onStart`), wait until Envoy's `/ready` says `LIVE`, bounded by `START_TIMEOUT`; past it the step fails (exit 1) and the drain still runs",
+      parse: boolean,
+      default: envoyDefaults.waitReady,
+    },
+    drainMin: {
+      env: 'DRAIN_MIN',
+      description:
+        "traffic-aware drain: seconds after `/healthcheck/fail` before `DRAIN_TIMEOUT` may end early, once Envoy's stats show nothing in flight and no caller's request answered for `DRAIN_QUIET_PERIOD` (which may lie within `DRAIN_MIN`). At least the callers' health check interval × unhealthy threshold. Unset: `DRAIN_TIMEOUT` never ends early",
+      parse: seconds(10),
+    },
+    quietPeriod: {
+      env: 'DRAIN_QUIET_PERIOD',
+      description:
+        "with `DRAIN_MIN`: seconds with nothing in flight and no caller's request answered that count as traffic stopped. Callers' requests are read from `downstream_rq_completed`, which leaves health checks out on every Envoy (1.29 to 1.40), so callers health-checking the task all through the drain do not hold it open",
+      parse: seconds(1),
+      default: trafficDefaults.quietPeriod,
+    },
+    statPrefixes: {
+      env: 'ENVOY_STAT_PREFIXES',
+      description:
+        "with `DRAIN_MIN`: the stat prefixes of the connection managers to watch, such as `ingress` (App Mesh's) or `inbound_0.0.0.0_15000` (dots allowed), comma-separated in the environment; none: every connection manager but `admin`",
+      parse: statPrefixList,
+      default: [],
+    },
     drainListeners: {
       env: 'ENVOY_DRAIN_LISTENERS',
+      description:
+        "`all` or `inbound`: after `/healthcheck/fail`, also POST `/drain_listeners?graceful&skip_exit` (`inbound` adds `&inboundonly`), so Envoy closes connections on listeners the health check does not cover while still accepting new ones. Envoy's version is read from `/server_info` at start (before 1.34, `inbound` drains outbound listeners too: a warning says so); each release's behaviour: plugin-envoy's README",
       parse: oneOf(['off', 'all', 'inbound']),
       default: envoyDefaults.drainListeners,
     },
-    /** In afterDrain, POST `/quitquitquit` so Envoy exits as soon as the helper is done. */
-    quit: { env: 'ENVOY_QUIT', parse: boolean, default: envoyDefaults.quit },
+    quit: {
+      env: 'ENVOY_QUIT',
+      description: '`true`: POST `/quitquitquit` in `afterDrain`, so Envoy exits as soon as the helper is done',
+      parse: boolean,
+      default: envoyDefaults.quit,
+    },
   },
   apply(hooks, { settings }) {
     const { adminUrl, waitReady, drainMin, quietPeriod, statPrefixes, drainListeners, quit } = settings;
@@ -55,20 +83,24 @@ const envoy = definePlugin({
       drainMin === undefined ? undefined : { drainMinMs: drainMin * 1000, quietMs: quietPeriod * 1000, statPrefixes };
     const admin = createAdminClient(adminUrl);
     const statsPath = `/stats?format=json&filter=${encodeURIComponent(trafficStatsFilter(statPrefixes))}`;
-    // skip_exit: without it Envoy (1.40, checked on the binary) closes the listeners when its
-    // --drain-time-s ends, refusing callers that have not noticed the drain yet; the helper's
-    // DRAIN_TIMEOUT, not Envoy's flag, decides when the task stops taking connections.
-    const drainListenersPath = `/drain_listeners?graceful&skip_exit${drainListeners === 'inbound' ? '&inboundonly' : ''}`;
+    // Read at start, never at the drain: /healthcheck/fail must not wait for it (envoy-version.ts).
+    let release: EnvoyRelease | undefined;
 
     if (waitReady) {
       hooks.onStart.tapPromise({ timeout: Infinity, plan: { label: 'wait until envoy /ready is LIVE' } }, (ctx) =>
         waitUntilLive(admin, ctx),
       );
     }
+    if (drainListeners !== 'off') {
+      hooks.onStart.tapPromise(
+        { plan: { label: `read envoy's version from /server_info, for ENVOY_DRAIN_LISTENERS=${drainListeners}` } },
+        async (ctx) => void (release = await readEnvoyRelease(admin, ctx, drainListeners)),
+      );
+    }
     hooks.health.tapPromise({}, (ctx) => assertLive(admin, ctx));
 
-    // Right after the app check, which may skip the drain: ky loads (about 30 ms) while
-    // DRAIN_DELAY runs, so /healthcheck/fail goes out on time.
+    // Right after the app check, which may skip the drain: node:http loads while DRAIN_DELAY
+    // runs, not at start (an idle helper never carries it), and not on /healthcheck/fail's time.
     hooks.beforeDrain.tapPromise(
       { stage: Stage.BEFORE_DRAIN_PREPARE, plan: { label: 'load the admin client for the drain' } },
       async () => void admin.warm(),
@@ -77,7 +109,7 @@ const envoy = definePlugin({
     // The drain's action; plugin-delay's DRAIN_TIMEOUT wait follows at Stage.DRAIN_WAIT.
     const label = [
       'POST /healthcheck/fail',
-      drainListeners === 'off' ? '' : `, then POST ${drainListenersPath}`,
+      drainListeners === 'off' ? '' : `, then POST ${drainListenersCall(drainListeners, undefined).path}`,
       watch ? `; DRAIN_TIMEOUT may end ${drainMin} s after it, once traffic stops` : '',
     ].join('');
     // The drain's action: no tap before it may spend its time, and only the budget bounds it (a slow Envoy still counts).
@@ -91,15 +123,16 @@ const envoy = definePlugin({
           'envoy health check failed: callers will stop routing here',
         );
         if (watch) {
-          // The watch outlives this tap, so only its abortSignal (budget, end of the drain) bounds the reads.
+          // The watch outlives this tap: its abortSignal (budget, end of the drain) and the GET's own 3 s bound the reads.
           const request = { ...ctx, deadline: Infinity };
           const read = async (): Promise<Stat[]> =>
             (JSON.parse(await admin.get(statsPath, request)) as { stats?: Stat[] }).stats ?? [];
           void watchTraffic(ctx, read, watch);
         }
         if (drainListeners !== 'off') {
-          await admin.post(drainListenersPath, ctx);
-          ctx.logger.info({ inboundOnly: drainListeners === 'inbound' }, 'envoy listeners draining');
+          const { path } = drainListenersCall(drainListeners, release);
+          await admin.post(path, ctx);
+          ctx.logger.info({ inboundOnly: drainListeners === 'inbound', path }, 'envoy listeners draining');
         }
       },
     );

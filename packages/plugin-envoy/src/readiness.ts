@@ -43,8 +43,15 @@ export async function waitUntilLive(admin: AdminClient, ctx: HookContext): Promi
   );
 }
 
-/** `task-helper health`: throws unless Envoy answers LIVE now. */
+/**
+ * States of a live Envoy: after `/healthcheck/fail` it answers DRAINING while it keeps serving. A
+ * check that failed then would mark every draining task's essential container UNHEALTHY, which ECS
+ * counts against the task (a service replaces unhealthy tasks).
+ */
+const ALIVE = new Set(['LIVE', 'DRAINING']);
+
+/** `task-helper health`: throws unless Envoy answers LIVE or DRAINING now. */
 export async function assertLive(admin: AdminClient, ctx: HookContext): Promise<void> {
   const state = await readState(admin, ctx);
-  if (state !== 'LIVE') throw new Error(`envoy is ${state}, not LIVE`);
+  if (!ALIVE.has(state)) throw new Error(`envoy is ${state}, not LIVE or DRAINING`);
 }

@@ -1,4 +1,4 @@
-import { ExitCode } from '@task-helper/core/host';
+import { ExitCode, maskUrlCredentials } from '@task-helper/core/host';
 import { command, type CommandOptions } from './command.ts';
 
 /**
@@ -30,6 +30,7 @@ export function health(options: CommandOptions): Promise<void> {
 /** ECS keeps the output of a health check command: one line, short enough to read there. */
 const MAX_LINE_CHARS = 200;
 function oneLine(text: string): string {
-  const line = text.replace(/\s+/g, ' ');
+  // A plugin's error may hold its URL: credentials masked, as in every log line.
+  const line = maskUrlCredentials(text).replace(/\s+/g, ' ');
   return line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS - 1)}…` : line;
 }

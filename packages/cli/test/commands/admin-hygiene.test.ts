@@ -29,7 +29,7 @@ const live = (req: IncomingMessage, res: ServerResponse): boolean => {
   return true;
 };
 
-describe('redirects from the admin API are never followed (item 10)', () => {
+describe('redirects from the admin API are never followed', () => {
   it('a 307 on POST /healthcheck/fail is a failed step (exit 1), and nothing is sent to where it points', async () => {
     const elsewhere = await standIn((_req, res) => res.end('OK\n'));
     const admin = await standIn((req, res) => {
@@ -57,7 +57,7 @@ describe('redirects from the admin API are never followed (item 10)', () => {
   });
 });
 
-describe('task-helper health judges by status, reads little, prints one short line (item 11)', () => {
+describe('task-helper health judges by status, reads little, prints one short line', () => {
   async function health(ENVOY_ADMIN_URL: string) {
     const { code, stdout } = await runHelper(['health'], { env: { ENVOY_ADMIN_URL, APP_CHECK: 'false' } });
     return { code, stdout };
@@ -65,12 +65,18 @@ describe('task-helper health judges by status, reads little, prints one short li
 
   it('a 500 whose body says LIVE is not healthy', async () => {
     const admin = await standIn((_req, res) => res.writeHead(500).end('LIVE\n'));
-    expect(await health(admin.url)).toEqual({ code: 1, stdout: 'not healthy: envoy: envoy is HTTP 500, not LIVE\n' });
+    expect(await health(admin.url)).toEqual({
+      code: 1,
+      stdout: 'not healthy: envoy: envoy is HTTP 500, not LIVE or DRAINING\n',
+    });
   });
 
   it('a huge or multi-line body is neither echoed nor read to the end', async () => {
     const big = await standIn((_req, res) => res.writeHead(503).end(`INITIALIZING\n${'x'.repeat(1_000_000)}`));
-    expect(await health(big.url)).toEqual({ code: 1, stdout: 'not healthy: envoy: envoy is HTTP 503, not LIVE\n' });
+    expect(await health(big.url)).toEqual({
+      code: 1,
+      stdout: 'not healthy: envoy: envoy is HTTP 503, not LIVE or DRAINING\n',
+    });
   });
 
   it('an answer that never ends is judged on its first bytes, not timed out', async () => {
@@ -79,6 +85,17 @@ describe('task-helper health judges by status, reads little, prints one short li
       const timer = setInterval(() => res.write('x'.repeat(1024)), 1);
       res.on('close', () => clearInterval(timer));
     });
-    expect(await health(endless.url)).toEqual({ code: 1, stdout: 'not healthy: envoy: envoy is HTTP 503, not LIVE\n' });
+    expect(await health(endless.url)).toEqual({
+      code: 1,
+      stdout: 'not healthy: envoy: envoy is HTTP 503, not LIVE or DRAINING\n',
+    });
+  });
+
+  it('a 200 LIVE whose answer never ends is judged by its status line and first bytes: healthy', async () => {
+    const stalled = await standIn((_req, res) => {
+      res.writeHead(200);
+      res.write('LIVE\n');
+    });
+    expect(await health(stalled.url)).toEqual({ code: 0, stdout: 'healthy: envoy\n' });
   });
 });
