@@ -52,12 +52,13 @@ await build({
     index: 'packages/cli/src/index.ts',
     core: 'packages/core/src/index.ts',
     'core-testing': 'packages/core/src/testing.ts',
+    'plugin-app-check': 'packages/plugin-app-check/src/index.ts',
     'plugin-delay': 'packages/plugin-delay/src/index.ts',
     'plugin-envoy': 'packages/plugin-envoy/src/index.ts',
     'plugin-aws': 'packages/plugin-aws/src/index.ts',
     'plugin-aws-cloud-map': 'packages/plugin-aws/src/cloud-map.ts',
     'plugin-aws-target-groups': 'packages/plugin-aws/src/target-groups.ts',
-    'plugin-aws-ecs-stop-timeout-cli': 'packages/plugin-aws/src/ecs-stop-timeout-cli.ts',
+    'plugin-aws-ecs-stop-timeout': 'packages/plugin-aws/src/ecs-stop-timeout.ts',
   },
   outdir: path.join(cli, 'dist'),
   outExtension: { '.js': '.mjs' },
@@ -109,7 +110,7 @@ const core = path.join(scope, 'core');
 writePackage(core, '@task-helper/core', { '.': './index.mjs', './testing': './testing.mjs' });
 reexport(path.join(core, 'index.mjs'), 'core');
 reexport(path.join(core, 'testing.mjs'), 'core-testing');
-for (const plugin of ['plugin-delay', 'plugin-envoy']) {
+for (const plugin of ['plugin-app-check', 'plugin-delay', 'plugin-envoy']) {
   const dir = path.join(scope, plugin);
   writePackage(dir, `@task-helper/${plugin}`, { '.': './index.mjs' });
   reexport(path.join(dir, 'index.mjs'), plugin, true);
@@ -121,15 +122,12 @@ writePackage(aws, '@task-helper/plugin-aws', {
   '.': './index.mjs',
   './cloud-map': './cloud-map.mjs',
   './target-groups': './target-groups.mjs',
-  './ecs-stop-timeout-cli': './ecs-stop-timeout-cli.mjs',
+  './ecs-stop-timeout': './ecs-stop-timeout.mjs',
 });
 reexport(path.join(aws, 'index.mjs'), 'plugin-aws');
 reexport(path.join(aws, 'cloud-map.mjs'), 'plugin-aws-cloud-map', true);
 reexport(path.join(aws, 'target-groups.mjs'), 'plugin-aws-target-groups', true);
-// The script the CLI runs in a child process at start to read the container's stopTimeout.
-writeFileSync(
-  path.join(aws, 'ecs-stop-timeout-cli.mjs'),
-  `import '../cli/dist/plugin-aws-ecs-stop-timeout-cli.mjs';\n`,
-);
+// The module whose answerInChild the CLI runs in a child process at start to read the container's stopTimeout.
+reexport(path.join(aws, 'ecs-stop-timeout.mjs'), 'plugin-aws-ecs-stop-timeout');
 mkdirSync(path.join(out, 'config'), { recursive: true });
 console.log(`built ${path.relative(root, out)}`);

@@ -5,13 +5,12 @@
 import { globSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { appCheck } from '@task-helper/cli';
-import { stopSchedule, type ResolvedConfig, type SettingDeclarations, type TaskMetadata } from '@task-helper/core';
-import { ExitCode, exitCodeMeanings, forcedExitCode } from '@task-helper/core/host';
+import type { ResolvedConfig, SettingDeclarations, TaskMetadata } from '@task-helper/core';
+import { coreSettings, ExitCode, exitCodeMeanings, stopSchedule } from '@task-helper/core/host';
 import { cloudMap, targetGroups } from '@task-helper/plugin-aws';
 import delay from '@task-helper/plugin-delay';
 import envoy from '@task-helper/plugin-envoy';
-import { coreSettings } from '../packages/cli/src/config.ts';
-import { STOP_SIGNALS } from '../packages/cli/src/signal-catcher.ts';
+import { forcedExitCode, STOP_SIGNALS } from '../packages/cli/src/signals.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -138,12 +137,12 @@ export function settingRows(): SettingRow[] {
       });
     }
   }
-  for (const spec of coreSettings)
+  for (const [key, declared] of Object.entries(coreSettings))
     add('core', {
-      env: spec.env,
-      option: spec.option,
-      default: shown(spec.fallback),
-      description: spec.description ?? '',
+      env: declared.env,
+      option: key,
+      default: shown(declared.default),
+      description: declared.description,
     });
   return rows;
 }

@@ -42,14 +42,20 @@ async function startTask(): Promise<Task> {
     return {
       listenerUrl: envoy.listeners.ingress!,
       env: { ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port) },
-      close: async () => (await envoy.close(), await app.close()),
+      close: async () => {
+        await envoy.close();
+        await app.close();
+      },
     };
   }
   const envoy = await startEnvoySim({ upstream: app.url });
   return {
     listenerUrl: envoy.listenerUrl,
     env: { ENVOY_ADMIN_URL: envoy.adminUrl, PORT: String(app.port) },
-    close: async () => (await envoy.close(), await app.close()),
+    close: async () => {
+      await envoy.close();
+      await app.close();
+    },
   };
 }
 
@@ -65,7 +71,10 @@ function startCallers(tasks: Task[]) {
     tasks.forEach((task, i) => {
       void fetch(`${task.listenerUrl}/ping/ping`, { signal: AbortSignal.timeout(CHECK_MS) })
         .then(
-          async (response) => (await response.arrayBuffer(), response.status === 200),
+          async (response) => {
+            await response.arrayBuffer();
+            return response.status === 200;
+          },
           () => false,
         )
         .then((ok) => {
@@ -84,7 +93,10 @@ function startCallers(tasks: Task[]) {
       counts.sent += 1;
       if (i === 0) counts.toA += 1;
       const ok = await fetch(`${tasks[i]!.listenerUrl}/`, { signal: AbortSignal.timeout(2_000) }).then(
-        async (response) => (await response.arrayBuffer(), response.status === 200),
+        async (response) => {
+          await response.arrayBuffer();
+          return response.status === 200;
+        },
         () => false,
       );
       if (!ok) counts.failed += 1;

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { stopSchedule } from '@task-helper/core';
-import { defaults, type SettingRecord } from '@task-helper/core/host';
+import { defaults, stopSchedule, type SettingRecord } from '@task-helper/core/host';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runHelper } from '../../test/support/helper-process.ts';
 import { tempDir } from '../../test/support/temp-config.ts';

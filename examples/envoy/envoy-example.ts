@@ -5,7 +5,7 @@ import { load } from 'js-yaml';
 /** The sidecar example's files, and the facts other examples and the tests must agree with. */
 
 export const EXAMPLE_BOOTSTRAP = path.join(import.meta.dirname, 'envoy.yaml');
-export const EXAMPLE_DOCKERFILE = path.join(import.meta.dirname, 'Dockerfile');
+const EXAMPLE_DOCKERFILE = path.join(import.meta.dirname, 'Dockerfile');
 
 interface SocketAddress {
   address: string;
@@ -27,16 +27,16 @@ interface Cluster {
     endpoints: Array<{ lb_endpoints: Array<{ endpoint: { address: { socket_address: SocketAddress } } }> }>;
   };
 }
-export interface Bootstrap {
+interface Bootstrap {
   admin: { address: { socket_address: SocketAddress } };
   static_resources: { listeners: Listener[]; clusters: Cluster[] };
 }
 
-export function loadBootstrap(file = EXAMPLE_BOOTSTRAP): Bootstrap {
-  return load(readFileSync(file, 'utf8')) as Bootstrap;
+function loadBootstrap(): Bootstrap {
+  return load(readFileSync(EXAMPLE_BOOTSTRAP, 'utf8')) as Bootstrap;
 }
 
-export interface SidecarListener {
+interface SidecarListener {
   address: string;
   port: number;
   direction: string | undefined;
@@ -80,7 +80,8 @@ function listener(config: Bootstrap, name: string): SidecarListener {
 }
 
 /** What the example's ECS task and the helper's settings depend on. */
-export function sidecar(config: Bootstrap = loadBootstrap()): Sidecar {
+export function sidecar(): Sidecar {
+  const config = loadBootstrap();
   const app = config.static_resources.clusters.find((c) => c.name === 'app')?.load_assignment?.endpoints[0]
     ?.lb_endpoints[0]?.endpoint.address.socket_address;
   if (!app) throw new Error('envoy.yaml has no cluster named app with one endpoint');
@@ -93,11 +94,12 @@ export function sidecar(config: Bootstrap = loadBootstrap()): Sidecar {
 }
 
 /** The Dockerfile's `FROM` image and exec-form `CMD`. */
-export function dockerfile(file = EXAMPLE_DOCKERFILE): {
+export function dockerfile(): {
   from: string;
   copies: Array<[string, string]>;
   cmd: string[];
 } {
+  const file = EXAMPLE_DOCKERFILE;
   const text = readFileSync(file, 'utf8');
   const from = /^FROM\s+(\S+)/m.exec(text)?.[1];
   const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(text)?.[1];

@@ -10,12 +10,14 @@ import { createRestrictedUser, motoQuery } from '../support/aws-resources.ts';
 import { startMetadataServer, type MetadataServer } from '../support/ecs-metadata.ts';
 import { runHelper, startHelper } from '../support/helper-process.ts';
 import { MOTO_REGION, startMoto, type Moto } from '../support/moto.ts';
+import { startTask, type SimTask } from '../support/task.ts';
 import { tempDir } from '../support/temp-config.ts';
 
 // `task-helper plan` in a task that moto's ECS runs: the metadata endpoint names the task, the
 // helper asks ecs:DescribeTasks and ecs:DescribeTaskDefinition for its container's stopTimeout.
 let moto: Moto;
 let metadata: MetadataServer | undefined;
+let stack: SimTask | undefined;
 beforeAll(async () => void (moto = await startMoto()), 30_000);
 afterAll(() => moto?.close());
 beforeEach(() => moto.reset());
@@ -23,6 +25,8 @@ afterEach(async () => {
   await moto.enforceIam(Infinity);
   await metadata?.close();
   metadata = undefined;
+  await stack?.close();
+  stack = undefined;
 });
 
 /** Runs the task in moto (EC2) with the helper container's stopTimeout as given, and serves its metadata. */
@@ -121,24 +125,46 @@ describe('the stop budget from the task definition, when STOP_TIMEOUT is not set
     expect(stderr).toBe('');
   });
 
-  it('without ecs:DescribeTasks: one warning naming the permission and STOP_TIMEOUT, and the default stays', async () => {
+  it("without ecs:DescribeTasks: one warning naming the permission, the container's stopTimeout and STOP_TIMEOUT, and ECS's default, 30 s", async () => {
     metadata = await runTask(60);
     const credentials = await createRestrictedUser(moto, ['servicediscovery:GetService']);
     await moto.enforceIam(0);
     const { code, stdout, stderr } = await plan(credentials);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/STOP_TIMEOUT +120 +default +core/);
+    expect(stdout).toMatch(/STOP_TIMEOUT +30 +default +core/);
     const warnings = stderr
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as { level: string; msg: string; problem: string });
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({
+    // plugin-delay's warning that the default waits do not fit 30 s is logged at start too.
+    const lookup = warnings.filter((w) => w.msg.startsWith("the helper container's stopTimeout"));
+    expect(lookup).toHaveLength(1);
+    expect(lookup[0]).toMatchObject({
       level: 'warn',
-      msg: "the helper container's stopTimeout could not be read from the task definition: planning with 120 s; allow ecs:DescribeTasks and ecs:DescribeTaskDefinition in the task role, or set STOP_TIMEOUT",
+      stopTimeout: 30,
+      msg: `the helper container's stopTimeout could not be read from the task definition: planning with ECS's default, 30 s; set STOP_TIMEOUT to the stopTimeout of container "task-helper" in the task definition, or allow ecs:DescribeTasks and ecs:DescribeTaskDefinition in the task role`,
     });
-    expect(warnings[0]!.problem).toMatch(
+    expect(lookup[0]!.problem).toMatch(
       /^DescribeTasks failed: (AccessDenied\w*: .*|HTTP 403, with an unreadable error body); fix: allow ecs:DescribeTasks on /,
     );
   });
+
+  it('zero-config in ECS without the permission: the fail is POSTed and the helper exits before the 30 s SIGKILL', async () => {
+    metadata = await runTask(undefined);
+    const credentials = await createRestrictedUser(moto, ['servicediscovery:GetService']);
+    await moto.enforceIam(0);
+    stack = await startTask();
+    // The default sidecar as ECS runs it: no STOP_TIMEOUT, DRAIN_DELAY and DRAIN_TIMEOUT at their 40 s.
+    const helper = startHelper(['run'], {
+      env: { ...stack.env, ...moto.env, ...credentials, ECS_CONTAINER_METADATA_URI_V4: metadata.uri },
+    });
+    await helper.waitForLog('ready');
+    const sigtermAt = helper.kill('SIGTERM');
+    const exited = await helper.exited;
+    expect(helper.lines.find((l) => l.msg === 'stop signal received')).toMatchObject({ stopTimeout: 30 });
+    const fail = stack.envoy.calls.find((c) => c.method === 'POST' && c.path === '/healthcheck/fail');
+    expect(fail).toMatchObject({ status: 200 });
+    expect(exited.code).toBe(0);
+    expect(exited.at - sigtermAt).toBeLessThan(30_000);
+  }, 60_000);
 });

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseTaskMetadata } from '../../packages/cli/src/task-metadata.ts';
+import { parseTaskMetadata } from '../../packages/core/src/task-metadata.ts';
 import { startMetadataServer, type MetadataServer } from '../support/ecs-metadata.ts';
 import { runHelper, startHelper } from '../support/helper-process.ts';
 import { startTask, type SimTask } from '../support/task.ts';
@@ -51,7 +51,7 @@ describe('ECS task metadata', () => {
       'ECS task: arn:aws:ecs:us-west-2:111122223333:task/default/e9028f8d5d8e4f258373e7b93ce9a3c3 in arn:aws:ecs:us-west-2:111122223333:cluster/default, orders:7, container task-helper, 10.0.2.106, FARGATE',
     );
     expect(stdout).toMatch(
-      /drain +envoy \(stage 0\), cloud-map \(stage 50\), target-groups \(stage 50\), delay \(stage 100\)/,
+      /drain +envoy \(stage -1\), cloud-map \(stage 50\), target-groups \(stage 50\), delay \(stage 100\)/,
     );
     expect(stdout).toContain(
       'deregister (or mark unhealthy) instance e9028f8d5d8e4f258373e7b93ce9a3c3 in Cloud Map service srv-abcdef0123456789, beside the drain',

@@ -13,7 +13,7 @@ import { spawnHelper } from '../support/helper-process.ts';
 import { startTask, type SimTask } from '../support/task.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const PUBLISHED = ['core', 'plugin-delay', 'plugin-envoy', 'plugin-aws', 'cli'];
+const PUBLISHED = ['core', 'plugin-app-check', 'plugin-delay', 'plugin-envoy', 'plugin-aws', 'cli'];
 /** npm and the bins' `#!/usr/bin/env node` run on the workspace's Node 24, not the machine's. */
 const env = { PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` };
 const versionOf = (name: string) =>
@@ -79,10 +79,10 @@ beforeAll(async () => {
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => void (body += chunk.toString()));
-    req.on(
-      'end',
-      () => void (received.push({ authorization: req.headers.authorization, body: JSON.parse(body) }), res.end()),
-    );
+    req.on('end', () => {
+      received.push({ authorization: req.headers.authorization, body: JSON.parse(body) });
+      res.end();
+    });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -75,7 +75,10 @@ export function spawnHelper(
     stdout: () => stdout,
     stderr: () => stderr,
     exited,
-    kill: (signal) => (child.kill(signal), Date.now()),
+    kill: (signal) => {
+      child.kill(signal);
+      return Date.now();
+    },
     waitForLog(match, timeoutMs = 10_000) {
       const test = typeof match === 'string' ? (line: LogLine) => line.msg === match : match;
       return new Promise((resolve, reject) => {

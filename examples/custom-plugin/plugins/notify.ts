@@ -1,7 +1,7 @@
 import { definePlugin, httpUrl, seconds, type HookContext, type PluginOptions } from '@task-helper/core';
 
 /** The JSON body the webhook receives. */
-export interface DrainNotice {
+interface DrainNotice {
   /** The task's ARN from the ECS task metadata endpoint; absent outside ECS. */
   task?: string;
   signal: NodeJS.Signals;
@@ -12,7 +12,7 @@ export interface DrainNotice {
 }
 
 // 3 s fits the 5 s the stop budget keeps for afterDrain even when the waits used up the rest.
-export const notifyDefaults = Object.freeze({ timeout: 3 });
+const notifyDefaults = Object.freeze({ timeout: 3 });
 
 /** Tells a webhook that this task has drained (or skipped its drain), in afterDrain. */
 const notify = definePlugin({

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { catchSignals } from './signal-catcher.ts';
+import { catchSignals } from './signals.ts';
 
 // process.getBuiltinModule, not an ESM import: the ESM view of fs, net and util loads their lazy parts (fs/promises, readline…), 2.6 MB of idle memory (bench/footprint.ts).
 const { parseArgs } = process.getBuiltinModule('node:util');

@@ -1,72 +1,25 @@
 import path from 'node:path';
 import type { CosmiconfigResult, Loader } from 'cosmiconfig';
-import { ConfigError, oneOf, seconds, type Plugin, type ResolvedConfig } from '@task-helper/core';
-import {
-  checkOptions,
-  defaults,
-  invalidSetting,
-  logLevels,
-  resolveSetting,
-  settingRecord,
-  type LogLevel,
-  type SettingRecord,
-  type SettingSpec,
-} from '@task-helper/core/host';
+import { ConfigError, errorText, type Plugin, type ResolvedConfig } from '@task-helper/core';
+import { checkOptions, invalidSetting, readCoreSettings, type LogLevel } from '@task-helper/core/host';
 import { resolvePlugins } from './plugin-entries.ts';
 
 // process.getBuiltinModule, not an ESM import: the ESM view of fs, net and util loads their lazy parts (fs/promises, readline…), 2.6 MB of idle memory (bench/footprint.ts).
 const { existsSync, readdirSync } = process.getBuiltinModule('node:fs');
 
 const KEYS = ['stopTimeout', 'startTimeout', 'logLevel', 'plugins'] as const;
-export const logLevelSetting = {
-  option: 'logLevel',
-  env: 'LOG_LEVEL',
-  description: `${logLevels.map((level) => `\`${level}\``).join(', ')}; \`--log-level\` beats it`,
-  parse: oneOf(logLevels),
-  fallback: defaults.logLevel,
-};
-// ECS's container stopTimeout: at most 120 s on Fargate; no maximum documented for EC2, where the
-// agent's ECS_CONTAINER_STOP_TIMEOUT (default 30 s) applies when it is unset. An hour bounds both
-// timeouts: past it a value is a typo, not a plan.
-const stopTimeoutSetting = {
-  option: 'stopTimeout',
-  env: 'STOP_TIMEOUT',
-  description:
-    "seconds ECS allows between SIGTERM and SIGKILL: the container's `stopTimeout` (ECS allows at most 120 on Fargate and documents no maximum on EC2; the helper takes up to 3600). In ECS, when neither this nor the config file gives it and the task role may call `ecs:DescribeTasks` and `ecs:DescribeTaskDefinition`, it is read from the task definition. When the waits do not fit, `DRAIN_DELAY` is cut first",
-  parse: seconds(120, {
-    allowZero: false,
-    max: defaults.maxTimeout,
-    why: "set it to the container's ECS stopTimeout: at most 120 on Fargate; EC2 documents no maximum",
-  }),
-  fallback: defaults.stopTimeout,
-};
-const startTimeoutSetting = {
-  option: 'startTimeout',
-  env: 'START_TIMEOUT',
-  description:
-    'seconds the start waits (`ENVOY_WAIT_READY`, `APP_WAIT_READY`) may take before the helper carries on: past it the step fails (exit 1), `ready` is logged anyway and the drain still runs. Up to 3600',
-  parse: seconds(60, { allowZero: false, max: defaults.maxTimeout, why: 'an hour' }),
-  fallback: defaults.startTimeout,
-};
-/** Core's own settings, read before any plugin's: what the docs' settings table lists as `core` (scripts/docs.ts). */
-export const coreSettings: readonly SettingSpec<unknown>[] = [stopTimeoutSetting, startTimeoutSetting, logLevelSetting];
 
 export interface LoadConfigOptions {
-  /** `--config <file>`: that file or an error; otherwise search `cwd` with cosmiconfig. */
+  /** `--config <file>`: that file or an error; otherwise search the working folder with cosmiconfig. */
   file?: string | undefined;
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
+  env: NodeJS.ProcessEnv;
   /** `--log-level`, which beats LOG_LEVEL and the file. */
   logLevel?: LogLevel | undefined;
 }
 
 /** Finds, loads and validates the config; every problem is a ConfigError naming the culprit. */
-export async function loadConfig({
-  file,
-  cwd = process.cwd(),
-  env = process.env,
-  logLevel,
-}: LoadConfigOptions = {}): Promise<ResolvedConfig> {
+export async function loadConfig({ file, env, logLevel }: LoadConfigOptions): Promise<ResolvedConfig> {
+  const cwd = process.cwd();
   const found = await findConfig(file, cwd);
   const where = found ? found.filepath : 'config';
   const options = checkOptions(found?.config ?? {}, KEYS, where);
@@ -75,15 +28,7 @@ export async function loadConfig({
       ? (await import('./default-config.ts')).defaultPlugins()
       : await resolvePlugins(options.plugins, path.dirname(where), where);
   try {
-    const settings: SettingRecord[] = [];
-    const read = <T>(spec: SettingSpec<T>): T => {
-      const { value, source } = resolveSetting(spec, options, env);
-      settings.push(settingRecord(undefined, spec, value, source));
-      return value;
-    };
-    const stopTimeout = read(stopTimeoutSetting);
-    const startTimeout = read(startTimeoutSetting);
-    const level = read(logLevelSetting);
+    const { stopTimeout, startTimeout, logLevel: level, settings } = readCoreSettings(options, env);
     return { file: found?.filepath, stopTimeout, startTimeout, logLevel: logLevel ?? level, plugins, settings };
   } catch (error) {
     throw found && error instanceof ConfigError ? new ConfigError(`${where}: ${error.message}`) : error;
@@ -156,7 +101,7 @@ function namingLoaders(loaders: Record<string, Loader>): Record<string, Loader> 
 }
 
 function rethrow(error: unknown, filepath: string): never {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = errorText(error);
   // cosmiconfig prefixes JSON/YAML errors with "JSON Error in <file>:" on a line of its own.
   const detail =
     text

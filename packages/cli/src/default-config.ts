@@ -1,7 +1,7 @@
+import appCheck from '@task-helper/plugin-app-check';
 import delay from '@task-helper/plugin-delay';
 import { cloudMap, targetGroups } from '@task-helper/plugin-aws';
 import envoy from '@task-helper/plugin-envoy';
-import appCheck from './app-check.ts';
 import type { Plugin } from '@task-helper/core';
 
 /**

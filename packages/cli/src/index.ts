@@ -1,2 +1,2 @@
-// For config files: the built-in app check, to list beside a team's own plugins.
-export { default as appCheck, appCheckDefaults, type AppCheckOptions } from './app-check.ts';
+// For config files: the built-in app check, to list beside a team's own plugins (also `@task-helper/plugin-app-check`).
+export { default as appCheck, type AppCheckOptions } from '@task-helper/plugin-app-check';

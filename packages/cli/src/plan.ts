@@ -1,15 +1,16 @@
+import type { HookName, ResolvedConfig, TapExtras, TapPlan, TaskMetadata } from '@task-helper/core';
 import {
+  maskSecrets,
+  plannedWaits,
   stopSchedule,
-  type HookName,
-  type ResolvedConfig,
+  tapDeadlines,
   type StopSchedule,
-  type TapExtras,
-  type TapPlan,
-  type TaskMetadata,
-} from '@task-helper/core';
-import { maskSecrets, plannedWaits, type Runner, type SettingRecord, type StrayVariable } from '@task-helper/core/host';
+  type Runner,
+  type SettingRecord,
+  type StrayVariable,
+} from '@task-helper/core/host';
 
-export interface PlannedTap {
+interface PlannedTap {
   plugin: string;
   stage: number;
   timeoutMs: number | undefined;
@@ -18,7 +19,7 @@ export interface PlannedTap {
 }
 
 /** One tap on the stop timeline, in milliseconds from the stop signal. */
-export interface TimelineEntry {
+interface TimelineEntry {
   hook: HookName;
   plugin: string;
   label: string;
@@ -65,21 +66,15 @@ export function planOf(runner: Runner, config: ResolvedConfig): Plan {
   ) as Record<HookName, PlannedTap[]>;
 
   const schedule = stopSchedule(plannedWaits(runner.hooks, config.stopTimeout));
-  const actionIndex = hooks.drain.findIndex((tap) => tap.drainAction);
-  // The same limits the runner sets: the drain's action is due at actionDueMs, waits end at abortAtMs.
-  const limitOf = (hook: (typeof STOP_HOOKS)[number], index: number): number =>
-    hook === 'beforeDrain' || (hook === 'drain' && index < actionIndex)
-      ? schedule.actionDueMs
-      : hook === 'drain'
-        ? schedule.abortAtMs
-        : schedule.exitAtMs;
   const entries: TimelineEntry[] = [];
   let at = 0;
   let plannedEndMs = 0;
   for (const hook of STOP_HOOKS) {
+    // The runner's own rule: each tap ends by its point of the schedule.
+    const points = tapDeadlines(hook, hooks[hook]);
     hooks[hook].forEach((tap, index) => {
       const ms = tap.plan?.ms ?? 0;
-      const endMs = Math.max(at, Math.min(at + ms, limitOf(hook, index)));
+      const endMs = Math.max(at, Math.min(at + ms, schedule[points[index]!]));
       entries.push({
         hook,
         plugin: tap.plugin,

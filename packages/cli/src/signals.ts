@@ -1,11 +1,44 @@
+// The first step of the stop path: the signal, caught and handed to the runner (runner.ts, in
+// @task-helper/core). Only type imports here: this module loads first and alone, so the handlers
+// are in place before anything else loads (bench/signal-handlers.ts measures how soon).
 import type { Logger } from 'pino';
-import { forcedExitCode, type Runner } from '@task-helper/core/host';
-import { IGNORED_SIGNALS, type SignalCatcher } from './signal-catcher.ts';
+import type { Runner } from '@task-helper/core/host';
+
+/** SIGQUIT too: a person sending it wants the helper gone, and leaving means draining first (nginx reads it the same way). */
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
+/**
+ * Logged and ignored. SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (a handler of our own
+ * is what turns that off); SIGHUP (a closed terminal, a reload habit) and SIGUSR2 would kill the
+ * helper without a drain, and it has nothing to reload.
+ */
+const IGNORED_SIGNALS = ['SIGUSR1', 'SIGUSR2', 'SIGHUP'] as const;
+
+export interface SignalCatcher {
+  /** Hands the signals caught so far, then every later one, to `handle`. */
+  deliverTo(handle: (signal: NodeJS.Signals) => void): void;
+}
+
+/**
+ * Installs the handlers at once, first thing in `run`: a signal that arrives while the config and
+ * plugins load is kept until `handleSignals` can act on it.
+ */
+export function catchSignals(): SignalCatcher {
+  const pending: NodeJS.Signals[] = [];
+  let handle = (signal: NodeJS.Signals): void => void pending.push(signal);
+  for (const name of [...STOP_SIGNALS, ...IGNORED_SIGNALS])
+    process.on(name, (signal: NodeJS.Signals) => handle(signal));
+  return {
+    deliverTo(next) {
+      handle = next;
+      for (const signal of pending.splice(0)) next(signal);
+    },
+  };
+}
 
 /**
  * The first SIGTERM, SIGINT or SIGQUIT (caught so far or still to come) starts the stop sequence.
  * ECS sends one SIGTERM and later SIGKILL, so a second signal is only logged; a third, from
- * someone pressing Ctrl+C at a terminal, exits at once.
+ * someone pressing Ctrl+C at a terminal, exits at once with the shell's 128 + the signal's number.
  */
 export function handleSignals(
   signals: SignalCatcher,
@@ -24,8 +57,14 @@ export function handleSignals(
     else if (received === 2)
       logger.warn({ signal }, 'signal ignored: the stop sequence is already running (a third one forces exit)');
     else {
-      logger.error({ signal, exitCode: forcedExitCode(signal) }, 'forced exit');
-      exit(forcedExitCode(signal));
+      const exitCode = forcedExitCode(signal);
+      logger.error({ signal, exitCode }, 'forced exit');
+      exit(exitCode);
     }
   });
+}
+
+/** A third stop signal forces the exit with the shell's convention, 128 + the signal's number (130 for SIGINT, 143 for SIGTERM). */
+export function forcedExitCode(signal: NodeJS.Signals): number {
+  return 128 + process.getBuiltinModule('node:os').constants.signals[signal];
 }

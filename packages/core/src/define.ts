@@ -2,11 +2,11 @@ import { ConfigError } from './errors.ts';
 import { checkOptions, type Parser } from './settings.ts';
 import type {
   HookName,
-  Hooks,
   Plugin,
   PluginHooks,
   ResolvedConfig,
   SetupContext,
+  TapHooks,
   TapOptions,
   TaskHelperConfig,
 } from './types.ts';
@@ -123,7 +123,7 @@ function requiredName(key: string, declared: SettingDeclaration<unknown>): strin
 }
 
 /** The hooks with tapping only, each tap named after the plugin, so its steps are attributed to it. */
-function pluginHooks(hooks: Hooks, name: string): PluginHooks {
+function pluginHooks(hooks: TapHooks, name: string): PluginHooks {
   const tapOnly = (hook: HookName) =>
     Object.freeze({
       tapPromise: (options: TapOptions, fn: (ctx: never) => Promise<unknown>) =>

@@ -85,9 +85,14 @@ export function invalidSetting(name: string, value: unknown, expected: string, {
   return new ConfigError(`${name}=${echo(value, { secret })} is invalid: expected ${expected}`);
 }
 
+/** An error's message (or whatever was thrown, as text); also an abort's reason in a few words. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** The first line of an error's message: enough to name the problem without a stack trace. */
 export function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = errorText(error);
   return (
     text
       .split('\n')

@@ -1,6 +1,8 @@
-import { constants } from 'node:os';
-
-/** Every exit code the helper uses, in one place so docs and code cannot drift; `exitCodeMeanings` says what each means. */
+/**
+ * Every exit code the helper chooses, in one place so docs and code cannot drift; `exitCodeMeanings`
+ * says what each means. A third stop signal forces the exit with the shell's 128 + the signal's
+ * number (`forcedExitCode` in the CLI's signals.ts, which loads before core).
+ */
 export const ExitCode = Object.freeze({
   ok: 0,
   stepFailed: 1,
@@ -19,8 +21,3 @@ export const exitCodeMeanings: Readonly<Record<keyof typeof ExitCode | 'forced',
     'bad configuration (EX_CONFIG): a setting, or a `--config` that is empty, missing, a folder or unreadable; one `fatal` line names the setting, its value and what is allowed',
   forced: 'forced out by a third stop signal: 128 + the signal number',
 });
-
-/** A repeated stop signal forced the exit: the shell convention 128 + signal number. */
-export function forcedExitCode(signal: NodeJS.Signals): number {
-  return 128 + constants.signals[signal];
-}

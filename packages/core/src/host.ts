@@ -1,7 +1,11 @@
-// What a program that loads and runs plugins (the task-helper CLI) needs beyond the plugin API of index.ts.
+// What a program that loads and runs plugins (the task-helper CLI) needs: the plugin API of
+// index.ts, which it re-exports (so the bundle keeps core's modules in few chunks: each chunk the
+// CLI loads at start costs resolution work, measured by bench/footprint.ts), and the runner's side.
+export * from './index.ts';
+export { coreSettings, readCoreSettings, resolveCoreSetting } from './core-settings.ts';
 export { defaults } from './defaults.ts';
-export { echo, ExitError, firstLine, invalidSetting, maskSecrets, maskUrlCredentials } from './errors.ts';
-export { ExitCode, exitCodeMeanings, forcedExitCode } from './exit-codes.ts';
+export { echo, ExitError, invalidSetting, maskSecrets, maskUrlCredentials } from './errors.ts';
+export { ExitCode, exitCodeMeanings } from './exit-codes.ts';
 export { createLogger, logLevels, type LogLevel } from './logger.ts';
 export { Runner, type RunnerOptions } from './runner.ts';
 export {
@@ -13,6 +17,12 @@ export {
   type SettingSpec,
 } from './settings.ts';
 export type { StrayVariable } from './stray-env.ts';
-export { METADATA_ENV } from './task-metadata.ts';
-export { plannedWaits } from './stop-schedule.ts';
+export { identifyTask } from './task-metadata.ts';
+export {
+  plannedWaits,
+  stopSchedule,
+  tapDeadlines,
+  type PlannedWaits,
+  type StopSchedule,
+} from './stop-schedule.ts';
 export { catchStrayErrors } from './stray-errors.ts';

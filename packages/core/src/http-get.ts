@@ -14,7 +14,7 @@ export interface HttpAnswer {
  * no redirect. Envoy's admin answers with a length or in chunks; both are read.
  */
 /** Every answer the checks read is a few bytes; past this much the rest is not read. */
-export const MAX_ANSWER_BYTES = 8 * 1024;
+const MAX_ANSWER_BYTES = 8 * 1024;
 
 /**
  * Rejects with code TIMEOUT ("no answer within N ms") when `timeoutMs` passes before the headers

@@ -1,6 +1,6 @@
 // The plugin author's API, and nothing else: what runs plugins (Runner, logger, exit codes) is in
 // `@task-helper/core/host`, the test runner in `@task-helper/core/testing`.
-export { AbortReason, AbortReasonError } from './abort-reasons.ts';
+export { AbortReason, AbortReasonError } from './deadline.ts';
 export {
   defineConfig,
   definePlugin,
@@ -12,19 +12,17 @@ export {
   type SettingDeclaration,
   type SettingDeclarations,
 } from './define.ts';
-export { ConfigError } from './errors.ts';
+export { ConfigError, errorText, firstLine } from './errors.ts';
 export { httpGet, type HttpAnswer } from './http-get.ts';
 export type { LogLevel } from './logger.ts';
-export { boolean, httpUrl, oneOf, port, seconds, urlPath, type Parser } from './settings.ts';
+export { boolean, httpUrl, listOf, oneOf, port, seconds, urlPath, type Parser } from './settings.ts';
 export { defineFact, TRAFFIC_STOPPED, type Fact, type SharedFacts } from './shared.ts';
-export { stopSchedule, type PlannedWaits, type StopSchedule } from './stop-schedule.ts';
 export type { Sleep, SleepOptions, SleepResult } from './sleep.ts';
 export { Stage } from './stages.ts';
-export type { TaskMetadata } from './task-metadata.ts';
+export { METADATA_ENV, type TaskMetadata } from './task-metadata.ts';
 export type {
   HookContext,
   HookName,
-  Hooks,
   Plugin,
   PluginEntry,
   PluginHook,
@@ -37,6 +35,7 @@ export type {
   StopContext,
   StopHookName,
   TapExtras,
+  TapHooks,
   TapOptions,
   TapPlan,
   TaskHelperConfig,

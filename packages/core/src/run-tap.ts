@@ -1,108 +1,131 @@
+import type { Logger } from 'pino';
 import type { FullTap } from 'tapable';
-import { AbortReason, reasonText } from './abort-reasons.ts';
+import { AbortReason, Deadline } from './deadline.ts';
 import { defaults } from './defaults.ts';
-import { firstLine } from './errors.ts';
+import { errorText, firstLine } from './errors.ts';
 import { createSleep } from './sleep.ts';
 import { tapScope } from './stray-errors.ts';
-import type { HookContext, SkipDrain, Step, TapExtras } from './types.ts';
+import type { HookContext, SkipDrain, Step, StepOutcome, TapExtras } from './types.ts';
+
+/** What a hook's taps share; runTap adds each tap's own logger, abortSignal, deadline and sleep. */
+export type HookBase = Omit<HookContext, 'logger' | 'abortSignal' | 'deadline' | 'sleep'>;
+
+/** A tap as the runner reads it off its tapable hook. */
+export type Tap = FullTap & TapExtras;
 
 class Abandoned extends Error {}
+
+/**
+ * Runs one tap in isolation: its own logger, abortSignal and timeout, every error caught, so a
+ * throwing or hanging plugin never stops the sequence. Its abortSignal fires at the earliest of
+ * its own timeout and `bound` (the hook's deadline and, in the stop hooks, the schedule's point
+ * for this tap); `bound` also fires when the hook is over, for work the tap left running. Never
+ * rejects: resolves with the tap's step and, for a beforeDrain tap, its request to skip the drain.
+ */
+export async function runTap(
+  tap: Tap,
+  base: HookBase,
+  hookLogger: Logger,
+  bound: Deadline,
+): Promise<{ step: Step; skip: SkipDrain | undefined }> {
+  const started = Date.now();
+  const timeoutMs = tap.timeout ?? defaults.tapTimeoutMs;
+  const own = Deadline.after(timeoutMs, AbortReason.tapTimeout, started);
+  const deadline = own.earliest(bound);
+  const { signal } = deadline;
+  const logger = hookLogger.child({ plugin: tap.name, hook: base.hook });
+  const ctx: HookContext = {
+    ...base,
+    logger,
+    abortSignal: signal,
+    deadline: deadline.at,
+    sleep: createSleep(logger, signal),
+  };
+
+  const abandon = abandonAfterAbort(signal);
+  let ending: Omit<TapEnding, 'aborted' | 'reason' | 'drainAction' | 'timeoutMs'>;
+  let skip: SkipDrain | undefined;
+  try {
+    // The tap runs in its own async scope, so an error it leaves unhandled can be laid at its door.
+    const result = await Promise.race([
+      tapScope.run({ plugin: tap.name, hook: base.hook }, () => invoke(tap, ctx)),
+      abandon.promise,
+    ]);
+    ending = { ended: 'returned' };
+    skip = isSkip(result) ? { skip: result.skip } : undefined;
+  } catch (error) {
+    ending = error instanceof Abandoned ? { ended: 'abandoned' } : { ended: 'threw', error };
+  } finally {
+    abandon.cancel();
+    // Only the tap's own timer: `bound` still fires when its hook is over, which stops work the
+    // tap left running in the background (such as a traffic watcher).
+    own.cancel();
+  }
+  const { outcome, error } = tapOutcome({
+    ...ending,
+    aborted: signal.aborted,
+    reason: signal.reason,
+    drainAction: tap.drainAction === true,
+    timeoutMs,
+  });
+  const step: Step = {
+    plugin: tap.name,
+    hook: base.hook,
+    ms: Date.now() - started,
+    outcome,
+    ...(error === undefined ? {} : { error }),
+  };
+  if (outcome === 'failed') logger.error({ ms: step.ms, error }, 'step failed');
+  else if (outcome === 'timeout') logger.error({ ms: step.ms, error }, 'step timed out');
+  else if (error !== undefined) logger.warn({ ms: step.ms, outcome, error }, 'step finished');
+  else logger.info({ ms: step.ms, outcome }, 'step finished');
+  return { step, skip };
+}
+
+/** How a tap's run ended, as runTap saw it. */
+export interface TapEnding {
+  /** `abandoned`: it ignored its fired abortSignal past `abandonGraceMs`, and was left behind. */
+  ended: 'returned' | 'threw' | 'abandoned';
+  /** What it threw or rejected with. */
+  error?: unknown;
+  /** Whether its abortSignal had fired when it ended, and why. */
+  aborted: boolean;
+  reason?: unknown;
+  drainAction: boolean;
+  timeoutMs: number;
+}
 
 /** The reasons the stop budget cuts a tap for: what the tap then does (return or reject) does not change the outcome. */
 const BUDGET = new Set<unknown>([AbortReason.stopBudget, AbortReason.drainActionDue]);
 
-/** A point beyond the hook's own limit at which this tap must stop. */
-export interface TapLimit {
-  signal: AbortSignal;
-  at: number;
-}
-
 /**
- * Runs one tap in isolation: its own logger, abortSignal and timeout, every error caught and
- * recorded, so a throwing or hanging plugin never stops the sequence. tapable's series hooks
- * would otherwise stop at the first rejection.
+ * What happened → the step's outcome and error (the table in docs/architecture.md, "Isolation of
+ * taps"). Cut by the budget (or the drain's action being due) is one outcome, whether the tap then
+ * returns or rejects; only the drain's action being cut is a failure: the fail may not have gone out.
  */
-export async function runTap(
-  tap: FullTap & TapExtras,
-  phase: HookContext,
-  record: (step: Step) => void,
-  limit?: TapLimit,
-): Promise<SkipDrain | undefined> {
-  const started = Date.now();
-  const timeoutMs = tap.timeout ?? defaults.tapTimeoutMs;
-  const controller = new AbortController();
-  const timer = Number.isFinite(timeoutMs)
-    ? setTimeout(() => controller.abort(AbortReason.tapTimeout), timeoutMs)
-    : undefined;
-  for (const outer of limit ? [phase.abortSignal, limit.signal] : [phase.abortSignal]) {
-    if (outer.aborted) controller.abort(outer.reason);
-    else outer.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
+export function tapOutcome({ ended, error, aborted, reason, drainAction, timeoutMs }: TapEnding): {
+  outcome: StepOutcome;
+  error?: string;
+} {
+  const timedOut = { outcome: 'timeout', error: `did not finish within its ${timeoutMs} ms timeout` } as const;
+  const cut = (text?: string) =>
+    drainAction
+      ? ({ outcome: 'failed', error: text ?? `aborted: ${errorText(reason)}` } as const)
+      : ({ outcome: 'cut', ...(text === undefined ? {} : { error: text }) } as const);
+  if (ended === 'returned') {
+    if (!aborted) return { outcome: 'ok' };
+    return reason === AbortReason.tapTimeout ? timedOut : cut();
   }
-
-  const logger = phase.logger.child({ plugin: tap.name, hook: phase.hook });
-  const ctx: HookContext = {
-    ...phase,
-    logger,
-    abortSignal: controller.signal,
-    deadline: Math.min(phase.deadline, started + timeoutMs, limit?.at ?? Infinity),
-    sleep: createSleep(logger, controller.signal),
-  };
-  const finish = (outcome: Step['outcome'], error?: string): void => {
-    const step: Step = {
-      plugin: tap.name,
-      hook: phase.hook,
-      ms: Date.now() - started,
-      outcome,
-      ...(error === undefined ? {} : { error }),
-    };
-    record(step);
-    if (outcome === 'failed') logger.error({ ms: step.ms, error }, 'step failed');
-    else if (outcome === 'timeout') logger.error({ ms: step.ms, error }, 'step timed out');
-    else if (error !== undefined) logger.warn({ ms: step.ms, outcome, error }, 'step finished');
-    else logger.info({ ms: step.ms, outcome }, 'step finished');
-  };
-  // Cut by the budget (or the drain's action being due) is one outcome, whether the tap then
-  // returns or rejects; only the drain's action being cut is a failure: the fail may not have gone out.
-  const cut = (error?: string): void =>
-    tap.drainAction
-      ? finish('failed', error ?? `aborted: ${reasonText(controller.signal.reason)}`)
-      : finish('cut', error);
-
-  const abandon = abandonAfterAbort(controller.signal);
-  try {
-    // The tap runs in its own async scope, so an error it leaves unhandled can be laid at its door.
-    const result = await Promise.race([
-      tapScope.run({ plugin: tap.name, hook: phase.hook }, () => invoke(tap, ctx)),
-      abandon.promise,
-    ]);
-    if (!controller.signal.aborted) finish('ok');
-    else if (controller.signal.reason === AbortReason.tapTimeout)
-      finish('timeout', `did not finish within its ${timeoutMs} ms timeout`);
-    else cut();
-    return isSkip(result) ? { skip: result.skip } : undefined;
-  } catch (error) {
-    const { aborted, reason } = controller.signal;
-    // A tap that honours its abortSignal usually rejects with an AbortError: report why it was stopped.
-    if (aborted && reason === AbortReason.tapTimeout)
-      finish('timeout', `did not finish within its ${timeoutMs} ms timeout`);
-    // A stop signal during onStart starts the drain; the step it interrupts did not fail.
-    else if (aborted && reason === AbortReason.stopSignal) finish('cut');
-    else if (error instanceof Abandoned) finish('timeout', `did not stop when asked (${reasonText(reason)})`);
-    else {
-      const text =
-        aborted && (error === reason || (error instanceof Error && error.name === 'AbortError'))
-          ? `aborted: ${reasonText(reason)}`
-          : firstLine(error);
-      if (aborted && BUDGET.has(reason)) cut(text);
-      else finish('failed', text);
-    }
-    return undefined;
-  } finally {
-    abandon.cancel();
-    clearTimeout(timer);
-    // The phase listener stays: the tap's abortSignal also fires when its hook is over, which
-    // stops work the tap left running in the background (such as a traffic watcher).
-  }
+  // A tap that honours its abortSignal usually rejects with an AbortError: report why it was stopped.
+  if (aborted && reason === AbortReason.tapTimeout) return timedOut;
+  // A stop signal during onStart starts the drain; the step it interrupts did not fail.
+  if (aborted && reason === AbortReason.stopSignal) return { outcome: 'cut' };
+  if (ended === 'abandoned') return { outcome: 'timeout', error: `did not stop when asked (${errorText(reason)})` };
+  const text =
+    aborted && (error === reason || (error instanceof Error && error.name === 'AbortError'))
+      ? `aborted: ${errorText(reason)}`
+      : firstLine(error);
+  return aborted && BUDGET.has(reason) ? cut(text) : { outcome: 'failed', error: text };
 }
 
 function invoke(tap: FullTap, ctx: HookContext): Promise<unknown> {

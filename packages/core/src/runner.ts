@@ -1,30 +1,38 @@
 import type { Logger } from 'pino';
-import type { FullTap } from 'tapable';
-import { AbortReason } from './abort-reasons.ts';
-import { abortAfter } from './abort-after.ts';
-import { startBudget } from './budget.ts';
+import { AsyncSeriesBailHook, AsyncSeriesHook } from 'tapable';
+import { AbortReason, Deadline } from './deadline.ts';
 import { defaults } from './defaults.ts';
 import { ConfigError, firstLine } from './errors.ts';
 import { ExitCode } from './exit-codes.ts';
-import { createHooks } from './hooks.ts';
+import { runTap, type HookBase, type Tap } from './run-tap.ts';
 import { resolveSetting, settingRecord, type SettingRecord, type SettingSpec } from './settings.ts';
 import { SharedFacts } from './shared.ts';
 import { strayVariables, type StrayVariable } from './stray-env.ts';
-import { createSleep } from './sleep.ts';
-import { plannedWaits, stopSchedule } from './stop-schedule.ts';
-import type { TapLimit } from './run-tap.ts';
-import type { HookContext, HookName, Hooks, ResolvedConfig, Step, TapExtras } from './types.ts';
+import { plannedWaits, stopSchedule, tapDeadlines, type SchedulePoint } from './stop-schedule.ts';
+import type {
+  HookContext,
+  HookName,
+  Hooks,
+  ResolvedConfig,
+  SkipDrain,
+  Step,
+  StopContext,
+  StopHookName,
+  TapExtras,
+  TapHooks,
+} from './types.ts';
 
 export interface RunnerOptions {
   config: ResolvedConfig;
   logger: Logger;
-  env?: NodeJS.ProcessEnv;
+  env: NodeJS.ProcessEnv;
 }
 
 /**
  * Owns the hooks and runs them: `start()` runs onStart and logs `ready`; `stop(signal)` runs
  * beforeDrain, drain (unless skipped) and afterDrain within the stop budget, once, and resolves
- * with the exit code.
+ * with the exit code. tapable is the registration API (`tapPromise` with `stage` and `before`,
+ * which order `hook.taps`); the runner runs each hook's taps itself, one `runTap` at a time.
  */
 export class Runner {
   readonly hooks: Hooks;
@@ -37,28 +45,22 @@ export class Runner {
   /** Every line of a phase carries `phase` (start, stop, health), so one query finds a whole drain. */
   readonly #phaseLogger: Record<'start' | 'stop' | 'health', Logger>;
   readonly #shared = new SharedFacts();
-  /** `beside` taps still running in the current hook. */
-  #beside: Array<Promise<unknown>> = [];
   #starting: Promise<void> = Promise.resolve();
   readonly #startAbort = new AbortController();
   #stopping: Promise<number> | undefined;
   #skipped: string | undefined;
-  #actionDue: TapLimit | undefined;
   #strayErrors = 0;
 
-  constructor({ config, logger, env = process.env }: RunnerOptions) {
+  constructor({ config, logger, env }: RunnerOptions) {
     this.config = config;
     this.#phaseLogger = {
       start: logger.child({ phase: 'start' }),
       stop: logger.child({ phase: 'stop' }),
       health: logger.child({ phase: 'health' }),
     };
-    this.hooks = createHooks(
-      (step) => this.steps.push(step),
-      (running) => this.#beside.push(running),
-      (hook, tap) => this.#limitOf(hook, tap),
-    );
+    this.hooks = createHooks();
     this.settings = [...config.settings];
+    const hooks = tapOnly(this.hooks);
     for (const plugin of config.plugins) {
       const setting = <T>(spec: SettingSpec<T>, options: Readonly<Record<string, unknown>>): T => {
         const { value, source } = resolveSetting(spec, options, env);
@@ -66,7 +68,7 @@ export class Runner {
         return value;
       };
       try {
-        plugin.apply(this.hooks, { env, config, logger: logger.child({ plugin: plugin.name }), setting });
+        plugin.apply(hooks, { env, config, logger: logger.child({ plugin: plugin.name }), setting });
       } catch (error) {
         const problem =
           error instanceof ConfigError ? `: ${error.message}` : ` could not be set up: ${firstLine(error)}`;
@@ -99,13 +101,11 @@ export class Runner {
 
   /** Runs the `health` hook once, within `defaults.healthTimeoutMs`, and returns its steps. */
   async health(): Promise<Step[]> {
-    const limit = abortAfter(defaults.healthTimeoutMs, AbortReason.healthTimeout);
+    const deadline = Deadline.after(defaults.healthTimeoutMs, AbortReason.healthTimeout);
     try {
-      await this.#phase('health', limit.signal, Date.now() + defaults.healthTimeoutMs, (ctx) =>
-        this.hooks.health.promise(ctx),
-      );
+      await this.#runHook('health', () => deadline);
     } finally {
-      limit.cancel();
+      deadline.cancel();
     }
     return this.steps.filter((s) => s.hook === 'health');
   }
@@ -118,13 +118,12 @@ export class Runner {
         'environment variable ignored: task-helper and its plugins do not read it',
       );
     }
-    const startTimeoutMs = this.config.startTimeout * 1000;
-    const limit = abortAfter(startTimeoutMs, AbortReason.startTimeout);
+    const timeout = Deadline.after(this.config.startTimeout * 1000, AbortReason.startTimeout, started);
     try {
-      const signal = AbortSignal.any([this.#startAbort.signal, limit.signal]);
-      await this.#phase('onStart', signal, started + startTimeoutMs, (ctx) => this.hooks.onStart.promise(ctx));
+      const deadline = timeout.earliest(Deadline.of(this.#startAbort.signal));
+      await this.#runHook('onStart', () => deadline);
     } finally {
-      limit.cancel();
+      timeout.cancel();
     }
     if (this.#startAbort.signal.aborted) {
       this.#phaseLogger.start.warn({ ms: Date.now() - started }, 'start interrupted by stop signal');
@@ -138,10 +137,13 @@ export class Runner {
 
   async #stop(signal: NodeJS.Signals): Promise<number> {
     const started = Date.now();
-    const stop = { stopSignal: signal, signalAt: started };
     const schedule = stopSchedule(plannedWaits(this.hooks, this.config.stopTimeout));
-    const budget = startBudget(schedule, started);
-    this.#actionDue = { signal: budget.actionDueSignal, at: budget.actionDueAt };
+    // The stop budget: each point of the schedule as a deadline counted from the stop signal.
+    const points: Record<SchedulePoint, Deadline> = {
+      actionDueMs: Deadline.at(started + schedule.actionDueMs, AbortReason.drainActionDue, started),
+      abortAtMs: Deadline.at(started + schedule.abortAtMs, AbortReason.stopBudget, started),
+      exitAtMs: Deadline.at(started + schedule.exitAtMs, AbortReason.stopBudget, started),
+    };
     this.#phaseLogger.stop.info(
       {
         signal,
@@ -154,20 +156,22 @@ export class Runner {
     this.#startAbort.abort(AbortReason.stopSignal);
     await this.#starting;
 
-    const { drainSignal, abortAt, exitSignal, exitAt } = budget;
-    const bail = await this.#phase('beforeDrain', drainSignal, abortAt, (ctx) =>
-      this.hooks.beforeDrain.promise({ ...ctx, ...stop, hook: 'beforeDrain' }),
-    );
-    this.#skipped = bail?.skip;
-    if (bail) this.#phaseLogger.stop.info({ reason: bail.skip }, 'drain skipped');
-    else
-      await this.#phase('drain', drainSignal, abortAt, (ctx) =>
-        this.hooks.drain.promise({ ...ctx, ...stop, hook: 'drain' }),
-      );
-    await this.#phase('afterDrain', exitSignal, exitAt, (ctx) =>
-      this.hooks.afterDrain.promise({ ...ctx, ...stop, hook: 'afterDrain' }),
-    );
-    budget.dispose();
+    const stop = { stopSignal: signal, signalAt: started };
+    // Each tap of a stop hook ends by its point of the schedule (tapDeadlines: the rule `plan` draws too).
+    const stopHook = (hook: StopHookName) => {
+      const bounds = tapDeadlines(hook, this.#taps(hook)).map((point) => points[point]);
+      return this.#runHook(hook, (index) => bounds[index]!, stop);
+    };
+    let bail: SkipDrain | undefined;
+    try {
+      bail = await stopHook('beforeDrain');
+      this.#skipped = bail?.skip;
+      if (bail) this.#phaseLogger.stop.info({ reason: bail.skip }, 'drain skipped');
+      else await stopHook('drain');
+      await stopHook('afterDrain');
+    } finally {
+      for (const deadline of Object.values(points)) deadline.cancel();
+    }
 
     const failed = this.#strayErrors > 0 || this.steps.some((s) => s.outcome === 'failed' || s.outcome === 'timeout');
     const exitCode = failed ? ExitCode.stepFailed : ExitCode.ok;
@@ -185,52 +189,81 @@ export class Runner {
     return exitCode;
   }
 
-  /**
-   * Every beforeDrain tap, and every drain tap before the drain's action, must end when the
-   * schedule says the action is due, whatever its own timeout: no plugin can spend the action's time.
-   */
-  #limitOf(hook: HookName, tap: FullTap & TapExtras): TapLimit | undefined {
-    if (hook === 'beforeDrain') return this.#actionDue;
-    if (hook !== 'drain') return undefined;
-    const taps = this.hooks.drain.taps as Array<FullTap & TapExtras>;
-    const action = taps.findIndex((t) => t.drainAction);
-    return action >= 0 && taps.indexOf(tap) < action ? this.#actionDue : undefined;
+  #taps(hook: HookName): Tap[] {
+    return this.hooks[hook].taps as Tap[];
   }
 
   /**
-   * Runs one hook and waits for its `beside` taps (each bounded by its own timeout and `limit`);
-   * its taps' abortSignals fire at `limit` or, at the latest, when the hook is over.
+   * Runs a hook's taps in tapable's order (stage, then `before`, then registration), each bounded
+   * by `bound(index)`, and waits for its `beside` taps. The context is built once here; runTap adds
+   * each tap's own logger, abortSignal, deadline and sleep. beforeDrain stops at the first tap that
+   * asks to skip the drain, and returns its request. When the hook is over, the abortSignal of every
+   * tap it ran fires (`hookFinished`), which stops work a tap left running in the background.
    */
-  async #phase<T>(
+  async #runHook(
     hook: HookName,
-    limit: AbortSignal,
-    deadline: number,
-    run: (ctx: HookContext) => Promise<T>,
-  ): Promise<T> {
+    bound: (index: number) => Deadline,
+    stop?: Pick<StopContext, 'stopSignal' | 'signalAt'>,
+  ): Promise<SkipDrain | undefined> {
     const over = new AbortController();
+    const ended = Deadline.of(over.signal);
+    const base: HookBase = {
+      hook,
+      steps: this.steps,
+      skipped: this.#skipped,
+      config: this.config,
+      shared: this.#shared,
+      ...stop,
+    };
+    const logger = this.#phaseLogger[phaseOf(hook)];
+    const beside: Array<Promise<unknown>> = [];
     try {
-      const result = await run(this.#context(hook, AbortSignal.any([limit, over.signal]), deadline));
-      // runTap never rejects, and abandons a tap that ignores its abortSignal.
-      while (this.#beside.length > 0) await Promise.all(this.#beside.splice(0));
-      return result;
+      for (const [index, tap] of this.#taps(hook).entries()) {
+        const run = runTap(tap, base, logger, bound(index).earliest(ended)).then(({ step, skip }) => {
+          this.steps.push(step);
+          return skip;
+        });
+        if (tap.beside) beside.push(run);
+        else {
+          const skip = await run;
+          if (skip && hook === 'beforeDrain') return skip;
+        }
+      }
+      return undefined;
     } finally {
+      // runTap never rejects, and abandons a tap that ignores its abortSignal.
+      await Promise.all(beside);
       over.abort(AbortReason.hookFinished);
     }
   }
+}
 
-  #context(hook: HookName, abortSignal: AbortSignal, deadline: number): HookContext {
-    return {
-      steps: this.steps,
-      skipped: this.#skipped,
-      hook,
-      logger: this.#phaseLogger[phaseOf(hook)],
-      abortSignal,
-      deadline,
-      sleep: createSleep(this.#phaseLogger[phaseOf(hook)], abortSignal),
-      config: this.config,
-      shared: this.#shared,
-    };
-  }
+/** The lifecycle hooks (and `health`): tapable holds the taps in order; the runner runs them. */
+function createHooks(): Hooks {
+  return Object.freeze({
+    onStart: new AsyncSeriesHook<[HookContext], TapExtras>(['ctx'], 'onStart'),
+    beforeDrain: new AsyncSeriesBailHook<[StopContext], SkipDrain | undefined, TapExtras>(['ctx'], 'beforeDrain'),
+    drain: new AsyncSeriesHook<[StopContext], TapExtras>(['ctx'], 'drain'),
+    afterDrain: new AsyncSeriesHook<[StopContext], TapExtras>(['ctx'], 'afterDrain'),
+    health: new AsyncSeriesHook<[HookContext], TapExtras>(['ctx'], 'health'),
+  });
+}
+
+/** What a plugin gets, however it is written: tapping only, bound to the runner's hooks. */
+function tapOnly(hooks: Hooks): TapHooks {
+  const view = (hook: Hooks[HookName]) =>
+    Object.freeze({
+      tap: hook.tap.bind(hook),
+      tapAsync: hook.tapAsync.bind(hook),
+      tapPromise: hook.tapPromise.bind(hook),
+    });
+  return Object.freeze({
+    onStart: view(hooks.onStart),
+    beforeDrain: view(hooks.beforeDrain),
+    drain: view(hooks.drain),
+    afterDrain: view(hooks.afterDrain),
+    health: view(hooks.health),
+  }) as TapHooks;
 }
 
 function phaseOf(hook: HookName): 'start' | 'stop' | 'health' {

@@ -69,6 +69,19 @@ export const boolean: Parser<boolean> = {
   },
 };
 
+/** A list: comma-separated in the environment, an array in a file; at least one item, each matching `valid`. */
+export function listOf(expected: string, valid: RegExp): Parser<string[]> {
+  return {
+    expected,
+    parse: (raw, fromEnv) => {
+      const list = fromEnv && typeof raw === 'string' ? raw.split(',').map((s) => s.trim()) : raw;
+      return Array.isArray(list) && list.length > 0 && list.every((s) => typeof s === 'string' && valid.test(s))
+        ? (list as string[])
+        : undefined;
+    },
+  };
+}
+
 export function oneOf<const T extends string>(values: readonly T[]): Parser<T> {
   return {
     expected: `one of ${values.join(', ')}`,

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { AbortReason, reasonText } from './abort-reasons.ts';
+import { AbortReason } from './deadline.ts';
+import { errorText } from './errors.ts';
 import { defaults } from './defaults.ts';
 
 /** How a wait ended: it ran its course, `until` settled first, or its abortSignal fired. */
@@ -18,11 +19,8 @@ export type Sleep = (ms: number, options?: SleepOptions) => Promise<SleepResult>
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** An abortable wait that logs `waiting` with `remainingMs` every few seconds, and says when a timeout or the budget cut it short. */
-export function createSleep(
-  logger: Logger,
-  abortSignal: AbortSignal,
-  progressIntervalMs: number = defaults.progressIntervalMs,
-): Sleep {
+export function createSleep(logger: Logger, abortSignal: AbortSignal): Sleep {
+  const { progressIntervalMs } = defaults;
   return (ms, { label, until } = {}) =>
     new Promise((resolve) => {
       const started = Date.now();
@@ -38,7 +36,7 @@ export function createSleep(
         if (result === 'aborted' && abortSignal.reason !== AbortReason.hookFinished) {
           const waitedMs = Date.now() - started;
           logger.warn(
-            { ...fields, waitedMs, remainingMs: Math.max(0, ms - waitedMs), cause: reasonText(abortSignal.reason) },
+            { ...fields, waitedMs, remainingMs: Math.max(0, ms - waitedMs), cause: errorText(abortSignal.reason) },
             'wait cut short',
           );
         }

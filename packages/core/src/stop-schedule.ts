@@ -1,5 +1,5 @@
 import { defaults } from './defaults.ts';
-import type { Hooks, TapExtras } from './types.ts';
+import type { Hooks, StopHookName, TapExtras } from './types.ts';
 
 /** The waits the stop sequence plans, in milliseconds: before the drain's action (DRAIN_DELAY) and after it (DRAIN_TIMEOUT). */
 export interface PlannedWaits {
@@ -59,4 +59,21 @@ export function plannedWaits(hooks: Hooks, stopTimeoutS: number): PlannedWaits {
     delayMs: total(hooks.beforeDrain.taps),
     drainWaitMs: total(hooks.drain.taps),
   };
+}
+
+/** A point of the schedule: when a stop hook's tap must end at the latest. */
+export type SchedulePoint = 'actionDueMs' | 'abortAtMs' | 'exitAtMs';
+
+/**
+ * The one tap deadline rule, which the runner runs and `plan` draws: beforeDrain taps, and drain
+ * taps before the drain's action, end when the action is due, whatever their own timeout, so no
+ * plugin spends the action's time; the action and the drain taps after it end at abortAt; afterDrain's
+ * at exitAt. `taps` are the hook's, in the order they run; the answer is each one's point.
+ */
+export function tapDeadlines(hook: StopHookName, taps: readonly TapExtras[]): SchedulePoint[] {
+  const action = hook === 'drain' ? taps.findIndex((tap) => tap.drainAction) : -1;
+  return taps.map((_, index): SchedulePoint => {
+    if (hook === 'afterDrain') return 'exitAtMs';
+    return hook === 'beforeDrain' || index < action ? 'actionDueMs' : 'abortAtMs';
+  });
 }

@@ -36,7 +36,7 @@ export interface SkipDrain {
   skip: string;
 }
 
-/** The hooks as tapable holds them; plugins made with `definePlugin` get `PluginHooks` instead. */
+/** The hooks as tapable holds them, for the runner and `plan`; a plugin gets `TapHooks` or `PluginHooks`. */
 export interface Hooks {
   readonly onStart: AsyncSeriesHook<[HookContext], TapExtras>;
   readonly beforeDrain: AsyncSeriesBailHook<[StopContext], SkipDrain | undefined, TapExtras>;
@@ -47,6 +47,13 @@ export interface Hooks {
 }
 
 export type HookName = keyof Hooks;
+
+/**
+ * The hooks as a plugin object (`{ name, apply }`) gets them: tapable's `tap`, `tapAsync` and
+ * `tapPromise` (options `name`, `stage`, `before` and `TapExtras`), and nothing that runs a hook
+ * or intercepts it: running the hooks is the runner's job. `definePlugin` narrows them further.
+ */
+export type TapHooks = { readonly [K in HookName]: Pick<Hooks[K], 'tap' | 'tapAsync' | 'tapPromise'> };
 
 /** The one object every tap receives; `logger`, `abortSignal`, `deadline` and `sleep` are the tap's own. */
 export interface HookContext {
@@ -112,7 +119,7 @@ export interface SetupContext {
 
 export interface Plugin {
   readonly name: string;
-  apply(hooks: Hooks, setup: SetupContext): void;
+  apply(hooks: TapHooks, setup: SetupContext): void;
 }
 
 /** A plugin object, a module name or path (its default export is a factory), or `[module, options]`. */

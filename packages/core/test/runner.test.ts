@@ -328,3 +328,30 @@ describe("Runner: the drain's action starts on schedule, whatever other taps do"
     });
   });
 });
+
+describe('Runner: the hooks a plugin gets', () => {
+  it('are tap-only for a plain { name, apply } plugin too: nothing that runs or intercepts a hook', async () => {
+    let seen: Record<string, string[]> = {};
+    const raw: Plugin = {
+      name: 'raw',
+      apply(hooks) {
+        seen = Object.fromEntries(Object.entries(hooks).map(([name, hook]) => [name, Object.keys(hook).sort()]));
+        hooks.drain.tap({ name: 'raw-sync' }, () => undefined);
+        hooks.drain.tapAsync({ name: 'raw-async' }, (_ctx, done) => done());
+        hooks.drain.tapPromise({ name: 'raw-promise' }, async () => undefined);
+      },
+    };
+    const { runner, logged } = createTestRunner({ plugins: [raw] });
+    expect(seen).toEqual(
+      Object.fromEntries(
+        ['onStart', 'beforeDrain', 'drain', 'afterDrain', 'health'].map((h) => [h, ['tap', 'tapAsync', 'tapPromise']]),
+      ),
+    );
+    expect(await runner.stop('SIGTERM')).toBe(0);
+    expect(logged('step finished').map((l) => [l.plugin, l.outcome])).toEqual([
+      ['raw-sync', 'ok'],
+      ['raw-async', 'ok'],
+      ['raw-promise', 'ok'],
+    ]);
+  });
+});

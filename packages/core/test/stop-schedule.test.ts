@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stopSchedule } from '@task-helper/core';
+import { stopSchedule } from '@task-helper/core/host';
 
 const s = (stopTimeout: number, drainDelay: number, drainTimeout: number) =>
   stopSchedule({ stopTimeoutMs: stopTimeout * 1000, delayMs: drainDelay * 1000, drainWaitMs: drainTimeout * 1000 });

@@ -1,3 +1,5 @@
+import { firstLine } from '@task-helper/core';
+
 /** What a failed call needs to say how to fix it: the IAM action and the resource it must be allowed on. */
 export interface CallFix {
   api: string;
@@ -62,14 +64,4 @@ export function explainAwsError(error: unknown, fix: CallFix, region: string): E
             ? `the task cannot reach ${fix.endpoint}.${region}.amazonaws.com: give its subnets a route (NAT gateway or a VPC endpoint for ${fix.endpoint}), or fix AWS_ENDPOINT_URL`
             : undefined;
   return new Error(advice === undefined ? said : `${said}; fix: ${advice}`);
-}
-
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return (
-    text
-      .split('\n')
-      .find((line) => line.trim() !== '')
-      ?.trim() ?? text
-  );
 }

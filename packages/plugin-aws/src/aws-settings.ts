@@ -72,9 +72,6 @@ export function awsClientSettings(
   return { region: settings.region, endpoint: settings.endpoint, accountId: task?.accountId };
 }
 
-/** ECS sets it in every container; a plugin that reads the task metadata (config.task) says so when it is absent. */
-export const METADATA_ENV = 'ECS_CONTAINER_METADATA_URI_V4';
-
 /** The options every client constructor here takes. */
 export function clientConfig({ region, endpoint }: AwsClientSettings) {
   return {
@@ -83,19 +80,6 @@ export function clientConfig({ region, endpoint }: AwsClientSettings) {
     requestHandler: {
       requestTimeout: awsDefaults.requestTimeoutMs,
       connectionTimeout: awsDefaults.connectionTimeoutMs,
-    },
-  };
-}
-
-/** A comma-separated list in the environment, a list in a file; each item checked by `valid`. */
-export function listOf(expected: string, valid: RegExp) {
-  return {
-    expected,
-    parse: (raw: unknown, fromEnv: boolean): string[] | undefined => {
-      const list = fromEnv && typeof raw === 'string' ? raw.split(',').map((s) => s.trim()) : raw;
-      return Array.isArray(list) && list.length > 0 && list.every((s) => typeof s === 'string' && valid.test(s))
-        ? (list as string[])
-        : undefined;
     },
   };
 }

@@ -1,6 +1,7 @@
 import {
   ConfigError,
   definePlugin,
+  METADATA_ENV,
   oneOf,
   Stage,
   type HookContext,
@@ -14,7 +15,6 @@ import {
   awsSettings,
   clientConfig,
   matching,
-  METADATA_ENV,
   type AwsClientSettings,
 } from './aws-settings.ts';
 import { pollUntil } from './poll.ts';

@@ -1,3 +1,2 @@
 export { default as cloudMap, type CloudMapOptions } from './cloud-map.ts';
 export { default as targetGroups, type TargetGroupsOptions } from './target-groups.ts';
-export { awsDefaults } from './aws-settings.ts';

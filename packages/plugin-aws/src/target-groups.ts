@@ -1,6 +1,8 @@
 import {
   ConfigError,
   definePlugin,
+  listOf,
+  METADATA_ENV,
   port,
   Stage,
   type PluginOptions,
@@ -13,9 +15,7 @@ import {
   awsDefaults,
   awsSettings,
   clientConfig,
-  listOf,
   matching,
-  METADATA_ENV,
   type AwsClientSettings,
 } from './aws-settings.ts';
 import { pollUntil } from './poll.ts';

@@ -2,15 +2,16 @@ import {
   definePlugin,
   seconds,
   Stage,
-  stopSchedule,
   TRAFFIC_STOPPED,
   type HookContext,
   type PluginOptions,
   type SetupContext,
 } from '@task-helper/core';
+// The stop schedule, to warn at start when the waits do not fit: a built-in plugin's view of the host.
+import { stopSchedule } from '@task-helper/core/host';
 
 /** The original helper's defaults, in seconds. */
-export const delayDefaults = Object.freeze({ drainDelay: 40, drainTimeout: 40 });
+const delayDefaults = Object.freeze({ drainDelay: 40, drainTimeout: 40 });
 
 const REASONS = { elapsed: 'timeout', until: 'traffic stopped', aborted: 'budget' } as const;
 

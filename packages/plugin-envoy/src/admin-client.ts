@@ -28,10 +28,10 @@ export const adminRequestDefaults = Object.freeze({
 const RETRIED_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
 /** The tap's logger, abortSignal and deadline (the whole request, retries included, must be over by then). */
-export type AdminRequest = Pick<HookContext, 'logger' | 'abortSignal' | 'deadline'>;
+type AdminRequest = Pick<HookContext, 'logger' | 'abortSignal' | 'deadline'>;
 
 /** A failed admin request, described in one line with its status and body when Envoy answered. */
-export class AdminRequestError extends Error {
+class AdminRequestError extends Error {
   override readonly name = 'AdminRequestError';
 }
 

@@ -1,28 +1,21 @@
-import { boolean, definePlugin, oneOf, seconds, Stage, type PluginOptions } from '@task-helper/core';
+import { boolean, definePlugin, listOf, oneOf, seconds, Stage, type PluginOptions } from '@task-helper/core';
 import { createAdminClient } from './admin-client.ts';
 import { adminPort, adminUrl as adminUrlParser } from './admin-url.ts';
 import { drainListenersCall, readEnvoyRelease, type EnvoyRelease } from './envoy-version.ts';
 import { assertLive, waitUntilLive } from './readiness.ts';
 import { trafficDefaults, trafficStatsFilter, watchTraffic, type Stat, type TrafficWatch } from './traffic.ts';
 
-export const envoyDefaults = Object.freeze({
+const envoyDefaults = Object.freeze({
   adminUrl: 'http://127.0.0.1:9901',
   waitReady: true,
   drainListeners: 'off' as const,
   quit: false,
 });
 
-const statPrefixList = {
-  expected: 'a list of stat prefixes such as ingress or inbound_0.0.0.0_15000 (comma-separated in the environment)',
-  parse: (raw: unknown, fromEnv: boolean): string[] | undefined => {
-    const list = fromEnv && typeof raw === 'string' ? raw.split(',').map((s) => s.trim()) : raw;
-    return Array.isArray(list) &&
-      list.length > 0 &&
-      list.every((s) => typeof s === 'string' && /^[\w-]+(\.[\w-]+)*$/.test(s))
-      ? list
-      : undefined;
-  },
-};
+const statPrefixList = listOf(
+  'a list of stat prefixes such as ingress or inbound_0.0.0.0_15000 (comma-separated in the environment)',
+  /^[\w-]+(\.[\w-]+)*$/,
+);
 
 /** Envoy's admin API: wait for `/ready`, POST `/healthcheck/fail` to start the drain, and watch its traffic. */
 const envoy = definePlugin({
@@ -145,10 +138,13 @@ const envoy = definePlugin({
     );
 
     if (quit) {
-      hooks.afterDrain.tapPromise({ plan: { label: 'POST /quitquitquit' } }, async (ctx) => {
-        await admin.post('/quitquitquit', ctx);
-        ctx.logger.info('envoy told to quit');
-      });
+      hooks.afterDrain.tapPromise(
+        { stage: Stage.AFTER_DRAIN_QUIT, plan: { label: 'POST /quitquitquit' } },
+        async (ctx) => {
+          await admin.post('/quitquitquit', ctx);
+          ctx.logger.info('envoy told to quit');
+        },
+      );
     }
   },
 });

@@ -1,7 +1,7 @@
-import type { HookContext } from '@task-helper/core';
+import { errorText, type HookContext } from '@task-helper/core';
 import type { AdminClient } from './admin-client.ts';
 
-export const readinessDefaults = Object.freeze({ pollMs: 250, progressMs: 5_000 });
+const readinessDefaults = Object.freeze({ pollMs: 250, progressMs: 5_000 });
 
 const STATE = /^[A-Z_]{1,32}$/;
 
@@ -26,7 +26,7 @@ export async function waitUntilLive(admin: AdminClient, ctx: HookContext): Promi
     try {
       state = await readState(admin, ctx);
     } catch (error) {
-      state = error instanceof Error ? error.message : String(error);
+      state = errorText(error);
     }
     if (state === 'LIVE') {
       ctx.logger.info({ ms: Date.now() - started }, 'envoy is live');

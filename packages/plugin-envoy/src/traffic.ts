@@ -1,4 +1,4 @@
-import { TRAFFIC_STOPPED, type HookContext } from '@task-helper/core';
+import { errorText, TRAFFIC_STOPPED, type HookContext } from '@task-helper/core';
 
 export const trafficDefaults = Object.freeze({
   /** Seconds without a caller's request answered (and none in flight) before traffic counts as stopped. */
@@ -89,10 +89,7 @@ export async function watchTraffic(
       sample = sampleTraffic(await read(), watch.statPrefixes);
     } catch (error) {
       if (ctx.abortSignal.aborted) return;
-      ctx.logger.warn(
-        { error: error instanceof Error ? error.message : String(error) },
-        'traffic stats unreadable: waiting the full DRAIN_TIMEOUT',
-      );
+      ctx.logger.warn({ error: errorText(error) }, 'traffic stats unreadable: waiting the full DRAIN_TIMEOUT');
       return;
     }
     if (sample === undefined) {

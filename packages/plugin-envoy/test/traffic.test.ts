@@ -110,7 +110,13 @@ describe('watchTraffic', () => {
     await runner.start();
     const started = Date.now();
     const stopped = runner.stop('SIGTERM');
-    return { lines, done: async () => (await stopped, { ms: Date.now() - started, ended }) };
+    return {
+      lines,
+      done: async () => {
+        await stopped;
+        return { ms: Date.now() - started, ended };
+      },
+    };
   }
 
   it('ends the drain once nothing has been in flight or arrived for the quiet period', async () => {
@@ -167,9 +173,10 @@ describe('watchTraffic', () => {
     let healthChecks = 0;
     let polls = 0;
     // A health check every poll; every fourth poll catches one in flight. Callers are gone.
-    const read = async () => (
-      (polls += 1), stats('ingress', polls % 4 === 0 ? 1 : 0, 50, { healthChecks: (healthChecks += 1) })
-    );
+    const read = async () => {
+      polls += 1;
+      return stats('ingress', polls % 4 === 0 ? 1 : 0, 50, { healthChecks: (healthChecks += 1) });
+    };
     const { lines, done } = await drainWith(read, 40_000);
     await vi.advanceTimersByTimeAsync(2_000);
     expect(await done()).toEqual({ ms: 2_000, ended: 'until' });

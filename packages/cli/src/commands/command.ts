@@ -1,9 +1,16 @@
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { loadConfig, logLevelSetting } from '../config.ts';
-import { createLogger, ExitCode, ExitError, resolveSetting, Runner, type LogLevel } from '@task-helper/core/host';
-import { withEcsStopTimeout } from '../ecs-stop-timeout.ts';
-import { identifyTask } from '../task-metadata.ts';
+import { METADATA_ENV } from '@task-helper/core';
+import { loadConfig } from '../config.ts';
+import {
+  createLogger,
+  ExitCode,
+  ExitError,
+  identifyTask,
+  resolveCoreSetting,
+  Runner,
+  type LogLevel,
+} from '@task-helper/core/host';
 
 export interface CommandOptions {
   config?: string | undefined;
@@ -24,20 +31,30 @@ export interface Loaded {
 export async function command(
   options: CommandOptions,
   body: (loaded: Loaded) => Promise<void>,
-  { logTo = 1 as 1 | 2, env = process.env, readStopTimeout = true } = {},
+  { logTo = 1 as 1 | 2, readStopTimeout = true } = {},
 ): Promise<void> {
+  const { env } = process;
   const logger = createLogger('info', pino.destination({ dest: logTo, sync: true }));
   const exit = (code: number): never => {
     logger.flush();
     process.exit(code);
   };
   try {
-    logger.level = options.logLevel ?? resolveSetting(logLevelSetting, {}, env).value;
+    logger.level = options.logLevel ?? resolveCoreSetting('logLevel', {}, env).value;
     // Read beside the config: outside ECS it costs nothing, in ECS a few milliseconds.
     const identified = identifyTask(logger, env);
     const loaded = await loadConfig({ file: options.config, env, logLevel: options.logLevel });
     const identifiedConfig = { ...loaded, task: await identified };
-    const config = readStopTimeout ? await withEcsStopTimeout(identifiedConfig, env, logger) : identifiedConfig;
+    // In ECS only (its metadata variable set, even if the read failed): the lookup runs in a child
+    // process, and outside ECS not even its module loads.
+    const config =
+      readStopTimeout && env[METADATA_ENV]
+        ? await (await import('@task-helper/plugin-aws/ecs-stop-timeout')).withEcsStopTimeout(
+            identifiedConfig,
+            env,
+            logger,
+          )
+        : identifiedConfig;
     logger.level = config.logLevel;
     logger.debug(
       { file: config.file ?? 'none (default plugins)', plugins: config.plugins.map((p) => p.name) },

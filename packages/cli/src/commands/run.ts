@@ -1,6 +1,5 @@
 import { catchStrayErrors } from '@task-helper/core/host';
-import { catchSignals, type SignalCatcher } from '../signal-catcher.ts';
-import { handleSignals } from '../signals.ts';
+import { catchSignals, handleSignals, type SignalCatcher } from '../signals.ts';
 import { command, type CommandOptions } from './command.ts';
 
 /**

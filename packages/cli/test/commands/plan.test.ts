@@ -25,7 +25,7 @@ describe('task-helper plan', () => {
     expect(text).toMatch(/DRAIN_TIMEOUT +40 +default +delay/);
     expect(text).toMatch(/STOP_TIMEOUT +120 +default +core/);
     expect(section(text, 'Hooks')).toMatch(
-      /beforeDrain +app-check \(stage -100\), envoy \(stage -50\), delay \(stage 0\)\n +drain +envoy \(stage 0\), delay \(stage 100\)/,
+      /beforeDrain +app-check \(stage -100\), envoy \(stage -50\), delay \(stage 10\)\n +drain +envoy \(stage -1\), delay \(stage 100\)/,
     );
     expect(text).toContain("fits: the waits end at 70 s, before the stop budget's 115 s");
   });
@@ -72,7 +72,7 @@ describe('task-helper plan', () => {
       source: 'env',
     });
     expect(data.hooks.drain.map((t: { plugin: string; stage: number }) => [t.plugin, t.stage])).toEqual([
-      ['envoy', 0],
+      ['envoy', -1],
       ['delay', 100],
     ]);
     expect(data.timeline).toMatchObject({

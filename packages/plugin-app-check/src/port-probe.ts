@@ -1,3 +1,5 @@
+import { errorText } from '@task-helper/core';
+
 // process.getBuiltinModule, not an ESM import: see core's http-get.ts (idle memory).
 const { connect } = process.getBuiltinModule('node:net');
 
@@ -20,7 +22,7 @@ export function probePort(host: string, port: number, signal: AbortSignal, timeo
       const reason = timeout.aborted
         ? `no connection within ${timeoutMs} ms`
         : signal.aborted
-          ? `aborted: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason)}`
+          ? `aborted: ${errorText(signal.reason)}`
           : (error.code ?? error.message);
       resolve({ listening: false, refused: error.code === 'ECONNREFUSED', reason });
     });

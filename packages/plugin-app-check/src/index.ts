@@ -1,6 +1,7 @@
 import {
   boolean,
   definePlugin,
+  errorText,
   httpGet,
   port,
   Stage,
@@ -11,7 +12,7 @@ import {
 } from '@task-helper/core';
 import { probePort } from './port-probe.ts';
 
-export const appCheckDefaults = Object.freeze({
+const DEFAULTS = Object.freeze({
   enabled: true,
   port: 8080,
   path: '/ping/ping',
@@ -39,27 +40,27 @@ const appCheck = definePlugin({
       description:
         "at the stop signal, skip the drain only when nothing listens on the app's port (connection refused: a task that never came up). An app that accepts the connection is drained, whatever it speaks (HTTP/2-only and gRPC apps included) and however slowly it answers; so is one the check cannot tell about. `false`: no app check at all: none at the stop, in `task-helper health` or for `APP_WAIT_READY`",
       parse: boolean,
-      default: appCheckDefaults.enabled,
+      default: DEFAULTS.enabled,
     },
     port: {
       env: 'PORT',
       description:
         "the app's port on 127.0.0.1: the stop-time check opens a connection to it; `task-helper health` and `APP_WAIT_READY` ask `http://127.0.0.1:$PORT$HEALTHCHECK_PATH`",
       parse: port,
-      default: appCheckDefaults.port,
+      default: DEFAULTS.port,
     },
     path: {
       env: 'HEALTHCHECK_PATH',
       description:
         'the path `task-helper health` (within 1 s) and `APP_WAIT_READY` ask on the app; any HTTP status counts as an answer',
       parse: urlPath,
-      default: appCheckDefaults.path,
+      default: DEFAULTS.path,
     },
     waitReady: {
       env: 'APP_WAIT_READY',
       description: 'at start (`onStart`), wait until the app answers, bounded by `START_TIMEOUT`',
       parse: boolean,
-      default: appCheckDefaults.waitReady,
+      default: DEFAULTS.waitReady,
     },
   },
   apply(hooks, { settings }) {
@@ -74,14 +75,14 @@ const appCheck = definePlugin({
     hooks.beforeDrain.tapPromise(
       {
         stage: Stage.BEFORE_DRAIN_DECIDE,
-        timeout: appCheckDefaults.timeoutMs + 1_000,
+        timeout: DEFAULTS.timeoutMs + 1_000,
         plan: { label: `skip the drain if nothing listens on 127.0.0.1:${settings.port}` },
       },
       (ctx) => skipIfNothingListens(settings.port, ctx),
     );
     hooks.health.tapPromise({}, async (ctx) => {
       try {
-        await httpGet(url, ctx.abortSignal, appCheckDefaults.healthTimeoutMs);
+        await httpGet(url, ctx.abortSignal, DEFAULTS.healthTimeoutMs);
       } catch (error) {
         throw new Error(`app not answering at ${url} (${reasonOf(error)})`);
       }
@@ -93,7 +94,7 @@ export default appCheck;
 export type AppCheckOptions = PluginOptions<typeof appCheck.settings>;
 
 async function skipIfNothingListens(appPort: number, ctx: HookContext): Promise<SkipDrain | undefined> {
-  const probe = await probePort('127.0.0.1', appPort, ctx.abortSignal, appCheckDefaults.timeoutMs);
+  const probe = await probePort('127.0.0.1', appPort, ctx.abortSignal, DEFAULTS.timeoutMs);
   if (probe.listening) {
     ctx.logger.info({ port: appPort }, 'app is up');
     return undefined;
@@ -114,18 +115,18 @@ async function waitForApp(url: string, ctx: HookContext): Promise<void> {
   let reason = '';
   while (!ctx.abortSignal.aborted) {
     try {
-      const { status } = await httpGet(url, ctx.abortSignal, appCheckDefaults.timeoutMs);
+      const { status } = await httpGet(url, ctx.abortSignal, DEFAULTS.timeoutMs);
       ctx.logger.info({ url, status, ms: Date.now() - started }, 'app is up');
       return;
     } catch (error) {
       if (reason === '') ctx.logger.info({ url, reason: reasonOf(error) }, 'waiting for the app to answer');
       reason = reasonOf(error);
     }
-    await ctx.sleep(appCheckDefaults.retryMs);
+    await ctx.sleep(DEFAULTS.retryMs);
   }
   throw new Error(`app did not answer at ${url} within ${Date.now() - started} ms (last: ${reason}); carrying on`);
 }
 
 function reasonOf(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+  return (error as NodeJS.ErrnoException).code ?? errorText(error);
 }
