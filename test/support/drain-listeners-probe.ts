@@ -26,9 +26,9 @@ export const PROBED_CALLS = [
  * One listener seen through a new connection: `open` (answered, keep-alive), `close` (answered with
  * `Connection: close`: the listener is draining), `refused` (not accepting).
  */
-export type ListenerSeen = 'open' | 'close' | 'refused' | `error ${string}`;
+type ListenerSeen = 'open' | 'close' | 'refused' | `error ${string}`;
 
-export interface ListenerOutcome {
+interface ListenerOutcome {
   /** A keep-alive connection opened before the call, asked again right after it. */
   existing: ListenerSeen;
   /** A new connection right after the call (within the drain time). */

@@ -60,7 +60,7 @@ export interface DrainScenarioResult {
   haproxyConfig: string;
 }
 
-export const defaultScenario = Object.freeze({ tailRequests: 200, warmupPerTask: 20, maxStopMs: 30_000 });
+const defaultScenario = Object.freeze({ tailRequests: 200, warmupPerTask: 20, maxStopMs: 30_000 });
 
 export async function runDrainScenario(options: DrainScenarioOptions = {}): Promise<DrainScenarioResult> {
   const { tailRequests, warmupPerTask, maxStopMs } = { ...defaultScenario, ...options };

@@ -19,9 +19,9 @@ const HEALTH_DEFAULTS = { interval: 30, timeout: 5, retries: 3, startPeriod: 0 }
 export const ECS_DEFAULT_STOP_TIMEOUT = 30;
 const SECOND_NS = 1_000_000_000;
 
-export type Health = 'starting' | 'healthy' | 'unhealthy' | 'none';
+type Health = 'starting' | 'healthy' | 'unhealthy' | 'none';
 
-export interface TaskContainer {
+interface TaskContainer {
   definition: ContainerDefinition;
   id: string;
   startedAt: number;
@@ -65,7 +65,7 @@ export interface EcsTaskOptions {
 }
 
 /** Containers in an order where each comes after those it dependsOn (the order ECS starts them). */
-export function startOrder(task: TaskDefinition): ContainerDefinition[] {
+function startOrder(task: TaskDefinition): ContainerDefinition[] {
   const done = new Set<string>();
   const order: ContainerDefinition[] = [];
   const visit = (c: ContainerDefinition, path: string[]): void => {
@@ -218,7 +218,7 @@ async function create(name: string, config: Record<string, unknown>): Promise<st
 }
 
 /** The Docker container config the ECS agent makes of a container definition (the fields modelled here). */
-export function containerConfig(
+function containerConfig(
   definition: ContainerDefinition,
   pause: string,
   labels: Record<string, string>,

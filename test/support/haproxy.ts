@@ -16,7 +16,7 @@ import { terminate } from './terminate.ts';
  * reaches the client.
  */
 
-export interface HaproxyServer {
+interface HaproxyServer {
   /** Server name in HAProxy (also sent back in the `x-served-by` response header). */
   name: string;
   /** Where it listens: the Envoy simulator's ingress listener. */
@@ -45,7 +45,7 @@ export interface HaproxyOptions {
 }
 
 /** One row of `show stat` (only the columns used here, plus every raw column). */
-export interface ServerStat {
+interface ServerStat {
   name: string;
   /** 'UP', 'DOWN', 'UP 1/2' (going down), 'DOWN 1/2' (going up), 'MAINT', 'no check' … */
   status: string;
@@ -97,7 +97,7 @@ export async function closeAllHaproxies(): Promise<void> {
 }
 
 /** HAPROXY from the environment, else `haproxy` on PATH, else Debian's /usr/sbin/haproxy. */
-export function haproxyBinary(): string {
+function haproxyBinary(): string {
   if (process.env.HAPROXY) return process.env.HAPROXY;
   for (const dir of (process.env.PATH ?? '').split(path.delimiter).concat(['/usr/sbin', '/usr/local/sbin'])) {
     const candidate = path.join(dir, 'haproxy');

@@ -16,7 +16,7 @@ import { terminate } from './terminate.ts';
  */
 
 /** The ports examples/envoy/envoy.yaml is written with. */
-export const EXAMPLE_PORTS = Object.freeze({ admin: 9901, ingress: 15000, egress: 15001, app: 8080 });
+const EXAMPLE_PORTS = Object.freeze({ admin: 9901, ingress: 15000, egress: 15001, app: 8080 });
 
 export type ExamplePorts = Record<keyof typeof EXAMPLE_PORTS, number>;
 
@@ -80,7 +80,7 @@ export interface EnvoyProcessOptions {
   binary?: string;
 }
 
-export interface EnvoyLine {
+interface EnvoyLine {
   at: number;
   text: string;
 }
