@@ -51,7 +51,14 @@ describe('a config whose top-level await never settles', () => {
         ),
       }),
     ]);
-    expect(helper.lines.filter((l) => l.msg.startsWith('watchdog posted'))).toHaveLength(1);
+    expect(helper.lines.filter((l) => l.msg.startsWith('watchdog posted'))).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        phase: 'stop',
+        adminUrl: task.adminUrl,
+        msg: 'watchdog posted the health check fail: the config was still loading when the action was due',
+      }),
+    ]);
     expect(helper.stderr()).toBe('');
   });
 });

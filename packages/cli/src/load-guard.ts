@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ResolvedConfig } from '@task-helper/core';
+import { firstLine, type ResolvedConfig } from '@task-helper/core';
 import {
   ConfigError,
   plannedWaits,
@@ -9,7 +9,6 @@ import {
   watchStop,
   type Watchdog,
 } from '@task-helper/core/host';
-import { defaultPlugins } from './default-config.ts';
 import type { SignalCatcher } from './signals.ts';
 
 /**
@@ -60,11 +59,11 @@ export function guardLoad(
         startTimeout * 1000,
       ),
     );
-    signals.onFirstStop((signal, at) => {
+    signals.onFirstStop(async (signal, at) => {
       if (settled) return;
+      const fallback = await fallbackStop(core, env, logger);
+      if (settled || !fallback) return;
       clearTimeout(timers.shift());
-      const fallback = fallbackStop(core, env, logger);
-      if (!fallback) return; // the load reports the same bad setting
       const { schedule, runner } = fallback;
       watchdog = watchStop(runner.hooks, schedule, at, logger.child({ phase: 'stop' }));
       logger.warn(
@@ -99,15 +98,20 @@ export function guardLoad(
   });
 }
 
-/** What a stop would do with no config file, from the environment alone: the default plugins' schedule and drain action. */
-function fallbackStop(core: ReturnType<typeof readCoreSettings>, env: NodeJS.ProcessEnv, logger: Logger) {
+/**
+ * What a stop would do with no config file, from the environment alone: the default plugins'
+ * schedule and drain action. Loaded only now: a helper with a config file of its own never carries them.
+ */
+async function fallbackStop(core: ReturnType<typeof readCoreSettings>, env: NodeJS.ProcessEnv, logger: Logger) {
   try {
+    const { defaultPlugins } = await import('./default-config.ts');
     const config = { file: undefined, ...core, plugins: defaultPlugins() };
     // Silent: its plugins' setup warnings are the real config's to give.
     const runner = new Runner({ config, logger: logger.child({}, { level: 'silent' }), env });
     return { runner, schedule: stopSchedule(plannedWaits(runner.hooks, core.stopTimeout)) };
   } catch (error) {
-    if (error instanceof ConfigError) return undefined;
-    throw error;
+    // A bad setting: the load reports it (START_TIMEOUT still bounds the load).
+    logger.warn({ phase: 'stop', error: firstLine(error) }, 'no fallback drain while the config loads');
+    return undefined;
   }
 }
