@@ -15,9 +15,14 @@ afterEach(() => task?.close());
 const fails = () => task.envoy.calls.filter((c) => c.method === 'POST' && c.path === '/healthcheck/fail');
 
 describe('a config whose top-level await never settles', () => {
-  it('no signal: one line naming START_TIMEOUT, exit 78 (not a silent 13)', async () => {
+  it.each([
+    ['nothing else pending', {}],
+    ['a timer alive', { KEEP_TIMER: '1' }],
+  ])('no signal, %s: one line naming START_TIMEOUT, exit 78 (not a silent 13)', async (_, extra) => {
     task = await startTask();
-    const helper = startHelper(['run', '--config', NEVER_LOADS], { env: { ...task.env, START_TIMEOUT: '2' } });
+    const helper = startHelper(['run', '--config', NEVER_LOADS], {
+      env: { ...task.env, START_TIMEOUT: '2', ...extra },
+    });
     const { code } = await helper.exited;
     expect(code).toBe(78);
     expect(helper.lines.filter((l) => l.level === 'fatal')).toEqual([
