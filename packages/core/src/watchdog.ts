@@ -28,7 +28,7 @@ interface WatchdogPost {
 }
 
 export interface Watchdog {
-  /** The main thread's action succeeded, or none is needed (the drain was skipped): the watchdog will not POST. */
+  /** The main thread's action succeeded, or none is needed (the drain was skipped): the watchdog ends without a POST. */
   actionDone(): void;
   /** POST now, whatever the main thread is doing, logging `why` (a config still loading when the action is due). */
   postNow(why: string): Promise<WatchdogPost>;
@@ -99,7 +99,8 @@ const waitFor = (index, until) => {
   waitFor(ACTION, d.actionDueAt);
   for (;;) {
     const action = Atomics.load(state, ACTION);
-    if (action === 1 || Atomics.load(state, OVER) === 1) break;
+    // Done by the main thread: the thread ends, and its memory goes back before DRAIN_TIMEOUT's reads.
+    if (action === 1 || Atomics.load(state, OVER) === 1) return;
     const lastBeat = d.signalAt + Atomics.load(state, BEAT);
     const blocked = Date.now() - lastBeat >= d.blockedMs;
     if (action === 2 || blocked) {
