@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHelper } from '../support/helper-process.ts';
-import { startTask, type SimTask } from '../support/task.ts';
+import { startTask, type RealTask, type SimTask } from '../support/task.ts';
 
 // A plugin that blocks the main thread (a busy loop, an execSync) cannot keep POST
 // /healthcheck/fail from going out: the watchdog, a worker thread started at the signal, sends it
@@ -10,7 +10,7 @@ const MISBEHAVE_CONFIG = path.resolve(import.meta.dirname, 'fixtures/misbehave.c
 const STOP_TIMEOUT_MS = 5_000;
 const ACTION_DUE_MS = 2_000;
 
-let task: SimTask;
+let task: SimTask | RealTask;
 afterEach(() => task?.close());
 
 describe('a plugin that blocks the main thread during the stop', () => {
@@ -29,7 +29,7 @@ describe('a plugin that blocks the main thread during the stop', () => {
       helper.kill('SIGKILL');
       const { signal } = await helper.exited;
 
-      const fails = task.envoy.calls.filter((c) => c.method === 'POST' && c.path === '/healthcheck/fail');
+      const fails = (task as SimTask).envoy.calls.filter((c) => c.method === 'POST' && c.path === '/healthcheck/fail');
       expect(fails.map((c) => c.status)).toEqual([200]);
       expect(fails[0]!.at - sigtermAt).toBeGreaterThanOrEqual(ACTION_DUE_MS - 50);
       expect(fails[0]!.at - sigtermAt).toBeLessThan(STOP_TIMEOUT_MS);
@@ -49,4 +49,20 @@ describe('a plugin that blocks the main thread during the stop', () => {
       expect(helper.stderr()).toBe('');
     },
   );
+});
+
+it("against real Envoy: the watchdog's plain-socket POST is one Envoy takes, and its health check fails", async () => {
+  task = await startTask({ envoy: 'bare' });
+  const helper = startHelper(['run', '--config', MISBEHAVE_CONFIG], {
+    env: { ...task.env, STOP_TIMEOUT: String(STOP_TIMEOUT_MS / 1000), MISBEHAVE: 'beforeDrain:busy-loop' },
+  });
+  await helper.waitForLog('ready');
+  expect((await fetch(`${task.listenerUrl}/ping/ping`)).status).toBe(200);
+  helper.kill('SIGTERM');
+  const posted = await helper.waitForLog((l) => l.msg.startsWith('watchdog posted'));
+  expect(posted).toMatchObject({ status: 200, adminUrl: task.adminUrl });
+  // Envoy's health check filter now answers callers' health checks 503 (the point of the fail).
+  await expect.poll(async () => (await fetch(`${task.listenerUrl}/ping/ping`)).status, { timeout: 2_000 }).toBe(503);
+  helper.kill('SIGKILL');
+  await helper.exited;
 });
