@@ -14,8 +14,10 @@ export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
 const IGNORED_SIGNALS = ['SIGUSR1', 'SIGUSR2', 'SIGHUP'] as const;
 
 export interface SignalCatcher {
-  /** Hands the signals caught so far, then every later one, to `handle`. */
-  deliverTo(handle: (signal: NodeJS.Signals) => void): void;
+  /** Hands the signals caught so far, then every later one, to `handle`, with when each arrived (epoch ms). */
+  deliverTo(handle: (signal: NodeJS.Signals, at: number) => void): void;
+  /** Called at the first stop signal, however early (while the config loads: load-guard.ts), with when it arrived. */
+  onFirstStop(listener: (signal: NodeJS.Signals, at: number) => void): void;
 }
 
 /**
@@ -23,14 +25,27 @@ export interface SignalCatcher {
  * plugins load is kept until `handleSignals` can act on it.
  */
 export function catchSignals(): SignalCatcher {
-  const pending: NodeJS.Signals[] = [];
-  let handle = (signal: NodeJS.Signals): void => void pending.push(signal);
+  const pending: Array<[NodeJS.Signals, number]> = [];
+  let handle = (signal: NodeJS.Signals, at: number): void => void pending.push([signal, at]);
+  let firstStop: [NodeJS.Signals, number] | undefined;
+  let onFirstStop = (_signal: NodeJS.Signals, _at: number): void => undefined;
   for (const name of [...STOP_SIGNALS, ...IGNORED_SIGNALS])
-    process.on(name, (signal: NodeJS.Signals) => handle(signal));
+    process.on(name, (signal: NodeJS.Signals) => {
+      const at = Date.now();
+      if (!firstStop && (STOP_SIGNALS as readonly string[]).includes(signal)) {
+        firstStop = [signal, at];
+        onFirstStop(signal, at);
+      }
+      handle(signal, at);
+    });
   return {
     deliverTo(next) {
       handle = next;
-      for (const signal of pending.splice(0)) next(signal);
+      for (const [signal, at] of pending.splice(0)) next(signal, at);
+    },
+    onFirstStop(listener) {
+      onFirstStop = listener;
+      if (firstStop) listener(...firstStop);
     },
   };
 }
@@ -47,13 +62,13 @@ export function handleSignals(
   exit: (code: number) => void,
 ): void {
   let received = 0;
-  signals.deliverTo((signal) => {
+  signals.deliverTo((signal, at) => {
     if ((IGNORED_SIGNALS as readonly string[]).includes(signal)) {
       logger.warn({ signal }, 'signal ignored: only SIGTERM, SIGINT or SIGQUIT stop the helper (after the drain)');
       return;
     }
     received += 1;
-    if (received === 1) void runner.stop(signal).then(exit);
+    if (received === 1) void runner.stop(signal, at).then(exit);
     else if (received === 2)
       logger.warn({ signal }, 'signal ignored: the stop sequence is already running (a third one forces exit)');
     else {

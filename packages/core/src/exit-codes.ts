@@ -18,6 +18,6 @@ export const exitCodeMeanings: Readonly<Record<keyof typeof ExitCode | 'forced',
     "a step failed or timed out, at start or in the drain (the `ready` and `drain finished` lines list each step's outcome), or a plugin left an error unhandled (`stray error caught`)",
   usage: 'bad command line (including `--config` without a value)',
   config:
-    'bad configuration (EX_CONFIG): a setting, or a `--config` that is empty, missing, a folder or unreadable; one `fatal` line names the setting, its value and what is allowed',
+    "bad configuration (EX_CONFIG): a setting, or a `--config` that is empty, missing, a folder or unreadable, or a config file still loading after `START_TIMEOUT` or when a stop's action is due; one `fatal` line names the setting, its value and what is allowed",
   forced: 'forced out by a third stop signal: 128 + the signal number',
 });

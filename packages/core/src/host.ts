@@ -26,3 +26,4 @@ export {
   type StopSchedule,
 } from './stop-schedule.ts';
 export { catchStrayErrors } from './stray-errors.ts';
+export { watchStop, type Watchdog } from './watchdog.ts';

@@ -9,6 +9,7 @@ import { resolveSetting, settingRecord, type SettingRecord, type SettingSpec } f
 import { SharedFacts } from './shared.ts';
 import { strayVariables, type StrayVariable } from './stray-env.ts';
 import { plannedWaits, stopSchedule, tapDeadlines, type SchedulePoint } from './stop-schedule.ts';
+import { watchStop, type Watchdog } from './watchdog.ts';
 import type {
   HookContext,
   HookName,
@@ -50,6 +51,7 @@ export class Runner {
   #stopping: Promise<number> | undefined;
   #skipped: string | undefined;
   #strayErrors = 0;
+  #watchdog: Watchdog | undefined;
 
   constructor({ config, logger, env }: RunnerOptions) {
     this.config = config;
@@ -88,9 +90,9 @@ export class Runner {
     return this.#starting;
   }
 
-  /** Runs the stop sequence; a second call returns the first call's promise. */
-  stop(signal: NodeJS.Signals): Promise<number> {
-    this.#stopping ??= this.#stop(signal);
+  /** Runs the stop sequence, its budget counted from `signalAt` (the signal's arrival); a second call returns the first call's promise. */
+  stop(signal: NodeJS.Signals, signalAt = Date.now()): Promise<number> {
+    this.#stopping ??= this.#stop(signal, signalAt);
     return this.#stopping;
   }
 
@@ -135,9 +137,10 @@ export class Runner {
     );
   }
 
-  async #stop(signal: NodeJS.Signals): Promise<number> {
-    const started = Date.now();
+  async #stop(signal: NodeJS.Signals, started: number): Promise<number> {
     const schedule = stopSchedule(plannedWaits(this.hooks, this.config.stopTimeout));
+    // First: whatever the plugins do to the main thread from here on, the fail goes out (watchdog.ts).
+    this.#watchdog = watchStop(this.hooks, schedule, started, this.#phaseLogger.stop);
     // The stop budget: each point of the schedule as a deadline counted from the stop signal.
     const points: Record<SchedulePoint, Deadline> = {
       actionDueMs: Deadline.at(started + schedule.actionDueMs, AbortReason.drainActionDue, started),
@@ -166,11 +169,14 @@ export class Runner {
     try {
       bail = await stopHook('beforeDrain');
       this.#skipped = bail?.skip;
-      if (bail) this.#phaseLogger.stop.info({ reason: bail.skip }, 'drain skipped');
-      else await stopHook('drain');
+      if (bail) {
+        this.#watchdog?.actionDone();
+        this.#phaseLogger.stop.info({ reason: bail.skip }, 'drain skipped');
+      } else await stopHook('drain');
       await stopHook('afterDrain');
     } finally {
       for (const deadline of Object.values(points)) deadline.cancel();
+      this.#watchdog?.over();
     }
 
     const failed = this.#strayErrors > 0 || this.steps.some((s) => s.outcome === 'failed' || s.outcome === 'timeout');
@@ -221,6 +227,7 @@ export class Runner {
       for (const [index, tap] of this.#taps(hook).entries()) {
         const run = runTap(tap, base, logger, bound(index).earliest(ended)).then(({ step, skip }) => {
           this.steps.push(step);
+          if (tap.drainAction && step.outcome === 'ok') this.#watchdog?.actionDone();
           return skip;
         });
         if (tap.beside) beside.push(run);

@@ -24,6 +24,12 @@ export interface TapExtras {
    * so no plugin can spend the time the action and DRAIN_TIMEOUT need. A cut action is a failed step.
    */
   drainAction?: boolean;
+  /**
+   * With `drainAction`: the request a watchdog outside the main loop sends when the action is due
+   * and the main thread is blocked or has not done it (plugin-envoy: POST /healthcheck/fail, with
+   * an empty body). It must be idempotent: it may go out beside the action's own.
+   */
+  fallback?: { post: string };
 }
 
 export interface TapPlan {

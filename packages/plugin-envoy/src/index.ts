@@ -112,9 +112,16 @@ const envoy = definePlugin({
       drainListeners === 'off' ? '' : `, then POST ${drainListenersCall(drainListeners, undefined).path}`,
       watch ? `; DRAIN_TIMEOUT may end ${drainMin} s after it, once traffic stops` : '',
     ].join('');
-    // The drain's action: no tap before it may spend its time, and only the budget bounds it (a slow Envoy still counts).
+    // The drain's action: no tap before it may spend its time, and only the budget bounds it (a slow
+    // Envoy still counts). Its fallback is what core's watchdog POSTs if the main thread is blocked.
     hooks.drain.tapPromise(
-      { stage: Stage.DRAIN_ACTION, drainAction: true, timeout: Infinity, plan: { label } },
+      {
+        stage: Stage.DRAIN_ACTION,
+        drainAction: true,
+        fallback: { post: `${adminUrl}/healthcheck/fail` },
+        timeout: Infinity,
+        plan: { label },
+      },
       async (ctx) => {
         const started = Date.now();
         await admin.post('/healthcheck/fail', ctx);

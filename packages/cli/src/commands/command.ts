@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { METADATA_ENV } from '@task-helper/core';
+import { METADATA_ENV, type ResolvedConfig } from '@task-helper/core';
 import { loadConfig } from '../config.ts';
 import {
   createLogger,
@@ -31,7 +31,16 @@ export interface Loaded {
 export async function command(
   options: CommandOptions,
   body: (loaded: Loaded) => Promise<void>,
-  { logTo = 1 as 1 | 2, readStopTimeout = true } = {},
+  {
+    logTo = 1 as 1 | 2,
+    readStopTimeout = true,
+    guardLoad,
+  }: {
+    logTo?: 1 | 2;
+    readStopTimeout?: boolean;
+    /** `run`'s bounds on the config's loading (load-guard.ts). */
+    guardLoad?: (load: Promise<ResolvedConfig>, logger: Logger) => Promise<ResolvedConfig>;
+  } = {},
 ): Promise<void> {
   const { env } = process;
   const logger = createLogger('info', pino.destination({ dest: logTo, sync: true }));
@@ -43,7 +52,8 @@ export async function command(
     logger.level = options.logLevel ?? resolveCoreSetting('logLevel', {}, env).value;
     // Read beside the config: outside ECS it costs nothing, in ECS a few milliseconds.
     const identified = identifyTask(logger, env);
-    const loaded = await loadConfig({ file: options.config, env, logLevel: options.logLevel });
+    const loading = loadConfig({ file: options.config, env, logLevel: options.logLevel });
+    const loaded = await (guardLoad ? guardLoad(loading, logger) : loading);
     const identifiedConfig = { ...loaded, task: await identified };
     // In ECS only (its metadata variable set, even if the read failed): the lookup runs in a child
     // process, and outside ECS not even its module loads.
