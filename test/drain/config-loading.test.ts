@@ -66,6 +66,20 @@ describe('a config whose top-level await never settles', () => {
     ]);
     expect(helper.stderr()).toBe('');
   });
+  it("in ECS with STOP_TIMEOUT unset, SIGTERM while it loads: planned with ECS's 30 s, not 120", async () => {
+    // The task definition cannot be read while the config hangs: 30 s puts the action at 12.5 s,
+    // where 120 s would put it at 75 s, after ECS's SIGKILL.
+    task = await startTask();
+    const helper = startHelper(['run', '--config', NEVER_LOADS], {
+      env: { ...task.env, ECS_CONTAINER_METADATA_URI_V4: 'http://127.0.0.1:9/v4/none' },
+    });
+    await helper.waitForLog('config loading');
+    helper.kill('SIGTERM');
+    expect(await helper.waitForLog('stop signal received while the config loads')).toMatchObject({
+      actionDueInMs: 12_500,
+    });
+    helper.kill('SIGKILL');
+  });
 });
 
 describe('a config that takes longer than DRAIN_DELAY to load', () => {

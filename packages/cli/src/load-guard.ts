@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { firstLine, type ResolvedConfig } from '@task-helper/core';
 import {
   ConfigError,
+  METADATA_ENV,
   plannedWaits,
   readCoreSettings,
   Runner,
@@ -105,10 +106,17 @@ export function guardLoad(
 async function fallbackStop(core: ReturnType<typeof readCoreSettings>, env: NodeJS.ProcessEnv, logger: Logger) {
   try {
     const { defaultPlugins } = await import('./default-config.ts');
-    const config = { file: undefined, ...core, plugins: defaultPlugins() };
+    // In ECS with STOP_TIMEOUT unset, the task definition cannot be read in time here: plan with
+    // ECS's own default, as the start does when it cannot read it, never core's 120 s (SIGKILL
+    // would land before the action is due).
+    const inEcsUnset = env[METADATA_ENV] && core.settings.find((s) => s.env === 'STOP_TIMEOUT')?.source === 'default';
+    const stopTimeout = inEcsUnset
+      ? (await import('@task-helper/plugin-aws/ecs-stop-timeout')).ECS_DEFAULT_STOP_TIMEOUT
+      : core.stopTimeout;
+    const config = { file: undefined, ...core, stopTimeout, plugins: defaultPlugins() };
     // Silent: its plugins' setup warnings are the real config's to give.
     const runner = new Runner({ config, logger: logger.child({}, { level: 'silent' }), env });
-    return { runner, schedule: stopSchedule(plannedWaits(runner.hooks, core.stopTimeout)) };
+    return { runner, schedule: stopSchedule(plannedWaits(runner.hooks, stopTimeout)) };
   } catch (error) {
     // A bad setting: the load reports it (START_TIMEOUT still bounds the load).
     logger.warn({ phase: 'stop', error: firstLine(error) }, 'no fallback drain while the config loads');

@@ -5,7 +5,7 @@ import { explainAwsError } from './aws-error.ts';
 import { awsDefaults } from './aws-settings.ts';
 
 /** ECS's stopTimeout when a container sets none (Fargate; and the EC2 agent's default ECS_CONTAINER_STOP_TIMEOUT). */
-const ECS_DEFAULT_STOP_TIMEOUT = 30;
+export const ECS_DEFAULT_STOP_TIMEOUT = 30;
 /** Loading the ECS client and two API calls; past this the helper starts without the answer. */
 const TIMEOUT_MS = 3_000;
 /** What the child runs (`node -e`): this module's answerInChild, its URL the first argument. */
