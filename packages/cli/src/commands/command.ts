@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
-import { pino } from 'pino';
 import { METADATA_ENV } from '@task-helper/core';
 import { loadConfig } from '../config.ts';
 import {
   createLogger,
+  defaults,
   ExitCode,
   ExitError,
   identifyTask,
+  LogLines,
   resolveCoreSetting,
   Runner,
   type LogLevel,
@@ -34,9 +35,12 @@ export async function command(
   { logTo = 1 as 1 | 2, readStopTimeout = true } = {},
 ): Promise<void> {
   const { env } = process;
-  const logger = createLogger('info', pino.destination({ dest: logTo, sync: true }));
+  const lines = new LogLines(logTo);
+  const logger = createLogger('info', lines);
+  let runner: Runner | undefined;
   const exit = (code: number): never => {
-    logger.flush();
+    // Within the stop budget (a stalled log consumer never holds the exit past `exitAt`); outside a stop, briefly.
+    lines.flushSync(runner?.exitAt ?? Date.now() + defaults.logFlushMs);
     process.exit(code);
   };
   try {
@@ -60,7 +64,8 @@ export async function command(
       { file: config.file ?? 'none (default plugins)', plugins: config.plugins.map((p) => p.name) },
       'config loaded',
     );
-    await body({ runner: new Runner({ config, logger, env }), logger, exit });
+    runner = new Runner({ config, logger, env, droppedLogLines: () => lines.dropped });
+    await body({ runner, logger, exit });
   } catch (error) {
     exit(report(error, logger));
   }
