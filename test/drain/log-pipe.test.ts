@@ -95,6 +95,40 @@ describe('a log consumer that is not reading never holds the stop', () => {
     expect(stderr()).toBe('');
   });
 
+  it('stdout never read again: the exit waits for it until exitAt, not past it; what went out is whole lines', async () => {
+    task = await startTask();
+    const { readFd, writeFd } = fifo();
+    // exitAt: 5 s - 250 ms.
+    child = startFlooding(writeFd, {
+      STOP_TIMEOUT: '5',
+      DRAIN_DELAY: '0',
+      DRAIN_TIMEOUT: '1',
+      MISBEHAVE: 'setup:flood',
+    });
+    const exited = once(child, 'exit');
+    const stderr = collect(child.stderr!);
+    await floodLogged();
+    const sigtermAt = Date.now();
+    child.kill('SIGTERM');
+    const [code] = (await exited) as [number | null];
+    const exitedAfterMs = Date.now() - sigtermAt;
+    expect(task.healthcheckFailAt()).toBeGreaterThanOrEqual(sigtermAt);
+    expect(code).toBe(0);
+    expect(exitedAfterMs).toBeLessThan(5_000);
+    const reader = new Socket({ fd: readFd, readable: true, writable: false });
+    const stdout = collect(reader);
+    await once(reader, 'end');
+    // Whole lines only (each parses), the flood's first ones in order.
+    const lines = stdout()
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string; line?: number });
+    const flood = lines.filter((l) => l.msg === 'flooding').map((l) => l.line);
+    expect(flood.length).toBeGreaterThan(0);
+    expect(flood).toEqual(flood.map((_, index) => index));
+    expect(stderr()).toBe('');
+  });
+
   it("stdout closed (EPIPE): the helper drains and exits 0, a plugin's console.log no stray error", async () => {
     task = await startTask();
     const { readFd, writeFd } = fifo();
