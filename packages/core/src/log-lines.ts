@@ -1,4 +1,7 @@
-import { type BigIntStats, constants, fstatSync, openSync, writeSync } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
+
+// process.getBuiltinModule, not an ESM import: the ESM view of fs loads its lazy parts (0.7 MB of idle RSS, bench/footprint.ts).
+const { constants, fstatSync, openSync, writeSync } = process.getBuiltinModule('node:fs');
 
 /** Lines held while the log consumer is not reading; beyond this, new lines are dropped and counted. */
 const maxQueuedBytes = 256 * 1024;
@@ -158,15 +161,15 @@ export class LogLines {
  * A descriptor for the same output that never blocks. A pipe (what containerd gives a container's
  * stdout) is opened again through /proc with O_NONBLOCK: a file description of its own, so `fd`
  * itself, which other writers share (the stop's watchdog), keeps its mode, and no stream module
- * loads (Node's `process.stdout` costs 0.7 MB of idle RSS). A socket (Node's own spawn with
+ * loads. A socket (Node's own spawn with
  * `'pipe'`) or a pipe without /proc cannot be reopened: Node's stdio stream, once made, sets the
  * descriptor non-blocking. A file or a terminal stays as it is; neither stalls for long.
  */
 function nonBlocking(fd: number): number {
   let stat: BigIntStats;
   try {
-    // bigint: Node 24.9's plain fstatSync of a pipe left the module loader reading the next
-    // CommonJS file (cosmiconfig) as empty; this form does not share its stat buffer.
+    // bigint: after Node 24.9's plain fstatSync of a pipe, the next CommonJS module imported
+    // (cosmiconfig) came out empty (measured); this form does not share its stat buffer.
     stat = fstatSync(fd, { bigint: true });
   } catch {
     return fd;
