@@ -3,7 +3,7 @@ import type { BigIntStats } from 'node:fs';
 // process.getBuiltinModule, not an ESM import: the ESM view of fs loads its lazy parts (0.7 MB of idle RSS, bench/footprint.ts).
 const { constants, fstatSync, openSync, writeSync } = process.getBuiltinModule('node:fs');
 
-/** Lines held while the log consumer is not reading; beyond this, new lines are dropped and counted. */
+/** Lines held while the log consumer is not reading; beyond this, the oldest held are dropped and counted. */
 const maxQueuedBytes = 256 * 1024;
 /** How often held lines are tried again while the consumer is not reading. */
 const retryMs = 50;
@@ -12,8 +12,9 @@ const retryMs = 50;
  * Log lines to a file descriptor (stdout) that never block the helper. A stalled consumer (the
  * `awslogs` driver while CloudWatch is slow, a pipe nobody reads) would otherwise hold the process
  * in `write()`, and no POST goes out before SIGKILL. Each line is one `write()` on the descriptor
- * made non-blocking (`nonBlocking`): on a healthy pipe it goes out at once, whole (a line up to PIPE_BUF, 4 KiB, is
- * atomic, so another writer's line, the watchdog's, never lands inside it); when the pipe is full
+ * made non-blocking (`nonBlocking`): on a healthy pipe it goes out at once, whole (a line up to
+ * PIPE_BUF, 4 KiB, is atomic, so another writer's line, the watchdog's, never lands inside it);
+ * when the pipe is full
  * the line is held, up to 256 KiB, and tried again every 50 ms; past that, the oldest held lines
  * are dropped and counted, and once the consumer reads again one line says how many, in their
  * place (`onResumed`). A closed stdout (EPIPE) drops every later line, silently: there is nowhere
@@ -21,7 +22,7 @@ const retryMs = 50;
  *
  * Node's own `process.stdout` on a pipe queues without bound, and pino's sonic-boom (`sync: false`)
  * writes through libuv's thread pool, where a write blocked on a stalled pipe also blocks
- * `process.exit` (measured: docs/operations.md#logs).
+ * `process.exit` (measured: docs/operations.md#reading-the-logs).
  */
 export class LogLines {
   readonly #fd: number;
