@@ -14,6 +14,8 @@ const processTestsBesideUnits = [
   'packages/cli/test/config-errors.test.ts',
   'packages/cli/test/signals.test.ts',
   'packages/cli/test/commands/*.test.ts',
+  // A real FIFO, made by mkfifo.
+  'packages/core/test/log-lines.test.ts',
   'packages/envoy-sim/test/cli.test.ts',
   'examples/custom-plugin/config-file.test.ts',
   'examples/ecs/task-definition.test.ts',

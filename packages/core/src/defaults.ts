@@ -23,4 +23,6 @@ export const defaults = Object.freeze({
   drainActionMs: 2_000,
   /** The helper itself exits this long before SIGKILL, whatever afterDrain is still doing. */
   exitReserveMs: 250,
+  /** Outside a stop (a refusal at start), the exit waits this long at most for a log consumer that is not reading. */
+  logFlushMs: 1_000,
 } as const);

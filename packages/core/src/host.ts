@@ -6,6 +6,7 @@ export { coreSettings, readCoreSettings, resolveCoreSetting } from './core-setti
 export { defaults } from './defaults.ts';
 export { echo, ExitError, invalidSetting, maskSecrets, maskUrlCredentials } from './errors.ts';
 export { ExitCode, exitCodeMeanings } from './exit-codes.ts';
+export { LogLines } from './log-lines.ts';
 export { createLogger, logLevels, type LogLevel } from './logger.ts';
 export { Runner, type RunnerOptions } from './runner.ts';
 export {

@@ -27,6 +27,8 @@ export interface RunnerOptions {
   config: ResolvedConfig;
   logger: Logger;
   env: NodeJS.ProcessEnv;
+  /** Log lines dropped so far because the log consumer was not reading, for `drain finished`. */
+  droppedLogLines?: () => number;
 }
 
 /**
@@ -52,9 +54,12 @@ export class Runner {
   #skipped: string | undefined;
   #strayErrors = 0;
   #watchdog: Watchdog | undefined;
+  readonly #droppedLogLines: () => number;
+  #exitAt: number | undefined;
 
-  constructor({ config, logger, env }: RunnerOptions) {
+  constructor({ config, logger, env, droppedLogLines = () => 0 }: RunnerOptions) {
     this.config = config;
+    this.#droppedLogLines = droppedLogLines;
     this.#phaseLogger = {
       start: logger.child({ phase: 'start' }),
       stop: logger.child({ phase: 'stop' }),
@@ -94,6 +99,11 @@ export class Runner {
   stop(signal: NodeJS.Signals, signalAt = Date.now()): Promise<number> {
     this.#stopping ??= this.#stop(signal, signalAt);
     return this.#stopping;
+  }
+
+  /** Epoch ms of the stop budget's `exitAt`, once a stop has begun: the exit waits for the log consumer until then at most. */
+  get exitAt(): number | undefined {
+    return this.#exitAt;
   }
 
   /** An error no plugin awaited was caught (stray-errors.ts): the drain goes on, and exits 1. */
@@ -147,6 +157,7 @@ export class Runner {
       abortAtMs: Deadline.at(started + schedule.abortAtMs, AbortReason.stopBudget, started),
       exitAtMs: Deadline.at(started + schedule.exitAtMs, AbortReason.stopBudget, started),
     };
+    this.#exitAt = started + schedule.exitAtMs;
     this.#phaseLogger.stop.info(
       {
         signal,
@@ -181,6 +192,7 @@ export class Runner {
 
     const failed = this.#strayErrors > 0 || this.steps.some((s) => s.outcome === 'failed' || s.outcome === 'timeout');
     const exitCode = failed ? ExitCode.stepFailed : ExitCode.ok;
+    const droppedLogLines = this.#droppedLogLines();
     this.#phaseLogger.stop.info(
       {
         signal,
@@ -188,6 +200,7 @@ export class Runner {
         exitCode,
         ...(bail ? { skipped: bail.skip } : {}),
         ...(this.#strayErrors > 0 ? { strayErrors: this.#strayErrors } : {}),
+        ...(droppedLogLines > 0 ? { droppedLogLines } : {}),
         steps: this.steps,
       },
       'drain finished',

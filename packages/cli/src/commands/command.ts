@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
-import { pino } from 'pino';
 import { METADATA_ENV, type ResolvedConfig } from '@task-helper/core';
 import { loadConfig } from '../config.ts';
 import {
   createLogger,
+  defaults,
   ExitCode,
   ExitError,
   identifyTask,
+  LogLines,
   resolveCoreSetting,
   Runner,
   type LogLevel,
@@ -43,9 +44,12 @@ export async function command(
   } = {},
 ): Promise<void> {
   const { env } = process;
-  const logger = createLogger('info', pino.destination({ dest: logTo, sync: true }));
+  const lines = new LogLines(logTo);
+  const logger = createLogger('info', lines);
+  let runner: Runner | undefined;
   const exit = (code: number): never => {
-    logger.flush();
+    // Within the stop budget (a stalled log consumer never holds the exit past `exitAt`); outside a stop, briefly.
+    lines.flushSync(runner?.exitAt ?? Date.now() + defaults.logFlushMs);
     process.exit(code);
   };
   try {
@@ -70,7 +74,8 @@ export async function command(
       { file: config.file ?? 'none (default plugins)', plugins: config.plugins.map((p) => p.name) },
       'config loaded',
     );
-    await body({ runner: new Runner({ config, logger, env }), logger, exit });
+    runner = new Runner({ config, logger, env, droppedLogLines: () => lines.dropped });
+    await body({ runner, logger, exit });
   } catch (error) {
     exit(report(error, logger));
   }
