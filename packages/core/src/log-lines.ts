@@ -179,8 +179,13 @@ function nonBlocking(fd: number): number {
     try {
       return openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK);
     } catch (error) {
-      // ENXIO: the reader has gone; the writes fail with EPIPE and the lines are dropped.
-      if ((error as NodeJS.ErrnoException).code === 'ENXIO') return fd;
+      // ENXIO: the reader has gone; the writes fail with EPIPE and the lines are dropped. So do
+      // a plugin's console.log lines: Node's stdio stream would throw its EPIPE as an uncaught
+      // error (a stray error, exit 1) once another thread has made it (the watchdog's Worker does).
+      if ((error as NodeJS.ErrnoException).code === 'ENXIO') {
+        if (fd === 1 || fd === 2) (fd === 1 ? process.stdout : process.stderr).on('error', () => undefined);
+        return fd;
+      }
     }
   }
   if ((stat.isFIFO() || stat.isSocket()) && (fd === 1 || fd === 2)) void (fd === 1 ? process.stdout : process.stderr);
