@@ -19,6 +19,7 @@ export {
 export type { StrayVariable } from './stray-env.ts';
 export { identifyTask } from './task-metadata.ts';
 export {
+  minStopTimeoutMs,
   plannedWaits,
   stopSchedule,
   tapDeadlines,

@@ -61,6 +61,7 @@ export class Runner {
     this.hooks = createHooks();
     this.settings = [...config.settings];
     const hooks = tapOnly(this.hooks);
+    refuseDuplicates(config.plugins.map((plugin) => plugin.name));
     for (const plugin of config.plugins) {
       const setting = <T>(spec: SettingSpec<T>, options: Readonly<Record<string, unknown>>): T => {
         const { value, source } = resolveSetting(spec, options, env);
@@ -75,6 +76,7 @@ export class Runner {
         throw new ConfigError(`plugin "${plugin.name}"${problem}`);
       }
     }
+    refuseSecondAction(this.#taps('drain'));
     this.strayEnv = strayVariables(env, this.settings);
   }
 
@@ -236,6 +238,27 @@ export class Runner {
       over.abort(AbortReason.hookFinished);
     }
   }
+}
+
+/** Two plugins of one name would run twice (two POSTs) with steps and logs no one can tell apart. */
+function refuseDuplicates(names: readonly string[]): void {
+  const twice = names.find((name, index) => names.indexOf(name) !== index);
+  if (twice !== undefined)
+    throw new ConfigError(
+      `plugin "${twice}" is listed more than once in plugins: each plugin runs once; remove the extra entry (or give your own plugin a name of its own)`,
+    );
+}
+
+/**
+ * One drain, one action: the schedule keeps the drain's time for one tap, so a second would
+ * either eat that time (in front of Envoy's POST) or get none of it. Refused, not both protected.
+ */
+function refuseSecondAction(taps: readonly Tap[]): void {
+  const actions = taps.filter((tap) => tap.drainAction);
+  if (actions.length > 1)
+    throw new ConfigError(
+      `drain has ${actions.length} taps marked drainAction (${actions.map((tap) => `plugin "${tap.name}"`).join(', ')}): there is one drain action, POST /healthcheck/fail; tap yours without drainAction (a lower stage runs it before the action, bounded by when the action is due)`,
+    );
 }
 
 /** The lifecycle hooks (and `health`): tapable holds the taps in order; the runner runs them. */

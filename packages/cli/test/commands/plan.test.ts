@@ -138,7 +138,9 @@ describe('task-helper plan', () => {
     expect(text).toBe('');
     expect(JSON.parse(stderr)).toMatchObject({
       level: 'fatal',
-      msg: expect.stringMatching(/stopTimeout=0 is invalid: expected a number of seconds > 0/),
+      msg: expect.stringMatching(
+        /stopTimeout=0 is invalid: expected a number of seconds ≥ 5 \(the least that leaves POST \/healthcheck\/fail/,
+      ),
     });
   });
 });
