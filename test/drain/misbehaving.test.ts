@@ -110,3 +110,49 @@ describe('the app check never skips the drain of a live app', () => {
     expect(code).toBe(0);
   });
 });
+
+describe('the helper owns the exit during a stop (issue 19 item 2)', () => {
+  it.each([
+    ['beforeDrain:exit', { call: 'process.exit', code: 0 }],
+    ['drain:kill-self', { call: 'process.kill', signal: 'SIGKILL' }],
+  ])('%s: held until the drain is over, named after the plugin; the fail goes out; exit 1', async (misbehave, call) => {
+    task = await startTask();
+    const { code, failAfterMs, helper, steps } = await drainOnce(
+      task,
+      { DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0', MISBEHAVE: misbehave },
+      ['--config', MISBEHAVE_CONFIG],
+    );
+    const hook = misbehave.split(':')[0];
+    expect(helper.lines.filter((l) => l.msg === 'process exit held: the helper exits after the drain')).toEqual([
+      expect.objectContaining({ level: 'error', plugin: 'misbehave', hook, ...call }),
+    ]);
+    expect(steps.find((s) => s.plugin === 'misbehave')).toMatchObject({
+      outcome: 'failed',
+      error: expect.stringMatching(/held: the helper exits after the drain$/),
+    });
+    expect(failAfterMs).toBeDefined();
+    expect(task.envoy.calls.filter((c) => c.path === '/healthcheck/fail')).toHaveLength(1);
+    expect(helper.lines.at(-1)).toMatchObject({ msg: 'drain finished', exitCode: 1, heldExits: 1 });
+    expect(code).toBe(1);
+  });
+
+  it("a shutdown library's own SIGTERM handler that exits: warned at start, held at the stop, the fail goes out, exit 1", async () => {
+    task = await startTask();
+    const { code, failAfterMs, helper } = await drainOnce(
+      task,
+      { DRAIN_DELAY: '0', DRAIN_TIMEOUT: '0', MISBEHAVE: 'apply:sigterm-exit' },
+      ['--config', MISBEHAVE_CONFIG],
+    );
+    const warned = helper.lines.filter((l) => l.msg.startsWith('stop signal listener added by a plugin'));
+    expect(warned).toEqual([
+      expect.objectContaining({ level: 'warn', phase: 'start', plugin: 'misbehave', hook: 'apply', signal: 'SIGTERM' }),
+    ]);
+    expect(helper.lines.indexOf(warned[0]!)).toBeLessThan(helper.lines.findIndex((l) => l.msg === 'ready'));
+    expect(helper.lines.filter((l) => l.msg === 'process exit held: the helper exits after the drain')).toEqual([
+      expect.objectContaining({ call: 'process.exit', code: 0 }),
+    ]);
+    expect(failAfterMs).toBeDefined();
+    expect(helper.lines.at(-1)).toMatchObject({ msg: 'drain finished', exitCode: 1, heldExits: 1 });
+    expect(code).toBe(1);
+  });
+});

@@ -7,6 +7,7 @@ import { ExitCode } from './exit-codes.ts';
 import { runTap, type HookBase, type Tap } from './run-tap.ts';
 import { resolveSetting, settingRecord, type SettingRecord, type SettingSpec } from './settings.ts';
 import { SharedFacts } from './shared.ts';
+import { tapScope } from './stray-errors.ts';
 import { strayVariables, type StrayVariable } from './stray-env.ts';
 import { plannedWaits, stopSchedule, tapDeadlines, type SchedulePoint } from './stop-schedule.ts';
 import type {
@@ -50,6 +51,7 @@ export class Runner {
   #stopping: Promise<number> | undefined;
   #skipped: string | undefined;
   #strayErrors = 0;
+  #heldExits = 0;
 
   constructor({ config, logger, env }: RunnerOptions) {
     this.config = config;
@@ -69,7 +71,10 @@ export class Runner {
         return value;
       };
       try {
-        plugin.apply(hooks, { env, config, logger: logger.child({ plugin: plugin.name }), setting });
+        // In the plugin's scope, so what its setup starts (a signal listener, a timer) is known to be its own.
+        tapScope.run({ plugin: plugin.name, hook: 'apply' }, () =>
+          plugin.apply(hooks, { env, config, logger: logger.child({ plugin: plugin.name }), setting }),
+        );
       } catch (error) {
         const problem =
           error instanceof ConfigError ? `: ${error.message}` : ` could not be set up: ${firstLine(error)}`;
@@ -99,6 +104,11 @@ export class Runner {
   /** An error no plugin awaited was caught (stray-errors.ts): the drain goes on, and exits 1. */
   noteStrayError(): void {
     this.#strayErrors += 1;
+  }
+
+  /** A plugin tried to end the process (exit-guard.ts): held until the drain is over, and the exit is 1. */
+  noteHeldExit(): void {
+    this.#heldExits += 1;
   }
 
   /** Runs the `health` hook once, within `defaults.healthTimeoutMs`, and returns its steps. */
@@ -175,7 +185,10 @@ export class Runner {
       for (const deadline of Object.values(points)) deadline.cancel();
     }
 
-    const failed = this.#strayErrors > 0 || this.steps.some((s) => s.outcome === 'failed' || s.outcome === 'timeout');
+    const failed =
+      this.#strayErrors > 0 ||
+      this.#heldExits > 0 ||
+      this.steps.some((s) => s.outcome === 'failed' || s.outcome === 'timeout');
     const exitCode = failed ? ExitCode.stepFailed : ExitCode.ok;
     this.#phaseLogger.stop.info(
       {
@@ -184,6 +197,7 @@ export class Runner {
         exitCode,
         ...(bail ? { skipped: bail.skip } : {}),
         ...(this.#strayErrors > 0 ? { strayErrors: this.#strayErrors } : {}),
+        ...(this.#heldExits > 0 ? { heldExits: this.#heldExits } : {}),
         steps: this.steps,
       },
       'drain finished',

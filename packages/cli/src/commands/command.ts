@@ -6,6 +6,7 @@ import {
   createLogger,
   ExitCode,
   ExitError,
+  exitProcess,
   identifyTask,
   resolveCoreSetting,
   Runner,
@@ -37,7 +38,8 @@ export async function command(
   const logger = createLogger('info', pino.destination({ dest: logTo, sync: true }));
   const exit = (code: number): never => {
     logger.flush();
-    process.exit(code);
+    // Never held (exit-guard.ts): the one way out once `run` holds the plugins' exits.
+    return exitProcess(code);
   };
   try {
     logger.level = options.logLevel ?? resolveCoreSetting('logLevel', {}, env).value;
