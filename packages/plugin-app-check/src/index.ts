@@ -33,10 +33,10 @@ const DEFAULTS = Object.freeze({
  * connection is refused) and nothing shows the app ever served: a task that failed while starting
  * has no traffic to drain, and waiting would only delay its replacement. An app that answered at
  * start (`APP_WAIT_READY`), or that Envoy ever reached (plugin-envoy's `ENVOY_UPSTREAM_SERVED`), has
- * crashed since: callers still route to the task, so it drains. An app that accepts the connection is live and drained,
- * whatever it speaks and however slowly it answers; so is one the check cannot tell about (no
- * answer to the connection in time, the check cut by the stop budget): a skipped drain drops
- * requests, a needless one only costs time.
+ * crashed since: callers still route to the task, so it drains. An app that accepts the
+ * connection is live and drained, whatever it speaks and however slowly it answers; so is one the
+ * check cannot tell about (no answer to the connection in time, the check cut by the stop
+ * budget): a skipped drain drops requests, a needless one only costs time.
  */
 const appCheck = definePlugin({
   name: 'app-check',
