@@ -102,6 +102,23 @@ describe('the stop budget from the task definition, when STOP_TIMEOUT is not set
     expect(stdout).toContain('does not fit: the waits would end at 80 s, but the stop budget ends them at 55 s');
   });
 
+  it('a stopTimeout under 5 s, too short to POST and exit, is refused at start: one line, exit 78', async () => {
+    metadata = await runTask(2);
+    const { code, stdout, stderr } = await plan({});
+    expect(code).toBe(78);
+    expect(stdout).toBe('');
+    expect(
+      stderr
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).msg),
+    ).toContainEqual(
+      expect.stringMatching(
+        /^the helper container's stopTimeout in \S+ is 2 s, too short to POST \/healthcheck\/fail and exit: raise it to at least 5 s in the task definition$/,
+      ),
+    );
+  });
+
   it("a container without stopTimeout on EC2: the agent's default (30 s) applies, and run says so", async () => {
     metadata = await runTask(undefined);
     const { stdout } = await plan({});

@@ -51,7 +51,8 @@ describe('the default drain, from environment variables alone', () => {
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(task.envoy.calls.map((c) => c.path)).toEqual(['/ready']); // onStart's, before the signal: none at the stop
+    // onStart's /ready, then at the stop only the app check's question whether Envoy ever reached the app: no POST.
+    expect(task.envoy.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['GET /ready', 'GET /clusters']);
     expect(helper.lines.find((l) => l.msg.startsWith('app is not reachable'))).toMatchObject({
       plugin: 'app-check',
       reason: 'ECONNREFUSED',

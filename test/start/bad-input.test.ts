@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runHelper, startHelper } from '../support/helper-process.ts';
 import { startTask, type SimTask } from '../support/task.ts';
@@ -274,5 +275,40 @@ describe("a URL's credentials are masked by parsing, whatever the password holds
     expect(code).toBe(1);
     expect(stdout).toContain('webhook: GET http://[redacted]@hooks.example.com:8080/health failed: ECONNREFUSED');
     expect(leaks(stdout + stderr, password)).toEqual([]);
+  });
+});
+
+describe('a stop that could not keep its promise is refused at start', () => {
+  const fixture = (name: string) => path.resolve(import.meta.dirname, '../drain/fixtures', name);
+
+  it('plugin-envoy listed twice (two POSTs, steps no one can tell apart)', async () => {
+    expect(await refused({}, ['--config', fixture('envoy-twice.config.ts')])).toBe(
+      'plugin "envoy" is listed more than once in plugins: each plugin runs once; remove the extra entry (or give your own plugin a name of its own)',
+    );
+  });
+
+  it('a second drainAction tap, which would eat the time kept for Envoy', async () => {
+    expect(await refused({ MISBEHAVE: 'drain:action' }, ['--config', fixture('misbehave.config.ts')])).toMatch(
+      /^drain has 2 taps marked drainAction \(plugin "misbehave", plugin "envoy"\): there is one drain action, POST \/healthcheck\/fail; tap yours without drainAction/,
+    );
+  });
+
+  it.each(['0.01', '4.9'])(
+    'STOP_TIMEOUT=%s, too short to POST and exit: the bound is in the line and in plan',
+    async (value) => {
+      expect(await refused({ STOP_TIMEOUT: value })).toMatch(
+        new RegExp(
+          `^STOP_TIMEOUT="${value.replace('.', '\\.')}" is invalid: expected a number of seconds ≥ 5 \\(the least that leaves POST /healthcheck/fail its 2 s and the exit its margin; raise the container's ECS stopTimeout with it\\)`,
+        ),
+      );
+    },
+  );
+
+  it('STOP_TIMEOUT=5 is accepted, and plan shows the bound', async () => {
+    const text = await runHelper(['plan'], { env: { STOP_TIMEOUT: '5' } });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('Stop sequence, to scale: STOP_TIMEOUT 5 s (at least 5 s),');
+    const json = await runHelper(['plan', '--json'], { env: { STOP_TIMEOUT: '5' } });
+    expect(JSON.parse(json.stdout).timeline).toMatchObject({ stopTimeoutMs: 5_000, minStopTimeoutMs: 5_000 });
   });
 });

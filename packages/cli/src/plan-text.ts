@@ -59,7 +59,7 @@ export function planText(plan: Plan): string {
 
   lines.push(
     '',
-    `Stop sequence, to scale: STOP_TIMEOUT ${seconds(timeline.stopTimeoutMs)}, one column = ${seconds(timeline.stopTimeoutMs / WIDTH)}`,
+    `Stop sequence, to scale: STOP_TIMEOUT ${seconds(timeline.stopTimeoutMs)} (at least ${seconds(timeline.minStopTimeoutMs)}), one column = ${seconds(timeline.stopTimeoutMs / WIDTH)}`,
   );
   const rows: string[][] = [['signal', bar(0, 0, '▏'), '0 s', 'SIGTERM']];
   for (const entry of timeline.entries) {

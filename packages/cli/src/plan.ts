@@ -1,6 +1,7 @@
 import type { HookName, ResolvedConfig, TapExtras, TapPlan, TaskMetadata } from '@task-helper/core';
 import {
   maskSecrets,
+  minStopTimeoutMs,
   plannedWaits,
   stopSchedule,
   tapDeadlines,
@@ -42,6 +43,8 @@ export interface Plan {
   hooks: Record<HookName, PlannedTap[]>;
   /** The stop sequence as it will run: the stop schedule (core's one rule) applied to the taps' plans. */
   timeline: StopSchedule & {
+    /** The shortest STOP_TIMEOUT the helper accepts (core's minStopTimeoutMs). */
+    minStopTimeoutMs: number;
     entries: TimelineEntry[];
     /** When the planned waits would be over, uncut. */
     plannedEndMs: number;
@@ -95,6 +98,13 @@ export function planOf(runner: Runner, config: ResolvedConfig): Plan {
     settings: runner.settings.map((setting) => ({ ...setting, value: maskSecrets(setting.value) })),
     unknownEnv: runner.strayEnv,
     hooks,
-    timeline: { ...schedule, entries, plannedEndMs, waitsEndMs: at, fits: !entries.some((e) => e.cut) },
+    timeline: {
+      ...schedule,
+      minStopTimeoutMs,
+      entries,
+      plannedEndMs,
+      waitsEndMs: at,
+      fits: !entries.some((e) => e.cut),
+    },
   };
 }

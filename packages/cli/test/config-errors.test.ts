@@ -58,7 +58,7 @@ describe('bad configuration: exit 78, one line, before ready', () => {
     expectConfigError(
       { 'c.json': { stopTimeout: '30' } },
       ['--config', 'c.json'],
-      /c\.json: stopTimeout="30" is invalid: expected a number of seconds > 0/,
+      /c\.json: stopTimeout="30" is invalid: expected a number of seconds ≥ 5 /,
     ));
 
   it('a negative duration', () =>
@@ -68,7 +68,7 @@ describe('bad configuration: exit 78, one line, before ready', () => {
     expectConfigError(
       { 'c.json': { plugins: [] } },
       ['--config', 'c.json'],
-      /STOP_TIMEOUT="2 minutes" is invalid: expected a number of seconds > 0, such as 120/,
+      /STOP_TIMEOUT="2 minutes" is invalid: expected a number of seconds ≥ 5 \(.*\), such as 120/,
       { STOP_TIMEOUT: '2 minutes' },
     ));
 

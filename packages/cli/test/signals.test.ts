@@ -89,14 +89,14 @@ describe('signals, on the real CLI', () => {
 
   it('cuts a wait at the stop budget so afterDrain runs before SIGKILL would land', async () => {
     const dir = tempDir({
-      'c.json': { stopTimeout: 2, plugins: [[PROBE, { wait: { hook: 'drain', ms: 60_000 }, timeout: 120_000 }]] },
+      'c.json': { stopTimeout: 5, plugins: [[PROBE, { wait: { hook: 'drain', ms: 60_000 }, timeout: 120_000 }]] },
     });
     const helper = startHelper(['run', '--config', path.join(dir, 'c.json')]);
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    // Measured by the helper from the signal it received: the whole sequence fits the 2 s budget.
-    expect(helper.lines.find((l) => l.msg === 'drain finished')?.ms).toBeLessThan(2_000);
+    // Measured by the helper from the signal it received: the whole sequence fits the 5 s budget.
+    expect(helper.lines.find((l) => l.msg === 'drain finished')?.ms).toBeLessThan(5_000);
     expect(ran(helper.lines)).toContain('probe:afterDrain');
     expect(helper.lines.find((l) => l.msg === 'wait cut short')).toMatchObject({ plugin: 'probe', hook: 'drain' });
   });

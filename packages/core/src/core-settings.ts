@@ -1,6 +1,7 @@
 import type { SettingDeclaration } from './define.ts';
 import { defaults } from './defaults.ts';
 import { logLevels, type LogLevel } from './logger.ts';
+import { minStopTimeoutMs } from './stop-schedule.ts';
 import {
   oneOf,
   resolveSetting,
@@ -24,6 +25,10 @@ export const coreSettings = {
       "seconds ECS allows between SIGTERM and SIGKILL: the container's `stopTimeout` (ECS allows at most 120 on Fargate and documents no maximum on EC2; the helper takes up to 3600). Unset in ECS, it is read from the task definition when the task role may call `ecs:DescribeTasks` and `ecs:DescribeTaskDefinition`, and is ECS's default, 30, when it cannot be read; 120 is the default outside ECS. When the waits do not fit, `DRAIN_DELAY` is cut first",
     parse: seconds(120, {
       allowZero: false,
+      min: {
+        value: minStopTimeoutMs / 1000,
+        why: `the least that leaves POST /healthcheck/fail its ${defaults.drainActionMs / 1000} s and the exit its margin; raise the container's ECS stopTimeout with it`,
+      },
       max: defaults.maxTimeout,
       why: "set it to the container's ECS stopTimeout: at most 120 on Fargate; EC2 documents no maximum",
     }),

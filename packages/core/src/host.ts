@@ -6,9 +6,11 @@ export { coreSettings, readCoreSettings, resolveCoreSetting } from './core-setti
 export { defaults } from './defaults.ts';
 export { echo, ExitError, invalidSetting, maskSecrets, maskUrlCredentials } from './errors.ts';
 export { ExitCode, exitCodeMeanings } from './exit-codes.ts';
+export { exitProcess, holdExits } from './exit-guard.ts';
 export { LogLines } from './log-lines.ts';
 export { createLogger, logLevels, type LogLevel } from './logger.ts';
 export { Runner, type RunnerOptions } from './runner.ts';
+export { watchStopListeners } from './stop-listeners.ts';
 export {
   checkOptions,
   resolveSetting,
@@ -20,6 +22,7 @@ export {
 export type { StrayVariable } from './stray-env.ts';
 export { identifyTask } from './task-metadata.ts';
 export {
+  minStopTimeoutMs,
   plannedWaits,
   stopSchedule,
   tapDeadlines,

@@ -7,6 +7,7 @@ import { ExitCode } from './exit-codes.ts';
 import { runTap, type HookBase, type Tap } from './run-tap.ts';
 import { resolveSetting, settingRecord, type SettingRecord, type SettingSpec } from './settings.ts';
 import { SharedFacts } from './shared.ts';
+import { tapScope } from './stray-errors.ts';
 import { strayVariables, type StrayVariable } from './stray-env.ts';
 import { plannedWaits, stopSchedule, tapDeadlines, type SchedulePoint } from './stop-schedule.ts';
 import { watchStop, type Watchdog } from './watchdog.ts';
@@ -56,6 +57,7 @@ export class Runner {
   #watchdog: Watchdog | undefined;
   readonly #droppedLogLines: () => number;
   #exitAt: number | undefined;
+  #heldExits = 0;
 
   constructor({ config, logger, env, droppedLogLines = () => 0 }: RunnerOptions) {
     this.config = config;
@@ -68,6 +70,7 @@ export class Runner {
     this.hooks = createHooks();
     this.settings = [...config.settings];
     const hooks = tapOnly(this.hooks);
+    refuseDuplicates(config.plugins.map((plugin) => plugin.name));
     for (const plugin of config.plugins) {
       const setting = <T>(spec: SettingSpec<T>, options: Readonly<Record<string, unknown>>): T => {
         const { value, source } = resolveSetting(spec, options, env);
@@ -75,13 +78,17 @@ export class Runner {
         return value;
       };
       try {
-        plugin.apply(hooks, { env, config, logger: logger.child({ plugin: plugin.name }), setting });
+        // In the plugin's scope, so what its setup starts (a signal listener, a timer) is known to be its own.
+        tapScope.run({ plugin: plugin.name, hook: 'apply' }, () =>
+          plugin.apply(hooks, { env, config, logger: logger.child({ plugin: plugin.name }), setting }),
+        );
       } catch (error) {
         const problem =
           error instanceof ConfigError ? `: ${error.message}` : ` could not be set up: ${firstLine(error)}`;
         throw new ConfigError(`plugin "${plugin.name}"${problem}`);
       }
     }
+    refuseSecondAction(this.#taps('drain'));
     this.strayEnv = strayVariables(env, this.settings);
   }
 
@@ -109,6 +116,11 @@ export class Runner {
   /** An error no plugin awaited was caught (stray-errors.ts): the drain goes on, and exits 1. */
   noteStrayError(): void {
     this.#strayErrors += 1;
+  }
+
+  /** A plugin tried to end the process (exit-guard.ts): held until the drain is over, and the exit is 1. */
+  noteHeldExit(): void {
+    this.#heldExits += 1;
   }
 
   /** Runs the `health` hook once, within `defaults.healthTimeoutMs`, and returns its steps. */
@@ -190,7 +202,10 @@ export class Runner {
       this.#watchdog?.over();
     }
 
-    const failed = this.#strayErrors > 0 || this.steps.some((s) => s.outcome === 'failed' || s.outcome === 'timeout');
+    const failed =
+      this.#strayErrors > 0 ||
+      this.#heldExits > 0 ||
+      this.steps.some((s) => s.outcome === 'failed' || s.outcome === 'timeout');
     const exitCode = failed ? ExitCode.stepFailed : ExitCode.ok;
     const droppedLogLines = this.#droppedLogLines();
     this.#phaseLogger.stop.info(
@@ -201,6 +216,7 @@ export class Runner {
         ...(bail ? { skipped: bail.skip } : {}),
         ...(this.#strayErrors > 0 ? { strayErrors: this.#strayErrors } : {}),
         ...(droppedLogLines > 0 ? { droppedLogLines } : {}),
+        ...(this.#heldExits > 0 ? { heldExits: this.#heldExits } : {}),
         steps: this.steps,
       },
       'drain finished',
@@ -256,6 +272,27 @@ export class Runner {
       over.abort(AbortReason.hookFinished);
     }
   }
+}
+
+/** Two plugins of one name would run twice (two POSTs) with steps and logs no one can tell apart. */
+function refuseDuplicates(names: readonly string[]): void {
+  const twice = names.find((name, index) => names.indexOf(name) !== index);
+  if (twice !== undefined)
+    throw new ConfigError(
+      `plugin "${twice}" is listed more than once in plugins: each plugin runs once; remove the extra entry (or give your own plugin a name of its own)`,
+    );
+}
+
+/**
+ * One drain, one action: the schedule keeps the drain's time for one tap, so a second would
+ * either eat that time (in front of Envoy's POST) or get none of it. Refused, not both protected.
+ */
+function refuseSecondAction(taps: readonly Tap[]): void {
+  const actions = taps.filter((tap) => tap.drainAction);
+  if (actions.length > 1)
+    throw new ConfigError(
+      `drain has ${actions.length} taps marked drainAction (${actions.map((tap) => `plugin "${tap.name}"`).join(', ')}): there is one drain action, POST /healthcheck/fail; tap yours without drainAction (a lower stage runs it before the action, bounded by when the action is due)`,
+    );
 }
 
 /** The lifecycle hooks (and `health`): tapable holds the taps in order; the runner runs them. */

@@ -25,14 +25,22 @@ const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
  */
 export function seconds(
   example: number,
-  { allowZero = true, max = MAX_TIMER_SECONDS, why = '' }: { allowZero?: boolean; max?: number; why?: string } = {},
+  {
+    allowZero = true,
+    min,
+    max = MAX_TIMER_SECONDS,
+    why = '',
+  }: { allowZero?: boolean; min?: { value: number; why: string }; max?: number; why?: string } = {},
 ): Parser<number> {
   if (why === '' && max === MAX_TIMER_SECONDS) why = 'the longest timer Node holds';
+  const least = min ? `≥ ${min.value} (${min.why})` : allowZero ? '≥ 0' : '> 0';
   return {
-    expected: `a number of seconds ${allowZero ? '≥ 0' : '> 0'}, such as ${example}, at most ${max}${why ? ` (${why})` : ''}`,
+    expected: `a number of seconds ${least}, such as ${example}, at most ${max}${why ? ` (${why})` : ''}`,
     parse: (raw, fromEnv) => {
       const value = number(raw, fromEnv);
-      return value !== undefined && value >= 0 && value <= max && (allowZero || value > 0) ? value : undefined;
+      return value !== undefined && value >= (min?.value ?? 0) && value <= max && (allowZero || value > 0)
+        ? value
+        : undefined;
     },
   };
 }

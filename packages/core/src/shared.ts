@@ -13,6 +13,14 @@ export function defineFact<T = true>(key: string): Fact<T> {
 export const TRAFFIC_STOPPED = defineFact<{ quietMs: number; sinceFailMs: number }>('trafficStopped');
 
 /**
+ * Set by plugin-envoy at the stop signal: asks Envoy's admin API (`/clusters`) whether it ever
+ * opened a connection to an upstream host (`127.0.0.1:8080`) that the host accepted, in any
+ * cluster. Rejects when Envoy cannot tell (down, slow, the answer unreadable).
+ */
+export const ENVOY_UPSTREAM_SERVED =
+  defineFact<(host: string, signal: AbortSignal) => Promise<boolean>>('envoyUpstreamServed');
+
+/**
  * Facts plugins pass to each other during one run, such as "traffic has stopped". A plugin can
  * wait for a fact another one sets later, so neither needs to know the other.
  */

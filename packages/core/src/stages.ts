@@ -5,6 +5,11 @@
  * depends on where the plugins stand in the `plugins` list.
  */
 export const Stage = Object.freeze({
+  /**
+   * beforeDrain: publish, without waiting for anything, what the decision may ask (plugin-envoy:
+   * `ENVOY_UPSTREAM_SERVED`, which the app check asks when nothing listens on the app's port).
+   */
+  BEFORE_DRAIN_FACTS: -200,
   /** beforeDrain: decide whether to drain at all (the app check skips a task that never came up). */
   BEFORE_DRAIN_DECIDE: -100,
   /** beforeDrain: get ready for the drain without delaying it (plugin-envoy loads its admin client). */

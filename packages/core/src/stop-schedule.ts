@@ -50,6 +50,19 @@ export function stopSchedule({ stopTimeoutMs, delayMs, drainWaitMs }: PlannedWai
   };
 }
 
+/**
+ * The shortest stop budget the schedule can keep its promise in: the one whose drain keeps
+ * `drainActionMs` for the action (the drain keeps `drainShare` of the time before `abortAt`, and
+ * `abortAt` leaves a fifth of a budget under 25 s as margin). Anything shorter would cut
+ * `/healthcheck/fail` itself, so STOP_TIMEOUT refuses it (core-settings.ts) and `plan` shows it.
+ */
+export const minStopTimeoutMs = ((): number => {
+  const beforeAbort = defaults.drainActionMs / defaults.drainShare;
+  // The margin is a fifth of the budget up to 5 s × 5, then 5 s.
+  const withFifth = beforeAbort / (1 - 1 / 5);
+  return withFifth <= 5 * defaults.afterDrainMarginMs ? withFifth : beforeAbort + defaults.afterDrainMarginMs;
+})();
+
 /** The waits the taps declare (`plan.ms`): beforeDrain's add up to the delay, drain's to the drain wait. */
 export function plannedWaits(hooks: Hooks, stopTimeoutS: number): PlannedWaits {
   const total = (taps: readonly object[]): number =>

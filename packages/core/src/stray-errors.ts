@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import { firstLine } from './errors.ts';
 import type { HookName } from './types.ts';
 
-/** The tap whose code is running; async work it starts (timers, promises) keeps this scope. */
-export const tapScope = new AsyncLocalStorage<{ plugin: string; hook: HookName }>();
+/** The tap (or plugin setup, `apply`) whose code is running; async work it starts (timers, promises) keeps this scope. */
+export const tapScope = new AsyncLocalStorage<{ plugin: string; hook: HookName | 'apply' }>();
 
 /**
  * A plugin's error that no one awaits (a floating rejection, a throw inside a timer) would end the

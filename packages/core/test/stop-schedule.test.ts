@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stopSchedule } from '@task-helper/core/host';
+import { defaults, minStopTimeoutMs, stopSchedule } from '@task-helper/core/host';
 
 const s = (stopTimeout: number, drainDelay: number, drainTimeout: number) =>
   stopSchedule({ stopTimeoutMs: stopTimeout * 1000, delayMs: drainDelay * 1000, drainWaitMs: drainTimeout * 1000 });
@@ -57,5 +57,18 @@ describe("stopSchedule: the budget cuts waits, never the drain's action", () => 
         expect(schedule.delayMs === drainDelay * 1000 || schedule.delayMs === schedule.actionDueMs, label).toBe(true);
       }
     }
+  });
+});
+
+describe('minStopTimeoutMs: the shortest budget that keeps the action its time', () => {
+  const actionKeeps = (stopTimeoutMs: number) => {
+    const { abortAtMs, actionDueMs } = stopSchedule({ stopTimeoutMs, delayMs: 40_000, drainWaitMs: 0 });
+    return abortAtMs - actionDueMs;
+  };
+
+  it('is 5 s with the defaults: the action keeps its full drainActionMs there, and less below it', () => {
+    expect(minStopTimeoutMs).toBe(5_000);
+    expect(actionKeeps(minStopTimeoutMs)).toBe(defaults.drainActionMs);
+    expect(actionKeeps(minStopTimeoutMs - 100)).toBeLessThan(defaults.drainActionMs);
   });
 });

@@ -1,6 +1,7 @@
 import {
   boolean,
   definePlugin,
+  ENVOY_UPSTREAM_SERVED,
   errorText,
   httpGet,
   port,
@@ -9,6 +10,7 @@ import {
   type HookContext,
   type PluginOptions,
   type SkipDrain,
+  type StopContext,
 } from '@task-helper/core';
 import { probePort } from './port-probe.ts';
 
@@ -20,17 +22,21 @@ const DEFAULTS = Object.freeze({
   /** The original helper's timeout for this check. */
   timeoutMs: 2_500,
   retryMs: 500,
+  /** At the stop, how long a refused connection waits for Envoy to say whether the app ever served. */
+  envoyAnswerMs: 1_000,
   /** `task-helper health` must answer well inside ECS's 5 s. */
   healthTimeoutMs: 1_000,
 });
 
 /**
  * At the stop signal, skips the whole drain only when nothing listens on the app's port (the
- * connection is refused): a task that failed while starting has no traffic to drain, and waiting
- * would only delay its replacement. An app that accepts the connection is live and drained,
- * whatever it speaks and however slowly it answers; so is one the check cannot tell about (no
- * answer to the connection in time, the check cut by the stop budget): a skipped drain drops
- * requests, a needless one only costs time.
+ * connection is refused) and nothing shows the app ever served: a task that failed while starting
+ * has no traffic to drain, and waiting would only delay its replacement. An app that answered at
+ * start (`APP_WAIT_READY`), or that Envoy ever reached (plugin-envoy's `ENVOY_UPSTREAM_SERVED`), has
+ * crashed since: callers still route to the task, so it drains. An app that accepts the
+ * connection is live and drained, whatever it speaks and however slowly it answers; so is one the
+ * check cannot tell about (no answer to the connection in time, the check cut by the stop
+ * budget): a skipped drain drops requests, a needless one only costs time.
  */
 const appCheck = definePlugin({
   name: 'app-check',
@@ -38,7 +44,7 @@ const appCheck = definePlugin({
     enabled: {
       env: 'APP_CHECK',
       description:
-        "at the stop signal, skip the drain only when nothing listens on the app's port (connection refused: a task that never came up). An app that accepts the connection is drained, whatever it speaks (HTTP/2-only and gRPC apps included) and however slowly it answers; so is one the check cannot tell about. `false`: no app check at all: none at the stop, in `task-helper health` or for `APP_WAIT_READY`",
+        "at the stop signal, skip the drain only when nothing listens on the app's port (connection refused) and nothing shows the app ever served: not an answer at start (`APP_WAIT_READY`), not a connection Envoy's `/clusters` shows it accepted (plugin-envoy, asked for at most 1 s). A crashed app is drained, so callers leave. An app that accepts the connection is drained, whatever it speaks (HTTP/2-only and gRPC apps included) and however slowly it answers; so is one the check cannot tell about. `false`: no app check at all: none at the stop, in `task-helper health` or for `APP_WAIT_READY`",
       parse: boolean,
       default: DEFAULTS.enabled,
     },
@@ -66,19 +72,26 @@ const appCheck = definePlugin({
   apply(hooks, { settings }) {
     if (!settings.enabled) return;
     const url = `http://127.0.0.1:${settings.port}${settings.path}`;
+    const seen = { answeredAtStart: false };
 
     if (settings.waitReady) {
-      hooks.onStart.tapPromise({ timeout: Infinity, plan: { label: `wait until the app answers ${url}` } }, (ctx) =>
-        waitForApp(url, ctx),
+      hooks.onStart.tapPromise(
+        { timeout: Infinity, plan: { label: `wait until the app answers ${url}` } },
+        async (ctx) => {
+          await waitForApp(url, ctx);
+          seen.answeredAtStart = true;
+        },
       );
     }
     hooks.beforeDrain.tapPromise(
       {
         stage: Stage.BEFORE_DRAIN_DECIDE,
         timeout: DEFAULTS.timeoutMs + 1_000,
-        plan: { label: `skip the drain if nothing listens on 127.0.0.1:${settings.port}` },
+        plan: {
+          label: `skip the drain if nothing listens on 127.0.0.1:${settings.port} and nothing shows it ever served`,
+        },
       },
-      (ctx) => skipIfNothingListens(settings.port, ctx),
+      (ctx) => skipIfNothingListens(settings.port, seen.answeredAtStart, ctx),
     );
     hooks.health.tapPromise({}, async (ctx) => {
       try {
@@ -93,7 +106,11 @@ export default appCheck;
 
 export type AppCheckOptions = PluginOptions<typeof appCheck.settings>;
 
-async function skipIfNothingListens(appPort: number, ctx: HookContext): Promise<SkipDrain | undefined> {
+async function skipIfNothingListens(
+  appPort: number,
+  answeredAtStart: boolean,
+  ctx: StopContext,
+): Promise<SkipDrain | undefined> {
   const probe = await probePort('127.0.0.1', appPort, ctx.abortSignal, DEFAULTS.timeoutMs);
   if (probe.listening) {
     ctx.logger.info({ port: appPort }, 'app is up');
@@ -103,11 +120,32 @@ async function skipIfNothingListens(appPort: number, ctx: HookContext): Promise<
     ctx.logger.warn({ port: appPort, reason: probe.reason }, 'app state unknown: draining anyway');
     return undefined;
   }
+  const served = answeredAtStart ? 'it answered at start' : await envoyReachedApp(appPort, ctx);
+  if (served) {
+    ctx.logger.warn(
+      { port: appPort, reason: probe.reason, served },
+      'app is gone but it served: draining so callers leave',
+    );
+    return undefined;
+  }
   ctx.logger.warn(
     { port: appPort, reason: probe.reason },
     'app is not reachable: the task failed while starting, skipping the drain',
   );
   return { skip: `app not reachable: nothing listening on 127.0.0.1:${appPort} (${probe.reason})` };
+}
+
+/** Why Envoy shows the app served (`Envoy connected to it`), or `undefined` when it shows nothing or cannot tell within envoyAnswerMs. */
+async function envoyReachedApp(appPort: number, ctx: StopContext): Promise<string | undefined> {
+  const ask = ctx.shared.get(ENVOY_UPSTREAM_SERVED);
+  if (!ask) return undefined;
+  try {
+    const signal = AbortSignal.any([ctx.abortSignal, AbortSignal.timeout(DEFAULTS.envoyAnswerMs)]);
+    return (await ask(`127.0.0.1:${appPort}`, signal)) ? "Envoy's /clusters shows connections it accepted" : undefined;
+  } catch (error) {
+    ctx.logger.warn({ port: appPort, reason: reasonOf(error) }, 'envoy could not say whether the app ever served');
+    return undefined;
+  }
 }
 
 async function waitForApp(url: string, ctx: HookContext): Promise<void> {

@@ -1,6 +1,7 @@
 // The ECS stopTimeout lookup, whole: the CLI's side (withEcsStopTimeout, at start), the child
 // process it runs (answerInChild) and the ECS calls the child makes (readStopTimeout).
-import { firstLine, type ResolvedConfig, type SetupContext, type TaskMetadata } from '@task-helper/core';
+import { ConfigError, firstLine, type ResolvedConfig, type SetupContext, type TaskMetadata } from '@task-helper/core';
+import { minStopTimeoutMs } from '@task-helper/core/host';
 import { explainAwsError } from './aws-error.ts';
 import { awsDefaults } from './aws-settings.ts';
 
@@ -42,6 +43,11 @@ export async function withEcsStopTimeout(
     );
     return withStopTimeout(config, record, ECS_DEFAULT_STOP_TIMEOUT, 'default');
   }
+  // As STOP_TIMEOUT itself refuses it: a budget this short would cut /healthcheck/fail.
+  if (answer.stopTimeout * 1000 < minStopTimeoutMs)
+    throw new ConfigError(
+      `the helper container's stopTimeout in ${answer.taskDefinition} is ${answer.stopTimeout} s, too short to POST /healthcheck/fail and exit: raise it to at least ${minStopTimeoutMs / 1000} s in the task definition`,
+    );
   logger.info(
     {
       stopTimeout: answer.stopTimeout,

@@ -1,8 +1,18 @@
-import { boolean, definePlugin, listOf, oneOf, seconds, Stage, type PluginOptions } from '@task-helper/core';
+import {
+  boolean,
+  definePlugin,
+  ENVOY_UPSTREAM_SERVED,
+  listOf,
+  oneOf,
+  seconds,
+  Stage,
+  type PluginOptions,
+} from '@task-helper/core';
 import { createAdminClient } from './admin-client.ts';
 import { adminPort, adminUrl as adminUrlParser } from './admin-url.ts';
 import { drainListenersCall, readEnvoyRelease, type EnvoyRelease } from './envoy-version.ts';
 import { assertLive, waitUntilLive } from './readiness.ts';
+import { upstreamServed } from './upstream-served.ts';
 import { trafficDefaults, trafficStatsFilter, watchTraffic, type Stat, type TrafficWatch } from './traffic.ts';
 
 const envoyDefaults = Object.freeze({
@@ -98,6 +108,16 @@ const envoy = definePlugin({
       );
     }
     hooks.health.tapPromise({}, (ctx) => assertLive(admin, ctx));
+
+    // For the app check, which asks only when nothing listens on the app's port: did Envoy ever reach it?
+    hooks.beforeDrain.tapPromise(
+      {
+        stage: Stage.BEFORE_DRAIN_FACTS,
+        plan: { label: 'let the app check ask /clusters whether Envoy ever reached the app' },
+      },
+      async (ctx) =>
+        void ctx.shared.set(ENVOY_UPSTREAM_SERVED, (host, signal) => upstreamServed(admin, host, ctx, signal)),
+    );
 
     // Right after the app check, which may skip the drain: node:http loads while DRAIN_DELAY
     // runs, not at start (an idle helper never carries it), and not on /healthcheck/fail's time.

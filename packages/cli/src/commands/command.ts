@@ -6,6 +6,7 @@ import {
   defaults,
   ExitCode,
   ExitError,
+  exitProcess,
   identifyTask,
   LogLines,
   resolveCoreSetting,
@@ -50,7 +51,8 @@ export async function command(
   const exit = (code: number): never => {
     // Within the stop budget (a stalled log consumer never holds the exit past `exitAt`); outside a stop, briefly.
     lines.flushSync(runner?.exitAt ?? Date.now() + defaults.logFlushMs);
-    process.exit(code);
+    // Never held (exit-guard.ts): the one way out once `run` holds the plugins' exits.
+    return exitProcess(code);
   };
   try {
     logger.level = options.logLevel ?? resolveCoreSetting('logLevel', {}, env).value;

@@ -25,7 +25,7 @@ describe('task-helper plan', () => {
     expect(text).toMatch(/DRAIN_TIMEOUT +40 +default +delay/);
     expect(text).toMatch(/STOP_TIMEOUT +120 +default +core/);
     expect(section(text, 'Hooks')).toMatch(
-      /beforeDrain +app-check \(stage -100\), envoy \(stage -50\), delay \(stage 10\)\n +drain +envoy \(stage -1\), delay \(stage 100\)/,
+      /beforeDrain +envoy \(stage -200\), app-check \(stage -100\), envoy \(stage -50\), delay \(stage 10\)\n +drain +envoy \(stage -1\), delay \(stage 100\)/,
     );
     expect(text).toContain("fits: the waits end at 70 s, before the stop budget's 115 s");
   });
@@ -91,6 +91,7 @@ describe('task-helper plan', () => {
         e.endMs,
       ]),
     ).toEqual([
+      ['envoy', 0, 0],
       ['app-check', 0, 0],
       ['envoy', 0, 0],
       ['delay', 0, 1_000],
@@ -120,6 +121,7 @@ describe('task-helper plan', () => {
         e.cut,
       ]),
     ).toEqual([
+      ['envoy', 0, 0, false],
       ['app-check', 0, 0, false],
       ['envoy', 0, 0, false],
       ['delay', 0, 12_500, true],
@@ -138,7 +140,9 @@ describe('task-helper plan', () => {
     expect(text).toBe('');
     expect(JSON.parse(stderr)).toMatchObject({
       level: 'fatal',
-      msg: expect.stringMatching(/stopTimeout=0 is invalid: expected a number of seconds > 0/),
+      msg: expect.stringMatching(
+        /stopTimeout=0 is invalid: expected a number of seconds ≥ 5 \(the least that leaves POST \/healthcheck\/fail/,
+      ),
     });
   });
 });
