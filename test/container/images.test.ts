@@ -44,16 +44,37 @@ describe.skipIf(missing)('the images, built on the real Docker engine', () => {
       images.helper,
       [
         '-c',
-        'ls /opt/task-helper; command -v task-helper; find / -xdev \\( -name "build-ca.pem*" -o -name pnpm \\) -print',
+        'ls /opt/task-helper /opt/task-helper/compile-cache; command -v task-helper; find / -xdev \\( -name "build-ca.pem*" -o -name pnpm \\) -print',
       ],
       // root: to search every folder.
       ['--entrypoint', 'sh', '--user', 'root'],
     );
     expect(found.code, found.stderr).toBe(0);
-    expect(found.stdout.split('\n').filter(Boolean)).toEqual(['config', 'node_modules', '/usr/local/bin/task-helper']);
+    expect(found.stdout.split('\n').filter(Boolean)).toEqual([
+      '/opt/task-helper:',
+      'compile-cache',
+      'config',
+      'node_modules',
+      'warm-compile-cache.mjs',
+      '/opt/task-helper/compile-cache:',
+      // Warmed for the user the helper runs as: Node keys the cache by uid.
+      expect.stringMatching(/^v24\.[\d.]+-x64-\w+-1000$/),
+      '/usr/local/bin/task-helper',
+    ]);
     const history = await dockerOk(['history', '--no-trunc', '--format', '{{.CreatedBy}}', images.helper]);
     expect(history).not.toContain('build-ca');
     expect(history).not.toContain('BEGIN CERTIFICATE');
+  });
+
+  it('uses its compile cache on a read-only root filesystem (readonlyRootFilesystem), and starts without one', async () => {
+    const cached = await run(images.helper, ['health'], ['--read-only', '--env', 'NODE_DEBUG_NATIVE=COMPILE_CACHE']);
+    expect(cached.code, cached.stderr).toBe(1);
+    expect(cached.stdout).toMatch(/^not healthy: [^\n]+\n$/);
+    expect(cached.stderr).toMatch(/V8 code cache for ESM file:\/\/\/opt\/task-helper\/\S+\/cli\.mjs was accepted/);
+    const without = await run(images.helper, ['health'], ['--read-only', '--env', 'NODE_COMPILE_CACHE=/nowhere']);
+    expect(without.code, without.stderr).toBe(1);
+    expect(without.stdout).toMatch(/^not healthy: [^\n]+\n$/);
+    expect(without.stderr).toBe('');
   });
 
   it('answers `task-helper health` with one line naming what is down, never a stack trace', async () => {
