@@ -36,6 +36,7 @@ export function guardLoad(
       watchdog?.over();
       finish();
     };
+    const fail = (message: string): void => settle(() => reject(new ConfigError(`${file}: ${message}`)));
     load.then(
       (config) => settle(() => resolve(config)),
       (error: unknown) => settle(() => reject(error)),
@@ -50,12 +51,8 @@ export function guardLoad(
     timers.push(
       setTimeout(
         () =>
-          settle(() =>
-            reject(
-              new ConfigError(
-                `${file}: still loading after START_TIMEOUT=${startTimeout} s (a top-level await that never settles?); fix the file or raise START_TIMEOUT`,
-              ),
-            ),
+          fail(
+            `still loading after START_TIMEOUT=${startTimeout} s (a top-level await that never settles?); fix the file or raise START_TIMEOUT`,
           ),
         startTimeout * 1000,
       ),
@@ -81,12 +78,8 @@ export function guardLoad(
             timers.push(
               setTimeout(
                 () =>
-                  settle(() =>
-                    reject(
-                      new ConfigError(
-                        `${file}: still loading when the drain's action was due (${schedule.actionDueMs} ms after ${signal}): ${posted.ok ? "the health check fail went out to the environment's Envoy" : `the health check fail could not go out (${posted.error ?? posted.status})`}; fix the file (a top-level await that never settles?)`,
-                      ),
-                    ),
+                  fail(
+                    `still loading when the drain's action was due (${schedule.actionDueMs} ms after ${signal}): ${posted.ok ? "the health check fail went out to the environment's Envoy" : `the health check fail could not go out (${posted.error ?? posted.status})`}; fix the file (a top-level await that never settles?)`,
                   ),
                 wait,
               ),
