@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { httpGet, type HookContext, type HttpAnswer } from '@task-helper/core';
+import { errorText, httpGet, type HookContext, type HttpAnswer } from '@task-helper/core';
 
 export const adminRequestDefaults = Object.freeze({
   /**
@@ -173,7 +173,7 @@ export function createAdminClient(adminUrl: string): AdminClient {
           abortSignal,
           method === 'GET' ? Math.min(adminRequestDefaults.attemptTimeoutMs, left) : left,
         );
-        if (abortSignal.aborted) throw fail(`aborted: ${reasonOf(abortSignal.reason)}`, attempts);
+        if (abortSignal.aborted) throw fail(`aborted: ${errorText(abortSignal.reason)}`, attempts);
         if (answer.status >= 200 && answer.status < 300) {
           if (answer.cut !== undefined) throw fail(`the answer was ${answer.cut}`, attempts);
           return answer;
@@ -183,14 +183,14 @@ export function createAdminClient(adminUrl: string): AdminClient {
         retry = RETRIED_STATUSES.has(answer.status);
       } catch (error) {
         if (error instanceof AdminRequestError) throw error;
-        if (abortSignal.aborted) throw fail(`aborted: ${reasonOf(abortSignal.reason)}`, attempts);
+        if (abortSignal.aborted) throw fail(`aborted: ${errorText(abortSignal.reason)}`, attempts);
         const { code } = error as NodeJS.ErrnoException;
-        why = code === 'TIMEOUT' ? 'no answer in time' : (code ?? reasonOf(error));
+        why = code === 'TIMEOUT' ? 'no answer in time' : (code ?? errorText(error));
       }
       const backoff = Math.min(adminRequestDefaults.maxBackoffMs, adminRequestDefaults.backoffMs * 2 ** (attempts - 1));
       if (!retry || Date.now() + backoff >= until) throw fail(why, attempts);
       logger.warn({ path, retry: attempts, error: why }, 'envoy admin request retry');
-      if (!(await pause(backoff, abortSignal))) throw fail(`aborted: ${reasonOf(abortSignal.reason)}`, attempts);
+      if (!(await pause(backoff, abortSignal))) throw fail(`aborted: ${errorText(abortSignal.reason)}`, attempts);
     }
   }
 
@@ -211,9 +211,4 @@ export function createAdminClient(adminUrl: string): AdminClient {
     },
     warm: () => void loadHttp(),
   };
-}
-
-/** An abort reason or error in a few words: core's AbortReason reads "stop budget". */
-function reasonOf(reason: unknown): string {
-  return reason instanceof Error ? reason.message : String(reason);
 }

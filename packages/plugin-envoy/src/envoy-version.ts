@@ -1,4 +1,4 @@
-import type { HookContext } from '@task-helper/core';
+import { errorText, type HookContext } from '@task-helper/core';
 import type { AdminClient } from './admin-client.ts';
 
 /** An Envoy release, as `/server_info` names it. */
@@ -87,7 +87,7 @@ export async function readEnvoyRelease(
         ? `HTTP ${status}`
         : `no version in the answer (${JSON.stringify(version ?? body.slice(0, 60).trim())})`;
   } catch (error) {
-    problem = error instanceof Error ? error.message : String(error);
+    problem = errorText(error);
   }
   ctx.logger.warn(
     { path: drainListenersCall(mode, undefined).path, error: problem },
