@@ -68,7 +68,7 @@ export function planOf(runner: Runner, config: ResolvedConfig): Plan {
     ]),
   ) as Record<HookName, PlannedTap[]>;
 
-  const schedule = stopSchedule(plannedWaits(runner.hooks, config.stopTimeout));
+  const schedule = stopSchedule(plannedWaits(runner.hooks, config.stopTimeout * 1000));
   const entries: TimelineEntry[] = [];
   let at = 0;
   let plannedEndMs = 0;
