@@ -23,6 +23,7 @@ export type { StrayVariable } from './stray-env.ts';
 export { identifyTask } from './task-metadata.ts';
 export {
   minStopTimeoutMs,
+  heldContainerKillMs,
   plannedWaits,
   stopBudgetMs,
   stopSchedule,

@@ -82,6 +82,17 @@ export function stopBudgetMs(stopTimeoutS: number, trigger: StopTrigger, onKuber
   return trigger === 'preStop' ? stopTimeoutS * 1000 - defaults.kubeletMinGraceMs : defaults.kubeletMinGraceMs;
 }
 
+/**
+ * Kubernetes: when the kubelet SIGKILLs the container a preStop hook held, at the latest, in
+ * milliseconds from the hook's start, for a hook answered at `hookMs`: the kubelet subtracts the
+ * hook's time in whole seconds, rounded down, from the grace period, and gives the container what
+ * is left, at least 2 s. So a hook answered 2.25 s before the end leaves 3 s, not 2.25.
+ */
+export function heldContainerKillMs(gracePeriodS: number, hookMs: number): number {
+  const leftS = Math.max(gracePeriodS - Math.floor(hookMs / 1000), defaults.kubeletMinGraceMs / 1000);
+  return hookMs + leftS * 1000;
+}
+
 /** The waits the taps declare (`plan.ms`): beforeDrain's add up to the delay, drain's to the drain wait. */
 export function plannedWaits(hooks: Hooks, budgetMs: number): PlannedWaits {
   const total = (taps: readonly object[]): number =>
