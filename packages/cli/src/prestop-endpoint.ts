@@ -1,8 +1,7 @@
 // The Kubernetes trigger, beside signals.ts's SIGTERM: the kubelet's preStop `httpGet` to the
-// helper. Loaded only when PRESTOP_PORT is set. HTTP/1.1 over a plain socket, as core's http-get.ts
-// reads answers: one GET with no body, answered once and closed, is all the kubelet sends. Idle RSS
-// of the bundled helper (2026-12-01, this 2-core VM): 56.8 MB with no endpoint, 58.1 MB with this
-// one; 64.2 MB when this module imported a value from core, 65.1 MB with node:http as well.
+// helper. Loaded only when PRESTOP_PORT is set (bench/footprint.ts measures the bundle with it).
+// HTTP/1.1 over a plain socket, as core's http-get.ts reads answers: one GET with no body, answered
+// once and closed, is all the kubelet sends, and node:http would cost an idle helper about 1 MB.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { StopTrigger } from '@task-helper/core';
@@ -38,8 +37,8 @@ const REASONS: Readonly<Record<number, string>> = {
 
 /**
  * Serves `GET /prestop` on `address` for the rest of the process; resolves once it listens, or
- * rejects with the one line `run` exits 78 with (`run` makes it the ConfigError, as a value import
- * of core here costs 6 MB in the bundle, above). The
+ * rejects with the one line `run` exits 78 with (`run` makes it the ConfigError: in the bundle a
+ * value import of core from this lazy chunk cost 6 MB of idle RSS, measured). The
  * kubelet's hook client has no timeout, follows no redirect elsewhere and ignores the status: it
  * only waits for the answer, then sends the held container SIGTERM. So the first call starts the
  * stop and every call, that one included, is answered only when the stop is over (the budget
