@@ -23,7 +23,7 @@ export interface CallerEnvoyOptions {
 /** Outlier detection as a caller leaves it: Envoy's defaults, written out (ejected after 5 consecutive 5xx). */
 export const callerOutlierDetection = Object.freeze({ consecutive5xx: 5 });
 
-export function callerEnvoyConfig({ upstreams, healthCheck, retryConnectFailure }: CallerEnvoyOptions): string {
+function callerEnvoyConfig({ upstreams, healthCheck, retryConnectFailure }: CallerEnvoyOptions): string {
   const endpoints = upstreams.map((url) => {
     const { hostname, port } = new URL(url);
     return `{ endpoint: { address: { socket_address: { address: ${hostname}, port_value: ${port} } } } }`;

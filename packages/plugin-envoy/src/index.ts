@@ -85,7 +85,7 @@ const envoy = definePlugin({
     closeInbound: {
       env: 'ENVOY_CLOSE_INBOUND',
       description:
-        'in `afterDrain`, just before the helper exits (and ECS stops the app), POST `/drain_listeners?inboundonly` (within 1 s): Envoy stops accepting on its `traffic_direction: INBOUND` listeners, so callers still sending (outlier detection only, which ignores `/healthcheck/fail`) get a refused connection, which a `connect-failure` retry policy sends elsewhere, instead of a 503 once the app has stopped; outbound listeners keep accepting, open connections are still served. A listener without `traffic_direction: INBOUND` is not closed. A failed call is one warning, never a failed stop. `false`: leave every listener open',
+        'in `afterDrain`, just before the helper exits (and ECS stops the app), POST `/drain_listeners?inboundonly` (within 1 s): Envoy stops accepting on its `traffic_direction: INBOUND` listeners, so callers still sending (outlier detection only, which ignores `/healthcheck/fail`) get a refused connection, which a `connect-failure` retry policy sends elsewhere, instead of a 503 once the app has stopped; outbound listeners keep accepting, open connections are still served. Not after a skipped drain (a task that never served). A listener without `traffic_direction: INBOUND` is not closed. A failed call is one warning, never a failed stop. `false`: leave every listener open',
       parse: boolean,
       default: envoyDefaults.closeInbound,
     },
@@ -181,7 +181,10 @@ const envoy = definePlugin({
           timeout: 2 * closeInboundDefaults.withinMs,
           plan: { label: `POST ${closeInboundDefaults.path}: new connections to inbound listeners refused` },
         },
-        (ctx) => closeInboundListeners(admin, ctx),
+        // A skipped drain is a task that never served: no caller to turn away, and no admin call but /clusters.
+        async (ctx) => {
+          if (ctx.skipped === undefined) await closeInboundListeners(admin, ctx);
+        },
       );
     }
     if (quit) {

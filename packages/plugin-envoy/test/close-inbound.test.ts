@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { HookContext } from '@task-helper/core';
+import { Stage, type HookContext, type Plugin } from '@task-helper/core';
 import { createTestRunner, recordingLogger } from '@task-helper/core/testing';
 import { startEnvoySim, type AdminFault, type EnvoySim } from '@task-helper/envoy-sim';
 import envoy from '@task-helper/plugin-envoy';
@@ -44,9 +44,12 @@ describe('closeInboundListeners', () => {
 
   it('keeps to a nearer deadline: the stop budget beats its second', async () => {
     const { ctx } = context(Date.now() + 200);
-    const post = vi.fn(async () => undefined);
+    const post = vi.fn<AdminClient['post']>(async () => undefined);
     await closeInboundListeners(adminPosting(post), ctx);
-    expect(post.mock.calls[0]![1]).toMatchObject({ deadline: Date.now() + 200 });
+    expect(post).toHaveBeenCalledWith(
+      '/drain_listeners?inboundonly',
+      expect.objectContaining({ deadline: Date.now() + 200 }),
+    );
   });
 
   it('a failed call (404 from an Envoy without /drain_listeners) is one warning and resolves', async () => {
@@ -106,10 +109,10 @@ describe('ENVOY_CLOSE_INBOUND, in a whole stop on the Envoy simulator', () => {
   let sim: EnvoySim | undefined;
   afterEach(() => sim?.close());
 
-  async function stop(env: Record<string, string>, adminFaults: Record<string, AdminFault> = {}) {
+  async function stop(env: Record<string, string>, adminFaults: Record<string, AdminFault> = {}, extra: Plugin[] = []) {
     sim = await startEnvoySim({ adminFaults });
     const { runner, lines, logged } = createTestRunner({
-      plugins: [envoy()],
+      plugins: [envoy(), ...extra],
       env: { ENVOY_ADMIN_URL: sim.adminUrl, ENVOY_WAIT_READY: 'false', ...env },
     });
     await runner.start();
@@ -144,6 +147,19 @@ describe('ENVOY_CLOSE_INBOUND, in a whole stop on the Envoy simulator', () => {
       'POST /drain_listeners?inboundonly 200',
       'POST /quitquitquit 200',
     ]);
+  });
+
+  it('not after a skipped drain (a task that never served): no POST at all', async () => {
+    const skip: Plugin = {
+      name: 'skip',
+      apply: (hooks) =>
+        hooks.beforeDrain.tapPromise({ name: 'skip', stage: Stage.BEFORE_DRAIN_DECIDE }, async () => ({
+          skip: 'test',
+        })),
+    };
+    const { code, calls } = await stop({}, {}, [skip]);
+    expect(code).toBe(0);
+    expect(calls).toEqual([]);
   });
 
   it('ENVOY_CLOSE_INBOUND=false: no call', async () => {
