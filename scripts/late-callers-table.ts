@@ -22,8 +22,12 @@ const callers: Array<{ name: string; caller: CallerKind }> = [
     caller: { kind: 'envoy', activeHealthCheck: false, retryConnectFailure: false },
   },
   {
-    name: 'Envoy, outlier detection only, `retry_on: connect-failure`',
+    name: "Envoy, outlier detection only, `retry_on: connect-failure` (Envoy's default `max_retries`: 3)",
     caller: { kind: 'envoy', activeHealthCheck: false, retryConnectFailure: true },
+  },
+  {
+    name: 'Envoy, outlier detection only, `retry_on: connect-failure`, `max_retries: 50`',
+    caller: { kind: 'envoy', activeHealthCheck: false, retryConnectFailure: true, maxRetries: 50 },
   },
 ];
 
@@ -50,5 +54,5 @@ console.log('| caller | failed requests per stop, `ENVOY_CLOSE_INBOUND=true` (de
 console.log('|---|---|---|');
 for (const row of rows) console.log(row);
 console.log(
-  `\n${runs} stops each; Envoy ${envoyRelease()}, ${haproxyVersion()}. Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${os.cpus()[0]?.model.trim()} (${os.platform()} ${os.release()}) by \`make late-callers-table\`.`,
+  `\n${runs} stops each, 4 callers sending one request after another through the caller (\`test/support/late-callers.ts\`); Envoy ${envoyRelease()}, ${haproxyVersion()}. Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${os.cpus()[0]?.model.trim()} (${os.platform()} ${os.release()}) by \`make late-callers-table\`.`,
 );

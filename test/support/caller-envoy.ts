@@ -18,12 +18,18 @@ export interface CallerEnvoyOptions {
   healthCheck?: { intervalMs: number; unhealthyThreshold: number };
   /** `retry_on: connect-failure` (2 retries, on another host): what a caller may retry for any method. */
   retryConnectFailure?: boolean;
+  /**
+   * The cluster's `max_retries` circuit breaker: retries in flight at once, Envoy's default 3. A stop
+   * refuses every caller's next connection at the same moment, so a caller sending more requests at
+   * once than this loses the overflow (`upstream_rq_retry_overflow`).
+   */
+  maxRetries?: number;
 }
 
 /** Outlier detection as a caller leaves it: Envoy's defaults, written out (ejected after 5 consecutive 5xx). */
-export const callerOutlierDetection = Object.freeze({ consecutive5xx: 5 });
+const callerOutlierDetection = Object.freeze({ consecutive5xx: 5 });
 
-function callerEnvoyConfig({ upstreams, healthCheck, retryConnectFailure }: CallerEnvoyOptions): string {
+function callerEnvoyConfig({ upstreams, healthCheck, retryConnectFailure, maxRetries }: CallerEnvoyOptions): string {
   const endpoints = upstreams.map((url) => {
     const { hostname, port } = new URL(url);
     return `{ endpoint: { address: { socket_address: { address: ${hostname}, port_value: ${port} } } } }`;
@@ -81,7 +87,7 @@ static_resources:
       type: STATIC
       connect_timeout: 1s
       lb_policy: ROUND_ROBIN
-      outlier_detection:
+${maxRetries === undefined ? '' : `      circuit_breakers: { thresholds: [{ max_retries: ${maxRetries} }] }\n`}      outlier_detection:
         consecutive_5xx: ${callerOutlierDetection.consecutive5xx}
         interval: 10s
         base_ejection_time: 30s

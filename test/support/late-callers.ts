@@ -17,7 +17,7 @@ export type CallerKind =
   /** HAProxy health-checking every 500 ms (fall 2), as the other drain tests' load balancer. */
   | { kind: 'haproxy' }
   /** The caller's own Envoy: outlier detection always; active health checks and a connect-failure retry as asked. */
-  | { kind: 'envoy'; activeHealthCheck: boolean; retryConnectFailure: boolean };
+  | { kind: 'envoy'; activeHealthCheck: boolean; retryConnectFailure: boolean; maxRetries?: number };
 
 export interface LateCallersOptions {
   caller: CallerKind;
@@ -36,7 +36,7 @@ export interface LateCallersResult {
   helper: HelperProcess;
   exit: { code: number | null; at: number };
   /** The caller Envoy's counters at the end (undefined behind HAProxy). */
-  caller?: { retries: number; connectFailures: number; ejections: number };
+  caller?: { retries: number; retryOverflows: number; connectFailures: number; ejections: number };
   describe(): string;
 }
 
@@ -72,6 +72,7 @@ export async function runLateCallers({
         upstreams: [taskA.listenerUrl, taskB.listenerUrl],
         ...(caller.activeHealthCheck ? { healthCheck: callerHealthCheck } : {}),
         retryConnectFailure: caller.retryConnectFailure,
+        ...(caller.maxRetries === undefined ? {} : { maxRetries: caller.maxRetries }),
       });
       url = callerEnvoy.url;
     }
@@ -114,6 +115,7 @@ export async function runLateCallers({
     };
     const counters = callerEnvoy && {
       retries: await callerEnvoy.stat('cluster.tasks.upstream_rq_retry'),
+      retryOverflows: await callerEnvoy.stat('cluster.tasks.upstream_rq_retry_overflow'),
       connectFailures: await callerEnvoy.stat('cluster.tasks.upstream_cx_connect_fail'),
       ejections: await callerEnvoy.stat('cluster.tasks.outlier_detection.ejections_enforced_total'),
     };
