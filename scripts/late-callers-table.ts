@@ -15,19 +15,20 @@ const callers: Array<{ name: string; caller: CallerKind }> = [
   { name: 'HAProxy, active health checks (500 ms × 2), `retries 0`', caller: { kind: 'haproxy' } },
   {
     name: 'Envoy, active health checks (500 ms × 2) and outlier detection',
-    caller: { kind: 'envoy', activeHealthCheck: true, retryConnectFailure: false },
+    caller: { kind: 'envoy', activeHealthCheck: true },
   },
+  { name: 'Envoy, outlier detection only, no retries', caller: { kind: 'envoy', activeHealthCheck: false } },
   {
-    name: 'Envoy, outlier detection only',
-    caller: { kind: 'envoy', activeHealthCheck: false, retryConnectFailure: false },
-  },
-  {
-    name: "Envoy, outlier detection only, `retry_on: connect-failure` (Envoy's default `max_retries`: 3)",
-    caller: { kind: 'envoy', activeHealthCheck: false, retryConnectFailure: true },
+    name: "Envoy, outlier detection only, `retry_on: connect-failure`, Envoy's default `max_retries: 3`",
+    caller: { kind: 'envoy', activeHealthCheck: false, retryOn: 'connect-failure' },
   },
   {
     name: 'Envoy, outlier detection only, `retry_on: connect-failure`, `max_retries: 50`',
-    caller: { kind: 'envoy', activeHealthCheck: false, retryConnectFailure: true, maxRetries: 50 },
+    caller: { kind: 'envoy', activeHealthCheck: false, retryOn: 'connect-failure', maxRetries: 50 },
+  },
+  {
+    name: 'Envoy, outlier detection only, `retry_on: connect-failure,reset` (idempotent requests), `max_retries: 50`',
+    caller: { kind: 'envoy', activeHealthCheck: false, retryOn: 'connect-failure,reset', maxRetries: 50 },
   },
 ];
 
@@ -54,5 +55,5 @@ console.log('| caller | failed requests per stop, `ENVOY_CLOSE_INBOUND=true` (de
 console.log('|---|---|---|');
 for (const row of rows) console.log(row);
 console.log(
-  `\n${runs} stops each, 4 callers sending one request after another through the caller (\`test/support/late-callers.ts\`); Envoy ${envoyRelease()}, ${haproxyVersion()}. Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${os.cpus()[0]?.model.trim()} (${os.platform()} ${os.release()}) by \`make late-callers-table\`.`,
+  `\n${runs} stops each, 4 callers sending one request after another through the caller (\`test/support/late-callers.ts\`), on a machine shared with other test runs; Envoy ${envoyRelease()}, ${haproxyVersion()}. Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${os.cpus()[0]?.model.trim()} (${os.platform()} ${os.release()}) by \`make late-callers-table\`.`,
 );

@@ -17,11 +17,10 @@ const helperEnv = { DRAIN_DELAY: '0', DRAIN_TIMEOUT: '2' };
 const closed = 'envoy inbound listeners closed: new connections refused';
 // Retries in flight at once above the load's concurrency: Envoy's default of 3 would turn away some
 // of the 4 callers' retries at the moment the listener closes (upstream_rq_retry_overflow).
-const outlierOnly = (retryConnectFailure: boolean): CallerKind => ({
+const outlierOnly = (retryOn?: 'connect-failure' | 'connect-failure,reset'): CallerKind => ({
   kind: 'envoy',
   activeHealthCheck: false,
-  retryConnectFailure,
-  maxRetries: 50,
+  ...(retryOn ? { retryOn, maxRetries: 50 } : {}),
 });
 
 describe.skipIf(missing)('callers that never notice /healthcheck/fail, and those that do', () => {
@@ -29,7 +28,7 @@ describe.skipIf(missing)('callers that never notice /healthcheck/fail, and those
     { name: 'HAProxy with active health checks', caller: { kind: 'haproxy' } as const },
     {
       name: 'a caller Envoy with active health checks',
-      caller: { kind: 'envoy', activeHealthCheck: true, retryConnectFailure: false } as const,
+      caller: { kind: 'envoy', activeHealthCheck: true } as const,
     },
   ])('$name: 0 failed requests, the listeners closed by default', async ({ caller }) => {
     const result = await runLateCallers({ caller, helperEnv });
@@ -43,7 +42,7 @@ describe.skipIf(missing)('callers that never notice /healthcheck/fail, and those
   });
 
   it('an outlier-only caller Envoy with retry_on connect-failure: its refused connections retried, nothing lost once the app stops', async () => {
-    const result = await runLateCallers({ caller: outlierOnly(true), helperEnv });
+    const result = await runLateCallers({ caller: outlierOnly('connect-failure'), helperEnv });
     const why = result.describe();
     expect(result.exit.code, why).toBe(0);
     // It sent to task A all through the drain, and only the closed listener turned it away.
@@ -63,9 +62,17 @@ describe.skipIf(missing)('callers that never notice /healthcheck/fail, and those
       });
   });
 
+  it('an outlier-only caller Envoy that also retries resets (idempotent requests): 0 failed requests', async () => {
+    const result = await runLateCallers({ caller: outlierOnly('connect-failure,reset'), helperEnv });
+    const why = result.describe();
+    expect(result.failures, why).toEqual([]);
+    expect(result.exit.code, why).toBe(0);
+    expect(result.caller!.connectFailures, why).toBeGreaterThan(0);
+  });
+
   it('the same caller with ENVOY_CLOSE_INBOUND=false: 503s once the app has stopped, which its retry policy cannot retry', async () => {
     const result = await runLateCallers({
-      caller: outlierOnly(true),
+      caller: outlierOnly('connect-failure'),
       helperEnv: { ...helperEnv, ENVOY_CLOSE_INBOUND: 'false' },
     });
     const why = result.describe();
@@ -80,7 +87,7 @@ describe.skipIf(missing)('callers that never notice /healthcheck/fail, and those
   });
 
   it('an outlier-only caller Envoy without a retry policy still fails requests until its outlier detection ejects task A', async () => {
-    const result = await runLateCallers({ caller: outlierOnly(false), helperEnv });
+    const result = await runLateCallers({ caller: outlierOnly(), helperEnv });
     const why = result.describe();
     expect(result.failures.length, why).toBeGreaterThan(0);
     expect(result.caller!.ejections, why).toBe(1);

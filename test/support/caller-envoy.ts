@@ -16,8 +16,11 @@ export interface CallerEnvoyOptions {
    * failures. Only then does this Envoy act on `x-envoy-immediate-health-check-fail`.
    */
   healthCheck?: { intervalMs: number; unhealthyThreshold: number };
-  /** `retry_on: connect-failure` (2 retries, on another host): what a caller may retry for any method. */
-  retryConnectFailure?: boolean;
+  /**
+   * A route retry policy (2 retries, on another host): `connect-failure`, what a caller may retry
+   * for any method, or with `reset` too, for idempotent requests. Unset: no retries.
+   */
+  retryOn?: 'connect-failure' | 'connect-failure,reset';
   /**
    * The cluster's `max_retries` circuit breaker: retries in flight at once, Envoy's default 3. A stop
    * refuses every caller's next connection at the same moment, so a caller sending more requests at
@@ -29,15 +32,15 @@ export interface CallerEnvoyOptions {
 /** Outlier detection as a caller leaves it: Envoy's defaults, written out (ejected after 5 consecutive 5xx). */
 const callerOutlierDetection = Object.freeze({ consecutive5xx: 5 });
 
-function callerEnvoyConfig({ upstreams, healthCheck, retryConnectFailure, maxRetries }: CallerEnvoyOptions): string {
+function callerEnvoyConfig({ upstreams, healthCheck, retryOn, maxRetries }: CallerEnvoyOptions): string {
   const endpoints = upstreams.map((url) => {
     const { hostname, port } = new URL(url);
     return `{ endpoint: { address: { socket_address: { address: ${hostname}, port_value: ${port} } } } }`;
   });
-  const retry = retryConnectFailure
+  const retry = retryOn
     ? `
                             retry_policy:
-                              retry_on: connect-failure
+                              retry_on: ${retryOn}
                               num_retries: 2
                               retry_host_predicate:
                                 - name: envoy.retry_host_predicates.previous_hosts

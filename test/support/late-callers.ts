@@ -1,4 +1,4 @@
-import { startCallerEnvoy, type CallerEnvoy } from './caller-envoy.ts';
+import { startCallerEnvoy, type CallerEnvoy, type CallerEnvoyOptions } from './caller-envoy.ts';
 import { defaultHealthCheck, startHaproxy, type Haproxy } from './haproxy.ts';
 import { startHelper, type HelperProcess } from './helper-process.ts';
 import { startLoad, summarizeLoad, type Failure, type Load, type LoadStats } from './load.ts';
@@ -16,8 +16,8 @@ import { startTask, type RealTask } from './task.ts';
 export type CallerKind =
   /** HAProxy health-checking every 500 ms (fall 2), as the other drain tests' load balancer. */
   | { kind: 'haproxy' }
-  /** The caller's own Envoy: outlier detection always; active health checks and a connect-failure retry as asked. */
-  | { kind: 'envoy'; activeHealthCheck: boolean; retryConnectFailure: boolean; maxRetries?: number };
+  /** The caller's own Envoy: outlier detection always; active health checks, a retry policy and its circuit breaker as asked. */
+  | { kind: 'envoy'; activeHealthCheck: boolean; retryOn?: CallerEnvoyOptions['retryOn']; maxRetries?: number };
 
 export interface LateCallersOptions {
   caller: CallerKind;
@@ -71,7 +71,7 @@ export async function runLateCallers({
       callerEnvoy = await startCallerEnvoy({
         upstreams: [taskA.listenerUrl, taskB.listenerUrl],
         ...(caller.activeHealthCheck ? { healthCheck: callerHealthCheck } : {}),
-        retryConnectFailure: caller.retryConnectFailure,
+        ...(caller.retryOn === undefined ? {} : { retryOn: caller.retryOn }),
         ...(caller.maxRetries === undefined ? {} : { maxRetries: caller.maxRetries }),
       });
       url = callerEnvoy.url;
