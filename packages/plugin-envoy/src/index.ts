@@ -10,6 +10,7 @@ import {
 } from '@task-helper/core';
 import { createAdminClient } from './admin-client.ts';
 import { adminPort, adminUrl as adminUrlParser } from './admin-url.ts';
+import { closeInboundDefaults, closeInboundListeners } from './close-inbound.ts';
 import { drainListenersCall, readEnvoyRelease, type EnvoyRelease } from './envoy-version.ts';
 import { assertLive, waitUntilLive } from './readiness.ts';
 import { upstreamServed } from './upstream-served.ts';
@@ -19,6 +20,7 @@ const envoyDefaults = Object.freeze({
   adminUrl: 'http://127.0.0.1:9901',
   waitReady: true,
   drainListeners: 'off' as const,
+  closeInbound: true,
   quit: false,
 });
 
@@ -80,6 +82,13 @@ const envoy = definePlugin({
       parse: oneOf(['off', 'all', 'inbound']),
       default: envoyDefaults.drainListeners,
     },
+    closeInbound: {
+      env: 'ENVOY_CLOSE_INBOUND',
+      description:
+        'in `afterDrain`, just before the helper exits (and ECS stops the app), POST `/drain_listeners?inboundonly` (within 1 s): Envoy stops accepting on its `traffic_direction: INBOUND` listeners, so callers still sending (outlier detection only, which ignores `/healthcheck/fail`) get a refused connection, which a `connect-failure` retry policy sends elsewhere, instead of a 503 once the app has stopped; outbound listeners keep accepting, open connections are still served. Not after a skipped drain (a task that never served). A listener without `traffic_direction: INBOUND` is not closed. A failed call is one warning, never a failed stop. `false`: leave every listener open',
+      parse: boolean,
+      default: envoyDefaults.closeInbound,
+    },
     quit: {
       env: 'ENVOY_QUIT',
       description: '`true`: POST `/quitquitquit` in `afterDrain`, so Envoy exits as soon as the helper is done',
@@ -88,7 +97,7 @@ const envoy = definePlugin({
     },
   },
   apply(hooks, { settings }) {
-    const { adminUrl, waitReady, drainMin, quietPeriod, statPrefixes, drainListeners, quit } = settings;
+    const { adminUrl, waitReady, drainMin, quietPeriod, statPrefixes, drainListeners, closeInbound, quit } = settings;
     const watch: TrafficWatch | undefined =
       drainMin === undefined ? undefined : { drainMinMs: drainMin * 1000, quietMs: quietPeriod * 1000, statPrefixes };
     const admin = createAdminClient(adminUrl);
@@ -164,6 +173,20 @@ const envoy = definePlugin({
       },
     );
 
+    if (closeInbound) {
+      hooks.afterDrain.tapPromise(
+        {
+          stage: Stage.AFTER_DRAIN_CLOSE_INBOUND,
+          // The call keeps to its own second (closeInboundDefaults.withinMs); this only backs it up.
+          timeout: 2 * closeInboundDefaults.withinMs,
+          plan: { label: `POST ${closeInboundDefaults.path}: new connections to inbound listeners refused` },
+        },
+        // A skipped drain is a task that never served: no caller to turn away, and no admin call but /clusters.
+        async (ctx) => {
+          if (ctx.skipped === undefined) await closeInboundListeners(admin, ctx);
+        },
+      );
+    }
     if (quit) {
       hooks.afterDrain.tapPromise(
         { stage: Stage.AFTER_DRAIN_QUIT, plan: { label: 'POST /quitquitquit' } },
