@@ -42,11 +42,23 @@ describe("the kubelet's preStop call holds the app while callers leave", () => {
     const { helper, preStop } = await startSidecar({ STOP_TIMEOUT: '30', DRAIN_DELAY: '1', DRAIN_TIMEOUT: '2' });
     const calledAt = Date.now();
     const hook = preStop();
-    // Callers through Envoy while the hook is held: every request answered by the app.
+    // Callers through Envoy while the hook is held: every request answered by the app, until the
+    // drain's last step closes Envoy's inbound listeners (ENVOY_CLOSE_INBOUND) just before the answer.
     const served: number[] = [];
+    const closed = () => task.envoy.calls.some((c) => c.path.startsWith('/drain_listeners'));
     let held = true;
     void hook.then(() => void (held = false));
-    while (held) served.push((await send(`${task.listenerUrl}/`)).status);
+    while (held && !closed()) {
+      const status = await send(`${task.listenerUrl}/`).then(
+        (reply) => reply.status,
+        (error: NodeJS.ErrnoException) => {
+          // Refused, or reset while the listener closed: what a connect-failure retry sends elsewhere.
+          if ((error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET') && closed()) return undefined;
+          throw error;
+        },
+      );
+      if (status !== undefined) served.push(status);
+    }
 
     const answer = await hook;
     expect(answer).toMatchObject({ status: 200, body: 'drained\n' });
@@ -60,7 +72,8 @@ describe("the kubelet's preStop call holds the app while callers leave", () => {
       signal: 'preStop',
       budgetMs: 28_000,
     });
-    expect(helper.lines.find((l) => l.msg === 'preStop call answered')).toMatchObject({
+    // The line is written just after the answer: wait for it.
+    expect(await helper.waitForLog('preStop call answered')).toMatchObject({
       status: 200,
       userAgent: KUBELET['user-agent'],
     });
@@ -76,7 +89,10 @@ describe("the kubelet's preStop call holds the app while callers leave", () => {
     const { code, at } = await helper.exited;
     expect(code).toBe(0);
     expect(at - sigtermAt).toBeLessThan(SLACK_MS);
-    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/healthcheck/fail']);
+    const posts = task.envoy.calls.filter((c) => c.method === 'POST');
+    expect(posts.map((c) => `${c.path}?${c.query}`)).toEqual(['/healthcheck/fail?', '/drain_listeners?inboundonly']);
+    // The inbound close, the drain's last step, comes before the answer: the app is still up.
+    expect(posts[1]!.at).toBeLessThanOrEqual(answer.at);
   });
 
   it('a grace period too short for the waits: the fail goes out when due and the answer comes before the 2 s the app keeps', async () => {
