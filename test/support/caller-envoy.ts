@@ -20,11 +20,7 @@ export type CallerChecks = 'active' | 'outlier-only';
 /** The active health checks' timing: every 500 ms, unhealthy after 2 failures (as HAProxy's defaultHealthCheck). */
 export const callerHealthCheck = Object.freeze({ intervalMs: 500, unhealthyThreshold: 2 });
 
-export function callerEnvoyConfig(
-  tasks: readonly CallerTask[],
-  checks: CallerChecks,
-  healthPath = '/ping/ping',
-): string {
+function callerEnvoyConfig(tasks: readonly CallerTask[], checks: CallerChecks, healthPath = '/ping/ping'): string {
   const endpoint = (t: CallerTask) => {
     const { hostname, port } = new URL(t.url);
     return `{ endpoint: { address: { socket_address: { address: ${hostname}, port_value: ${port} } } } }`;
