@@ -71,7 +71,7 @@ const envoy = definePlugin({
     quietPeriod: {
       env: 'DRAIN_QUIET_PERIOD',
       description:
-        "with `DRAIN_MIN`: the longest quiet period, in seconds, with nothing in flight and no caller's request answered, that counts as traffic stopped. The quiet period follows the callers' pace before the fail (Envoy's stats read every 0.5 s during `DRAIN_DELAY`): 10 of their mean gaps between requests, or the longest pause they made if longer, at least 0.2 s and at most this; callers that sent nothing then, or no `DRAIN_DELAY` to measure in, get all of it. Callers' requests are read from `downstream_rq_completed`, which leaves health checks out on every Envoy (1.29 to 1.40), so callers health-checking the task all through the drain do not hold it open",
+        "with `DRAIN_MIN`: the longest quiet period, in seconds, with nothing in flight and no caller's request answered, that counts as traffic stopped. The quiet period follows the callers' pace before the fail (Envoy's stats read every 0.5 s during `DRAIN_DELAY`): 10 of their mean gaps between requests, or the longest pause they made if longer, at least 0.2 s and at most this; callers that sent nothing then, or a `DRAIN_DELAY` too short for two reads (about 1 s), get all of it. Callers' requests are read from `downstream_rq_completed`, which leaves health checks out on every Envoy (1.29 to 1.40), so callers health-checking the task all through the drain do not hold it open",
       parse: seconds(1),
       default: trafficDefaults.quietPeriod,
     },

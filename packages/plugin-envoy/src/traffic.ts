@@ -100,14 +100,15 @@ export interface QuietPeriod {
   meanGapMs?: number;
 }
 
+/** `high` wins over `low`: a DRAIN_QUIET_PERIOD set under the floor is kept. */
 const clamp = (value: number, low: number, high: number): number => Math.min(high, Math.max(low, value));
 
 /**
  * The quiet period that counts as traffic stopped: 10 of the callers' mean gaps before the fail,
  * or the longest silence they showed if longer, between 200 ms and DRAIN_QUIET_PERIOD (which wins
  * when set lower). Busy callers that have gone show it within a fraction of a second; sparse
- * ones, and callers that sent nothing or could not be measured (DRAIN_DELAY under one read
- * interval, stats unreadable) get all of DRAIN_QUIET_PERIOD, as they always did.
+ * ones, and callers that sent nothing or could not be measured (a DRAIN_DELAY too short for two
+ * reads, about 1 s; stats unreadable) get all of DRAIN_QUIET_PERIOD, as they always did.
  */
 export function quietPeriod(pace: CallerPace | undefined, ceilingMs: number): QuietPeriod {
   if (pace === undefined || pace.windowMs < trafficDefaults.pacePollMs)
@@ -115,7 +116,7 @@ export function quietPeriod(pace: CallerPace | undefined, ceilingMs: number): Qu
   if (pace.requests === 0) return { quietMs: ceilingMs, basis: 'no requests during DRAIN_DELAY' };
   const meanGapMs = pace.windowMs / pace.requests;
   const wanted = Math.max(trafficDefaults.gapsPerQuiet * meanGapMs, pace.longestSilenceMs);
-  const quietMs = Math.min(ceilingMs, clamp(Math.ceil(wanted), trafficDefaults.quietFloorMs, ceilingMs));
+  const quietMs = clamp(Math.ceil(wanted), trafficDefaults.quietFloorMs, ceilingMs);
   return { quietMs, basis: 'callers pace', meanGapMs: Math.round(meanGapMs * 10) / 10 };
 }
 
@@ -125,7 +126,8 @@ export type PaceReader = () => CallerPace | undefined;
 /**
  * Reads the callers' pace in the background from the stop signal until `ctx.abortSignal` fires
  * (the end of DRAIN_DELAY): one stats read every 500 ms, keeping only the first, the last and the
- * longest silence. A failed read ends the measurement, leaving the pace unknown.
+ * longest silence. A failed read ends the measurement, leaving the pace unknown. The read's own
+ * time is left in the interval: a slow Envoy is read less often, never more.
  */
 export function measurePace(
   ctx: Pick<HookContext, 'abortSignal' | 'sleep' | 'logger'>,
@@ -138,7 +140,9 @@ export function measurePace(
   let longestSilenceMs = 0;
   let failed = false;
   void (async () => {
-    while (!ctx.abortSignal.aborted) {
+    // The first read one interval after the signal: nothing at the signal itself, and nothing at all
+    // with a DRAIN_DELAY too short to measure in.
+    while ((await ctx.sleep(trafficDefaults.pacePollMs)) !== 'aborted') {
       let sample: TrafficSample | undefined;
       try {
         sample = sampleTraffic(await read(), statPrefixes);
@@ -156,7 +160,6 @@ export function measurePace(
       longestSilenceMs = Math.max(longestSilenceMs, at - changedAt);
       first ??= { at, requests: sample.requests };
       last = { at, requests: sample.requests };
-      await ctx.sleep(trafficDefaults.pacePollMs);
     }
   })();
   return () =>
