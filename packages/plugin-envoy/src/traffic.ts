@@ -120,6 +120,25 @@ export function quietPeriod(pace: CallerPace | undefined, ceilingMs: number): Qu
   return { quietMs, basis: 'callers pace', meanGapMs: Math.round(meanGapMs * 10) / 10 };
 }
 
+/**
+ * Resolves true after `ms`, false as soon as `signal` fires. Not ctx.sleep: the end of DRAIN_DELAY,
+ * cut by the budget or not, is how these reads are meant to stop, not a wait cut short.
+ */
+function tick(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const stop = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', stop);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', stop, { once: true });
+  });
+}
+
 /** What measurePace has seen so far; undefined until two reads, or once a read failed. */
 export type PaceReader = () => CallerPace | undefined;
 
@@ -130,7 +149,7 @@ export type PaceReader = () => CallerPace | undefined;
  * time is left in the interval: a slow Envoy is read less often, never more.
  */
 export function measurePace(
-  ctx: Pick<HookContext, 'abortSignal' | 'sleep' | 'logger'>,
+  ctx: Pick<HookContext, 'abortSignal' | 'logger'>,
   read: () => Promise<readonly Stat[]>,
   statPrefixes: readonly string[],
 ): PaceReader {
@@ -142,7 +161,7 @@ export function measurePace(
   void (async () => {
     // The first read one interval after the signal: nothing at the signal itself, and nothing at all
     // with a DRAIN_DELAY too short to measure in.
-    while ((await ctx.sleep(trafficDefaults.pacePollMs)) !== 'aborted') {
+    while (await tick(trafficDefaults.pacePollMs, ctx.abortSignal)) {
       let sample: TrafficSample | undefined;
       try {
         sample = sampleTraffic(await read(), statPrefixes);

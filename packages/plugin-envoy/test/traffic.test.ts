@@ -404,6 +404,11 @@ describe('measurePace and watchTraffic: a stop with DRAIN_DELAY, then the traffi
     expect(run.reads()).toBeGreaterThanOrEqual(79 + 4);
   });
 
+  it('stops reading without a warning when DRAIN_DELAY ends', async () => {
+    const run = await stopWith(busyUntil(2_000), { delayMs: 1_750 });
+    expect(run.lines.filter((l) => l.level === 'warn')).toEqual([]);
+  });
+
   it('keeps DRAIN_QUIET_PERIOD without a DRAIN_DELAY to measure in', async () => {
     const run = await stopWith(busyUntil(0), { delayMs: 0 });
     expect(run.quiet).toMatchObject({ quietMs: 1_000, basis: 'pace not measured' });
