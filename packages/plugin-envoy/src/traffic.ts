@@ -193,7 +193,8 @@ export function measurePace(
  * answered for the quiet period (from the callers' pace before the fail: quietPeriod) and nothing
  * is in flight. Something in flight only holds the end back (it may be a health check, which
  * Envoy's in-flight gauge cannot tell apart): a caller's request restarts the quiet period when
- * it is answered. The quiet period may lie within DRAIN_MIN, so a drain whose callers left early
+ * it is answered, unless it was in flight at the fail (then the end comes at the read that sees
+ * the last one answered). The quiet period may lie within DRAIN_MIN, so a drain whose callers left early
  * ends right at DRAIN_MIN. Unreadable stats end the watch: never finish early on missing data.
  */
 export async function watchTraffic(
@@ -208,6 +209,11 @@ export async function watchTraffic(
   ctx.logger.info({ ...quiet, ...pace }, 'quiet period set');
   let last: TrafficSample | undefined;
   let quietSince = started;
+  // Requests in flight at the fail (the first read's count) were sent before it: their answers are
+  // the end of the traffic before the fail, not callers still sending, so up to that many answers,
+  // each seen with the in-flight count falling as much (nothing new came in), leave the quiet
+  // period running. Bounded by that count, so callers still sending always restart it.
+  let tail = 0;
   while (!ctx.abortSignal.aborted) {
     const readAt = Date.now();
     let sample: TrafficSample | undefined;
@@ -227,7 +233,12 @@ export async function watchTraffic(
       return;
     }
     const now = Date.now();
-    if (last !== undefined && sample.requests !== last.requests) quietSince = now;
+    if (last === undefined) tail = sample.active;
+    else if (sample.requests !== last.requests) {
+      const answered = sample.requests - last.requests;
+      if (answered > 0 && answered <= tail && last.active - sample.active >= answered) tail -= answered;
+      else quietSince = now;
+    }
     const quietMs = now - quietSince;
     const sinceFailMs = now - started;
     ctx.logger.debug({ ...sample, quietMs, sinceFailMs }, 'traffic poll');

@@ -191,14 +191,44 @@ describe('watchTraffic', () => {
     expect(lines.find((l) => l.msg === 'traffic stopped')).toMatchObject({ quietMs: 2_000 });
   });
 
-  it("holds the end while something is in flight, and counts a caller's request when it is answered", async () => {
+  it('holds the end while a request in flight at the fail runs, and ends at the read that sees it answered', async () => {
     let active = 1;
     let completed = 10;
     const { done } = await drainWith(async () => stats('ingress', active, completed), 40_000);
     await vi.advanceTimersByTimeAsync(3_000); // a slow request, in flight past DRAIN_MIN
     active = 0;
     completed = 11;
-    await vi.advanceTimersByTimeAsync(1_249); // answered; seen at 3.25 s
+    await vi.advanceTimersByTimeAsync(250); // answered; seen at 3.25 s: sent before the fail, it is no caller still sending
+    expect(await done()).toEqual({ ms: 3_250, ended: 'until' });
+  });
+
+  it('restarts the quiet period when a request sent after the fail is answered, even one that was in flight at a read', async () => {
+    let active = 0;
+    let completed = 10;
+    const { done } = await drainWith(async () => stats('ingress', active, completed), 40_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    active = 1; // a caller still sending: its request seen in flight at 1 s
+    await vi.advanceTimersByTimeAsync(2_000);
+    active = 0;
+    completed = 11;
+    await vi.advanceTimersByTimeAsync(1_249); // answered; seen at 3.25 s, so the quiet period runs from there
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await done()).toEqual({ ms: 4_250, ended: 'until' });
+  });
+
+  it('takes no more answers for the tail than requests were in flight at the fail', async () => {
+    let active = 1;
+    let completed = 10;
+    const { done } = await drainWith(async () => stats('ingress', active, completed), 40_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    active = 2; // one more, sent after the fail
+    await vi.advanceTimersByTimeAsync(1_000);
+    active = 1;
+    completed = 11; // one answered: taken as the tail
+    await vi.advanceTimersByTimeAsync(1_000);
+    active = 0;
+    completed = 12; // the other: the tail is used up, so this is a caller's, seen at 3.25 s
+    await vi.advanceTimersByTimeAsync(1_249);
     await vi.advanceTimersByTimeAsync(1);
     expect(await done()).toEqual({ ms: 4_250, ended: 'until' });
   });
@@ -353,14 +383,15 @@ describe('measurePace and watchTraffic: a stop with DRAIN_DELAY, then the traffi
     expect(run.endAfterFailMs).toBeLessThanOrEqual(1_000 + 30);
   });
 
-  it('holds the end while a request is in flight, and ends within 300 ms of its answer', async () => {
+  it('holds the end while a request is in flight, and ends within a read of its answer', async () => {
     // Callers leave at the fail; one request stays in flight until 2 s after it.
     const slowDone = 4_000;
     const run = await stopWith((ms) => busyUntil(2_000)(ms) + (ms >= slowDone ? 1 : 0), {
       active: (ms) => (ms < slowDone ? 1 : 0),
     });
-    expect(run.endAfterFailMs).toBeGreaterThan(slowDone - 2_000);
-    expect(run.endAfterFailMs).toBeLessThanOrEqual(slowDone - 2_000 + 300);
+    // In flight at the fail, so its answer is the traffic's end: the read that sees it ends the drain.
+    expect(run.endAfterFailMs).toBeGreaterThanOrEqual(slowDone - 2_000);
+    expect(run.endAfterFailMs).toBeLessThanOrEqual(slowDone - 2_000 + 100);
   });
 
   it('keeps the task while callers still send at their pace (callers without active health checks)', async () => {
