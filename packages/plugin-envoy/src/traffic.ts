@@ -232,7 +232,9 @@ export async function watchTraffic(
       );
       return;
     }
-    const now = Date.now();
+    // Timed by when each read started: their cadence is steady, how long Envoy takes to answer is
+    // not, and 1 s of quiet must not miss its read by the 2 ms one answer took longer than another.
+    const now = readAt;
     if (last === undefined) tail = sample.active;
     else if (sample.requests !== last.requests) {
       const answered = sample.requests - last.requests;

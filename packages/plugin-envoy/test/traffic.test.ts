@@ -299,7 +299,7 @@ describe('measurePace and watchTraffic: a stop with DRAIN_DELAY, then the traffi
       drainTimeoutMs = 10_000,
       active = () => 0,
       fails = () => false,
-      readMs = 0,
+      readMs = () => 0,
     }: {
       delayMs?: number;
       drainMinMs?: number;
@@ -307,8 +307,8 @@ describe('measurePace and watchTraffic: a stop with DRAIN_DELAY, then the traffi
       drainTimeoutMs?: number;
       active?: (ms: number) => number;
       fails?: (ms: number) => boolean;
-      /** How long each read takes Envoy to answer. */
-      readMs?: number;
+      /** How long Envoy takes to answer a read that starts `ms` after the signal. */
+      readMs?: (ms: number) => number;
     } = {},
   ) {
     let signalAt = 0;
@@ -316,7 +316,8 @@ describe('measurePace and watchTraffic: a stop with DRAIN_DELAY, then the traffi
     let reads = 0;
     const read = async (): Promise<Stat[]> => {
       reads += 1;
-      if (readMs > 0) await new Promise((resolve) => setTimeout(resolve, readMs));
+      const took = readMs(Date.now() - signalAt);
+      if (took > 0) await new Promise((resolve) => setTimeout(resolve, took));
       const ms = Date.now() - signalAt;
       if (fails(ms)) throw new Error('ECONNREFUSED');
       return stats('ingress', active(ms), completed(ms));
@@ -376,9 +377,17 @@ describe('measurePace and watchTraffic: a stop with DRAIN_DELAY, then the traffi
     expect(run.endAfterFailMs).toBe(1_000);
   });
 
+  it('counts the quiet period between reads however long each takes, so it ends at the read due', async () => {
+    // Callers leave 300 ms after the fail: the quiet period, 200 ms, is due at the read that starts
+    // 200 ms after the one that saw the last answer, whichever of the two took longer.
+    const run = await stopWith(busyUntil(2_300), { readMs: (ms) => (ms === 2_300 ? 30 : 10) });
+    // The read that saw it started 300 ms after the fail and took 30 ms; the one 200 ms later took 10.
+    expect(run.endAfterFailMs).toBe(300 + 200 + 10);
+  });
+
   it('reads at a steady cadence and right at DRAIN_MIN, however long a read takes', async () => {
     // 30 ms a read: ten reads 100 ms apart plus their own time would drift to 1.3 s.
-    const run = await stopWith(busyUntil(2_000), { drainMinMs: 1_000, readMs: 30 });
+    const run = await stopWith(busyUntil(2_000), { drainMinMs: 1_000, readMs: () => 30 });
     expect(run.endAfterFailMs).toBeGreaterThanOrEqual(1_000);
     expect(run.endAfterFailMs).toBeLessThanOrEqual(1_000 + 30);
   });
