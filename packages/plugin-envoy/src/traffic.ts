@@ -194,8 +194,9 @@ export function measurePace(
  * is in flight. Something in flight only holds the end back (it may be a health check, which
  * Envoy's in-flight gauge cannot tell apart): a caller's request restarts the quiet period when
  * it is answered, unless it was in flight at the fail (then the end comes at the read that sees
- * the last one answered). The quiet period may lie within DRAIN_MIN, so a drain whose callers left early
- * ends right at DRAIN_MIN. Unreadable stats end the watch: never finish early on missing data.
+ * the last one answered). The quiet period may lie within DRAIN_MIN, so a drain whose callers
+ * left early ends right at DRAIN_MIN. Unreadable stats end the watch: never finish early on
+ * missing data.
  */
 export async function watchTraffic(
   ctx: HookContext,
