@@ -1,3 +1,4 @@
+import { defaultHealthCheck } from './haproxy.ts';
 import { launchEnvoy, type EnvoyProcess } from './real-envoy.ts';
 
 /**
@@ -6,11 +7,18 @@ import { launchEnvoy, type EnvoyProcess } from './real-envoy.ts';
  * keep-alive), always with outlier detection (Envoy's default ejection: 5 consecutive 5xx), and as
  * a test asks, active HTTP health checks and a retry policy for refused connections. Every answer
  * carries `x-served-by: <the task's address>` (the load counts by it), empty for Envoy's own replies.
+ * A request with `x-pin-task: <name>` goes to that task alone (a slow request kept on the draining task).
  */
 
+/** Active health checks as HAProxy's defaultHealthCheck times them: every 500 ms, unhealthy after 2 failures. */
+export const callerHealthCheck = Object.freeze({
+  intervalMs: defaultHealthCheck.interMs,
+  unhealthyThreshold: defaultHealthCheck.fall,
+});
+
 export interface CallerEnvoyOptions {
-  /** The tasks' ingress listeners, e.g. `http://127.0.0.1:41234`. */
-  upstreams: string[];
+  /** The tasks' ingress listeners by name (the `x-pin-task` value), e.g. `{ a: 'http://127.0.0.1:41234' }`. */
+  upstreams: Record<string, string>;
   /**
    * Active HTTP health checks on `/ping/ping`: every `intervalMs`, unhealthy after `unhealthyThreshold`
    * failures. Only then does this Envoy act on `x-envoy-immediate-health-check-fail`.
@@ -33,10 +41,26 @@ export interface CallerEnvoyOptions {
 const callerOutlierDetection = Object.freeze({ consecutive5xx: 5 });
 
 function callerEnvoyConfig({ upstreams, healthCheck, retryOn, maxRetries }: CallerEnvoyOptions): string {
-  const endpoints = upstreams.map((url) => {
+  const endpoint = (url: string) => {
     const { hostname, port } = new URL(url);
     return `{ endpoint: { address: { socket_address: { address: ${hostname}, port_value: ${port} } } } }`;
-  });
+  };
+  const tasks = Object.entries(upstreams);
+  // x-pin-task: a cluster of its own per task, so a pinned request is never load-balanced.
+  const pinnedRoutes = tasks.map(
+    ([name]) => `
+                        - match: { prefix: "/", headers: [{ name: x-pin-task, string_match: { exact: ${name} } }] }
+                          route: { cluster: task_${name}, timeout: 30s }`,
+  );
+  const pinnedClusters = tasks.map(
+    ([name, url]) => `
+    - name: task_${name}
+      type: STATIC
+      connect_timeout: 1s
+      load_assignment:
+        cluster_name: task_${name}
+        endpoints: [{ lb_endpoints: [${endpoint(url)}] }]`,
+  );
   const retry = retryOn
     ? `
                             retry_policy:
@@ -76,7 +100,7 @@ static_resources:
                       domains: ["*"]
                       response_headers_to_add:
                         - header: { key: x-served-by, value: "%UPSTREAM_REMOTE_ADDRESS%" }
-                      routes:
+                      routes:${pinnedRoutes.join('')}
                         - match: { prefix: "/" }
                           route:
                             cluster: tasks
@@ -97,7 +121,7 @@ ${maxRetries === undefined ? '' : `      circuit_breakers: { thresholds: [{ max_
         max_ejection_percent: 50${checks}
       load_assignment:
         cluster_name: tasks
-        endpoints: [{ lb_endpoints: [${endpoints.join(', ')}] }]
+        endpoints: [{ lb_endpoints: [${tasks.map(([, url]) => endpoint(url)).join(', ')}] }]${pinnedClusters.join('')}
 `;
 }
 

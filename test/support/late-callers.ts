@@ -1,5 +1,5 @@
-import { startCallerEnvoy, type CallerEnvoy, type CallerEnvoyOptions } from './caller-envoy.ts';
-import { defaultHealthCheck, startHaproxy, type Haproxy } from './haproxy.ts';
+import { callerHealthCheck, startCallerEnvoy, type CallerEnvoy, type CallerEnvoyOptions } from './caller-envoy.ts';
+import { startHaproxy, type Haproxy } from './haproxy.ts';
 import { startHelper, type HelperProcess } from './helper-process.ts';
 import { startLoad, summarizeLoad, type Failure, type Load, type LoadStats } from './load.ts';
 import { startTask, type RealTask } from './task.ts';
@@ -41,7 +41,6 @@ export interface LateCallersResult {
 }
 
 /** The caller Envoy's health checks (the same timing as HAProxy's): A is marked failed within 1 s of /healthcheck/fail, at once on its next response. */
-const callerHealthCheck = { intervalMs: defaultHealthCheck.interMs, unhealthyThreshold: defaultHealthCheck.fall };
 
 export async function runLateCallers({
   caller,
@@ -69,7 +68,7 @@ export async function runLateCallers({
       url = haproxy.url;
     } else {
       callerEnvoy = await startCallerEnvoy({
-        upstreams: [taskA.listenerUrl, taskB.listenerUrl],
+        upstreams: { a: taskA.listenerUrl, b: taskB.listenerUrl },
         ...(caller.activeHealthCheck ? { healthCheck: callerHealthCheck } : {}),
         ...(caller.retryOn === undefined ? {} : { retryOn: caller.retryOn }),
         ...(caller.maxRetries === undefined ? {} : { maxRetries: caller.maxRetries }),
