@@ -26,6 +26,7 @@ export {
 } from './shared.ts';
 export type { Sleep, SleepOptions, SleepResult } from './sleep.ts';
 export { Stage } from './stages.ts';
+export type { StopTrigger } from './stop-schedule.ts';
 export { METADATA_ENV, type TaskMetadata } from './task-metadata.ts';
 export type {
   HookContext,
