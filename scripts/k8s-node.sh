@@ -90,7 +90,6 @@ POD_CIDR=10.244.0.0/24
 SERVICE_CIDR=10.96.0.0/24
 # The sysctls the kubelet sets on start (protectKernelDefaults false): restored by stop.
 SYSCTLS="vm.overcommit_memory kernel.panic kernel.panic_on_oops"
-DAEMONS="kubelet kube-scheduler kube-controller-manager kube-apiserver etcd containerd api-forward"
 
 in_netns() { $sudo nsenter --net="/run/netns/$NETNS" "$@"; }
 pid_of() { [ -f "$RUN_DIR/$1.pid" ] && cat "$RUN_DIR/$1.pid"; }
@@ -235,6 +234,8 @@ authorization:
 failSwapOn: false
 resolvConf: "$RUN_DIR/resolv.conf"
 clusterDomain: cluster.local
+# scripts/k8s-node/dns.mjs: Services by name, as a headless Service resolves (no kube-proxy here).
+clusterDNS: ["$NODE_IP"]
 # No registry: the images are imported, so nothing may collect them, and no disk-pressure
 # eviction on a shared machine's busy disk.
 imageGCHighThresholdPercent: 100
@@ -247,7 +248,7 @@ nodeStatusUpdateFrequency: 4s
 EOF
 }
 
-running() { alive kube-apiserver && alive kubelet && alive api-forward && api /readyz >/dev/null; }
+running() { alive kube-apiserver && alive kubelet && alive api-forward && alive dns && api /readyz >/dev/null; }
 
 start() {
   install
@@ -297,6 +298,10 @@ start() {
     --service-account-signing-key-file "$p/sa.key" --service-cluster-ip-range "$SERVICE_CIDR" \
     --allow-privileged --enable-priority-and-fairness=false --profiling=false --v=0
   await kube-apiserver 120 api /readyz
+
+  token admin >"$RUN_DIR/pki/dns.token"
+  chmod 600 "$RUN_DIR/pki/dns.token"
+  daemon dns "$(command -v node)" "$ROOT/scripts/k8s-node/dns.mjs" "$NODE_IP" https://127.0.0.1:6443 "$p/ca.crt" "$p/dns.token"
 
   daemon kube-controller-manager "$BIN/kube-controller-manager" --kubeconfig "$RUN_DIR/kube-controller-manager.kubeconfig" \
     --authentication-kubeconfig "$RUN_DIR/kube-controller-manager.kubeconfig" --authorization-kubeconfig "$RUN_DIR/kube-controller-manager.kubeconfig" \
@@ -366,6 +371,7 @@ stop() {
   stop_daemon kube-controller-manager
   alive containerd && remove_containers
   stop_daemon api-forward
+  stop_daemon dns
   stop_daemon kube-apiserver
   stop_daemon etcd
   stop_daemon containerd

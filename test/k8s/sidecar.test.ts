@@ -131,6 +131,42 @@ describe.skipIf(skip)('examples/kubernetes/sidecar.yaml on a real kubelet', () =
         );
   });
 
+  it("a grace period too short for the waits still fails Envoy's health check before the pod is killed", async () => {
+    // The manifest's pairing kept (terminationGracePeriodSeconds = STOP_TIMEOUT), both cut below DRAIN_DELAY + DRAIN_TIMEOUT.
+    const shortS = Math.floor((Number(helperEnv('DRAIN_DELAY')) + Number(helperEnv('DRAIN_TIMEOUT'))) / 2);
+    const short = structuredClone(deployment);
+    short.spec.template.spec.terminationGracePeriodSeconds = shortS;
+    for (const c of short.spec.template.spec.initContainers as KubeObject[])
+      if (c.name === 'task-helper')
+        for (const e of c.env as KubeObject[]) if (e.name === 'STOP_TIMEOUT') e.value = String(shortS);
+    await api.apply(short, namespace);
+    const pods = await rolledOut(api, namespace, 'orders', 300_000);
+    await caller.waitForHealthy(2, 30_000);
+
+    const load = startLoad('http://orders', { socketPath: caller.socketPath });
+    await load.waitFor((s) => s.ok >= 100, 30_000, 'load through the caller Envoy');
+    const pod = pods[0]!.metadata.name as string;
+    const address = pods[0]!.status.podIP as string;
+    const deletedAt = Date.now();
+    await api.delete(`/api/v1/namespaces/${namespace}/pods/${pod}`);
+    await gone(api, namespace, pod, (shortS + 30) * 1000);
+    await rolledOut(api, namespace, 'orders', 120_000);
+    const stats = await load.stop();
+    const steps = timeline.describe(pod);
+    const failedAt = caller.health.find((h) => h.address === address && !h.healthy && h.at >= deletedAt)?.at;
+    console.log(
+      `grace ${shortS} s: the caller saw ${address} fail its health check ${failedAt === undefined ? 'never' : `${failedAt - deletedAt} ms`} after the delete; ${summarizeLoad(stats)}\n${steps}`,
+    );
+    expect(failedAt, `${JSON.stringify(caller.health)}\n${steps}`).toBeDefined();
+    // Before the grace period's end, and while the pod's Envoy still answered its health checks.
+    expect(failedAt! - deletedAt).toBeLessThan(shortS * 1000);
+    const envoyExited = timeline.step(pod, 'envoy', 'exited');
+    expect(envoyExited, steps).toBeDefined();
+    expect(failedAt!, steps).toBeLessThan(envoyExited!.at);
+    for (const container of ['app', 'task-helper', 'envoy'])
+      expect(timeline.step(pod, container, 'exited')?.killed, `${container} SIGKILLed:\n${steps}`).toBe(false);
+  });
+
   it('the helper image without a shell drains the same way', async () => {
     expect(await hasNoShell(SHELL_LESS_HELPER)).toBe(true);
     // The manifest as a team with a distroless image runs it: only the helper's image differs.

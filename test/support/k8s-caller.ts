@@ -33,6 +33,8 @@ export interface CallerEnvoy {
   socketPath: string;
   /** Every change of an endpoint's conditions in the Service's EndpointSlices, as this process saw it. */
   changes: EndpointChange[];
+  /** Each change of a host's health in Envoy's cluster (polled every 250 ms): when the caller stopped routing to it. */
+  health: Array<{ at: number; address: string; healthy: boolean }>;
   /** The addresses Envoy's cluster holds and their health (`/clusters`). */
   hosts(): Promise<Array<{ address: string; healthy: boolean }>>;
   /** Resolves once Envoy holds exactly `count` healthy hosts. */
@@ -220,7 +222,9 @@ export async function startCaller(api: KubeApi, options: CallerOptions): Promise
   });
 
   let watch: Watch | undefined;
+  let poller: NodeJS.Timeout | undefined;
   const close = async (): Promise<void> => {
+    clearInterval(poller);
     watch?.stop();
     if (!exitedWith) await terminate(child, exited);
     rmSync(dir, { recursive: true, force: true });
@@ -255,9 +259,25 @@ export async function startCaller(api: KubeApi, options: CallerOptions): Promise
     }
     return [...byHost].map(([address, healthy]) => ({ address, healthy }));
   };
+  const health: CallerEnvoy['health'] = [];
+  const lastHealth = new Map<string, boolean>();
+  poller = setInterval(() => {
+    hosts().then(
+      (all) => {
+        const at = Date.now();
+        for (const { address, healthy } of all)
+          if (lastHealth.get(address) !== healthy) {
+            lastHealth.set(address, healthy);
+            health.push({ at, address, healthy });
+          }
+      },
+      () => undefined,
+    );
+  }, 250);
   return {
     socketPath: path.join(dir, 'caller.sock'),
     changes,
+    health,
     hosts,
     async waitForHealthy(count, timeoutMs) {
       await pollUntil(
