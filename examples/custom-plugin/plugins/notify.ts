@@ -1,10 +1,18 @@
-import { definePlugin, httpUrl, seconds, type HookContext, type PluginOptions } from '@task-helper/core';
+import {
+  definePlugin,
+  httpUrl,
+  seconds,
+  type HookContext,
+  type PluginOptions,
+  type StopTrigger,
+} from '@task-helper/core';
 
 /** The JSON body the webhook receives. */
 interface DrainNotice {
   /** The task's ARN from the ECS task metadata endpoint; absent outside ECS. */
   task?: string;
-  signal: NodeJS.Signals;
+  /** The signal that started the stop, or `preStop` (the kubelet's call, on Kubernetes). */
+  signal: StopTrigger;
   /** `skipped`: a beforeDrain plugin (the app check, say) skipped the drain. */
   outcome: 'drained' | 'skipped';
   /** When the notice was sent, ISO 8601. */

@@ -7,7 +7,7 @@ import { resolvePlugins } from './plugin-entries.ts';
 // process.getBuiltinModule, not an ESM import: the ESM view of fs, net and util loads their lazy parts (fs/promises, readline…), 2.6 MB of idle memory (bench/footprint.ts).
 const { existsSync, readdirSync } = process.getBuiltinModule('node:fs');
 
-const KEYS = ['stopTimeout', 'startTimeout', 'logLevel', 'plugins'] as const;
+const KEYS = ['stopTimeout', 'startTimeout', 'preStopPort', 'preStopHost', 'logLevel', 'plugins'] as const;
 
 export interface LoadConfigOptions {
   /** `--config <file>`: that file or an error; otherwise search the working folder with cosmiconfig. */
@@ -28,8 +28,16 @@ export async function loadConfig({ file, env, logLevel }: LoadConfigOptions): Pr
       ? (await import('./default-config.ts')).defaultPlugins()
       : await resolvePlugins(options.plugins, path.dirname(where), where);
   try {
-    const { stopTimeout, startTimeout, logLevel: level, settings } = readCoreSettings(options, env);
-    return { file: found?.filepath, stopTimeout, startTimeout, logLevel: logLevel ?? level, plugins, settings };
+    const { stopTimeout, startTimeout, logLevel: level, preStop, settings } = readCoreSettings(options, env);
+    return {
+      file: found?.filepath,
+      stopTimeout,
+      startTimeout,
+      logLevel: logLevel ?? level,
+      preStop,
+      plugins,
+      settings,
+    };
   } catch (error) {
     throw found && error instanceof ConfigError ? new ConfigError(`${where}: ${error.message}`) : error;
   }

@@ -6,6 +6,7 @@ import {
   plannedWaits,
   readCoreSettings,
   Runner,
+  stopBudgetMs,
   stopSchedule,
   watchStop,
   type Watchdog,
@@ -59,7 +60,7 @@ export function guardLoad(
     );
     signals.onFirstStop(async (signal, at) => {
       if (settled) return;
-      const fallback = await fallbackStop(core, env, logger);
+      const fallback = await fallbackStop(core, signal, env, logger);
       if (settled || !fallback) return;
       clearTimeout(timers.shift());
       const { schedule, runner } = fallback;
@@ -96,7 +97,12 @@ export function guardLoad(
  * What a stop would do with no config file, from the environment alone: the default plugins'
  * schedule and drain action. Loaded only now: a helper with a config file of its own never carries them.
  */
-async function fallbackStop(core: ReturnType<typeof readCoreSettings>, env: NodeJS.ProcessEnv, logger: Logger) {
+async function fallbackStop(
+  core: ReturnType<typeof readCoreSettings>,
+  signal: NodeJS.Signals,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+) {
   try {
     const { defaultPlugins } = await import('./default-config.ts');
     // In ECS with STOP_TIMEOUT unset, the task definition cannot be read in time here: plan with
@@ -109,7 +115,9 @@ async function fallbackStop(core: ReturnType<typeof readCoreSettings>, env: Node
     const config = { file: undefined, ...core, stopTimeout, plugins: defaultPlugins() };
     // Silent: its plugins' setup warnings are the real config's to give.
     const runner = new Runner({ config, logger: logger.child({}, { level: 'silent' }), env });
-    return { runner, schedule: stopSchedule(plannedWaits(runner.hooks, stopTimeout)) };
+    // On Kubernetes a signal this early is a native sidecar's, with the kubelet's 2 s (stopBudgetMs).
+    const budgetMs = stopBudgetMs(stopTimeout, signal, core.preStop !== undefined);
+    return { runner, schedule: stopSchedule(plannedWaits(runner.hooks, budgetMs)) };
   } catch (error) {
     // A bad setting: the load reports it (START_TIMEOUT still bounds the load).
     logger.warn({ phase: 'stop', error: firstLine(error) }, 'no fallback drain while the config loads');

@@ -1,8 +1,10 @@
 import type { HookName, ResolvedConfig, TapExtras, TapPlan, TaskMetadata } from '@task-helper/core';
 import {
+  heldContainerKillMs,
   maskSecrets,
   minStopTimeoutMs,
   plannedWaits,
+  stopBudgetMs,
   stopSchedule,
   tapDeadlines,
   type StopSchedule,
@@ -52,6 +54,17 @@ export interface Plan {
     waitsEndMs: number;
     fits: boolean;
   };
+  /** Kubernetes (PRESTOP_PORT set): how the kubelet spends the pod's grace period around the timeline, which starts at the preStop call; null elsewhere. */
+  kubernetes: {
+    /** STOP_TIMEOUT: the pod's terminationGracePeriodSeconds. */
+    gracePeriodMs: number;
+    /** The helper answers the hook by here (the timeline's exitAt): the kubelet then sends the held container SIGTERM. */
+    answerByMs: number;
+    /** The held container's SIGKILL at the latest (heldContainerKillMs). */
+    heldKillByMs: number;
+    /** A stop signal with no preStop call before it (a native sidecar's, after the app has exited): the schedule of the kubelet's 2 s. */
+    signalFirst: StopSchedule;
+  } | null;
 }
 
 const STOP_HOOKS = ['beforeDrain', 'drain', 'afterDrain'] as const;
@@ -68,7 +81,10 @@ export function planOf(runner: Runner, config: ResolvedConfig): Plan {
     ]),
   ) as Record<HookName, PlannedTap[]>;
 
-  const schedule = stopSchedule(plannedWaits(runner.hooks, config.stopTimeout));
+  const onKubernetes = config.preStop !== undefined;
+  // On Kubernetes the timeline drawn is the preStop call's; a signal's is given beside it.
+  const budgetMs = stopBudgetMs(config.stopTimeout, 'preStop', onKubernetes);
+  const schedule = stopSchedule(plannedWaits(runner.hooks, budgetMs));
   const entries: TimelineEntry[] = [];
   let at = 0;
   let plannedEndMs = 0;
@@ -106,5 +122,13 @@ export function planOf(runner: Runner, config: ResolvedConfig): Plan {
       waitsEndMs: at,
       fits: !entries.some((e) => e.cut),
     },
+    kubernetes: onKubernetes
+      ? {
+          gracePeriodMs: config.stopTimeout * 1000,
+          answerByMs: schedule.exitAtMs,
+          heldKillByMs: heldContainerKillMs(config.stopTimeout, schedule.exitAtMs),
+          signalFirst: stopSchedule(plannedWaits(runner.hooks, stopBudgetMs(config.stopTimeout, 'SIGTERM', true))),
+        }
+      : null,
   };
 }

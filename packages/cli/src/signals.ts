@@ -51,9 +51,10 @@ export function catchSignals(): SignalCatcher {
 }
 
 /**
- * The first SIGTERM, SIGINT or SIGQUIT (caught so far or still to come) starts the stop sequence.
- * ECS sends one SIGTERM and later SIGKILL, so a second signal is only logged; a third, from
- * someone pressing Ctrl+C at a terminal, exits at once with the shell's 128 + the signal's number.
+ * The first SIGTERM, SIGINT or SIGQUIT (caught so far or still to come) starts the stop sequence,
+ * or joins the one a preStop call started, and exits when it is over. ECS sends one SIGTERM and
+ * later SIGKILL, so a second signal is only logged; a third, from someone pressing Ctrl+C at a
+ * terminal, exits at once with the shell's 128 + the signal's number.
  */
 export function handleSignals(
   signals: SignalCatcher,
@@ -68,8 +69,15 @@ export function handleSignals(
       return;
     }
     received += 1;
-    if (received === 1) void runner.stop(signal, at).then(exit);
-    else if (received === 2)
+    if (received === 1) {
+      // After a preStop call (prestop-endpoint.ts) this joins its stop: the exit comes once the drain is over.
+      if (runner.stoppedBy === 'preStop')
+        logger.info(
+          { phase: 'stop', signal },
+          'stop signal after the preStop call: the helper exits once the drain is over',
+        );
+      void runner.stop(signal, at).then(exit);
+    } else if (received === 2)
       logger.warn({ signal }, 'signal ignored: the stop sequence is already running (a third one forces exit)');
     else {
       const exitCode = forcedExitCode(signal);

@@ -51,7 +51,7 @@ describe('bad configuration: exit 78, one line, before ready', () => {
     expectConfigError(
       { 'c.json': { stopTimeout: 30, plugin: [] } },
       ['--config', 'c.json'],
-      /c\.json has unknown option "plugin"; known options: stopTimeout, startTimeout, logLevel, plugins/,
+      /c\.json has unknown option "plugin"; known options: stopTimeout, startTimeout, preStopPort, preStopHost, logLevel, plugins/,
     ));
 
   it('a wrong type', () =>

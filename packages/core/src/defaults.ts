@@ -21,6 +21,12 @@ export const defaults = Object.freeze({
   drainShare: 0.5,
   /** Even with DRAIN_TIMEOUT 0, the drain's action keeps this long (or the drain's share, if less), so a slow Envoy still takes the POST. */
   drainActionMs: 2_000,
+  /**
+   * Kubernetes: the least the kubelet gives a container's SIGTERM, however much of the grace period
+   * its preStop hook spent (`minimumGracePeriodInSeconds`), and what a native sidecar can count on
+   * after the app has exited.
+   */
+  kubeletMinGraceMs: 2_000,
   /** The helper itself exits this long before SIGKILL, whatever afterDrain is still doing. */
   exitReserveMs: 250,
   /** Outside a stop (a refusal at start), the exit waits this long at most for a log consumer that is not reading. */

@@ -2,7 +2,7 @@
 // index.ts, which it re-exports (so the bundle keeps core's modules in few chunks: each chunk the
 // CLI loads at start costs resolution work, measured by bench/footprint.ts), and the runner's side.
 export * from './index.ts';
-export { coreSettings, readCoreSettings, resolveCoreSetting } from './core-settings.ts';
+export { coreSettings, readCoreSettings, resolveCoreSetting, type PreStopAddress } from './core-settings.ts';
 export { defaults } from './defaults.ts';
 export { echo, ExitError, invalidSetting, maskSecrets, maskUrlCredentials } from './errors.ts';
 export { ExitCode, exitCodeMeanings } from './exit-codes.ts';
@@ -23,7 +23,9 @@ export type { StrayVariable } from './stray-env.ts';
 export { identifyTask } from './task-metadata.ts';
 export {
   minStopTimeoutMs,
+  heldContainerKillMs,
   plannedWaits,
+  stopBudgetMs,
   stopSchedule,
   tapDeadlines,
   type PlannedWaits,

@@ -19,6 +19,7 @@ export { boolean, httpUrl, listOf, oneOf, port, seconds, urlPath, type Parser } 
 export { defineFact, ENVOY_UPSTREAM_SERVED, TRAFFIC_STOPPED, type Fact, type SharedFacts } from './shared.ts';
 export type { Sleep, SleepOptions, SleepResult } from './sleep.ts';
 export { Stage } from './stages.ts';
+export type { StopTrigger } from './stop-schedule.ts';
 export { METADATA_ENV, type TaskMetadata } from './task-metadata.ts';
 export type {
   HookContext,

@@ -9,7 +9,14 @@ import { resolveSetting, settingRecord, type SettingRecord, type SettingSpec } f
 import { SharedFacts } from './shared.ts';
 import { tapScope } from './stray-errors.ts';
 import { strayVariables, type StrayVariable } from './stray-env.ts';
-import { plannedWaits, stopSchedule, tapDeadlines, type SchedulePoint } from './stop-schedule.ts';
+import {
+  plannedWaits,
+  stopBudgetMs,
+  stopSchedule,
+  tapDeadlines,
+  type SchedulePoint,
+  type StopTrigger,
+} from './stop-schedule.ts';
 import { watchStop, type Watchdog } from './watchdog.ts';
 import type {
   HookContext,
@@ -52,6 +59,7 @@ export class Runner {
   #starting: Promise<void> = Promise.resolve();
   readonly #startAbort = new AbortController();
   #stopping: Promise<number> | undefined;
+  #trigger: StopTrigger | undefined;
   #skipped: string | undefined;
   #strayErrors = 0;
   #watchdog: Watchdog | undefined;
@@ -102,10 +110,18 @@ export class Runner {
     return this.#starting;
   }
 
-  /** Runs the stop sequence, its budget counted from `signalAt` (the signal's arrival); a second call returns the first call's promise. */
-  stop(signal: NodeJS.Signals, signalAt = Date.now()): Promise<number> {
-    this.#stopping ??= this.#stop(signal, signalAt);
+  /**
+   * Runs the stop sequence, its budget counted from `signalAt` (the signal's or the preStop call's
+   * arrival); a second call, whatever its trigger, returns the first call's promise.
+   */
+  stop(trigger: StopTrigger, signalAt = Date.now()): Promise<number> {
+    this.#stopping ??= this.#stop(trigger, signalAt);
     return this.#stopping;
+  }
+
+  /** What started the stop, once one has begun. */
+  get stoppedBy(): StopTrigger | undefined {
+    return this.#trigger;
   }
 
   /** Epoch ms of the stop budget's `exitAt`, once a stop has begun: the exit waits for the log consumer until then at most. */
@@ -159,8 +175,11 @@ export class Runner {
     );
   }
 
-  async #stop(signal: NodeJS.Signals, started: number): Promise<number> {
-    const schedule = stopSchedule(plannedWaits(this.hooks, this.config.stopTimeout));
+  async #stop(signal: StopTrigger, started: number): Promise<number> {
+    this.#trigger = signal;
+    const onKubernetes = this.config.preStop !== undefined;
+    const budgetMs = stopBudgetMs(this.config.stopTimeout, signal, onKubernetes);
+    const schedule = stopSchedule(plannedWaits(this.hooks, budgetMs));
     // First: whatever the plugins do to the main thread from here on, the fail goes out (watchdog.ts).
     this.#watchdog = watchStop(this.hooks, schedule, started, this.#phaseLogger.stop);
     // The stop budget: each point of the schedule as a deadline counted from the stop signal.
@@ -170,15 +189,20 @@ export class Runner {
       exitAtMs: Deadline.at(started + schedule.exitAtMs, AbortReason.stopBudget, started),
     };
     this.#exitAt = started + schedule.exitAtMs;
-    this.#phaseLogger.stop.info(
-      {
-        signal,
-        stopTimeout: this.config.stopTimeout,
-        actionDueInMs: schedule.actionDueMs,
-        abortInMs: schedule.abortAtMs,
-      },
-      'stop signal received',
-    );
+    const fields = {
+      signal,
+      stopTimeout: this.config.stopTimeout,
+      ...(onKubernetes ? { budgetMs } : {}),
+      actionDueInMs: schedule.actionDueMs,
+      abortInMs: schedule.abortAtMs,
+    };
+    if (signal === 'preStop') this.#phaseLogger.stop.info(fields, 'preStop call received');
+    else if (onKubernetes)
+      this.#phaseLogger.stop.warn(
+        fields,
+        "stop signal with no preStop call before it: a native sidecar's SIGTERM comes after the app has exited, with the kubelet's 2 s; check the app's preStop httpGet to GET /prestop on PRESTOP_HOST:PRESTOP_PORT",
+      );
+    else this.#phaseLogger.stop.info(fields, 'stop signal received');
     this.#startAbort.abort(AbortReason.stopSignal);
     await this.#starting;
 

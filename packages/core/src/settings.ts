@@ -64,6 +64,12 @@ export const port: Parser<number> = {
   },
 };
 
+/** An IPv4 or IPv6 address (no brackets, no host name: nothing to resolve, so it cannot fail later). */
+export const ipAddress: Parser<string> = {
+  expected: "an IPv4 or IPv6 address, such as 10.1.2.3 or the pod's $(POD_IP)",
+  parse: (raw) => (typeof raw === 'string' && process.getBuiltinModule('node:net').isIP(raw) !== 0 ? raw : undefined),
+};
+
 export const urlPath: Parser<string> = {
   expected: 'a URL path starting with /, such as /ping/ping',
   parse: (raw) => (typeof raw === 'string' && raw.startsWith('/') && !/\s/.test(raw) ? raw : undefined),

@@ -3,6 +3,7 @@ import type { Hooks, StopHookName, TapExtras } from './types.ts';
 
 /** The waits the stop sequence plans, in milliseconds: before the drain's action (DRAIN_DELAY) and after it (DRAIN_TIMEOUT). */
 export interface PlannedWaits {
+  /** The stop budget (`stopBudgetMs`): STOP_TIMEOUT, less on Kubernetes. */
   stopTimeoutMs: number;
   delayMs: number;
   drainWaitMs: number;
@@ -63,12 +64,41 @@ export const minStopTimeoutMs = ((): number => {
   return withFifth <= 5 * defaults.afterDrainMarginMs ? withFifth : beforeAbort + defaults.afterDrainMarginMs;
 })();
 
+/** What starts the stop: an OS signal, or the kubelet's preStop call to the helper (`GET /prestop`). */
+export type StopTrigger = NodeJS.Signals | 'preStop';
+
+/**
+ * The stop budget, in milliseconds from the trigger, that `stopSchedule` splits. Outside
+ * Kubernetes it is STOP_TIMEOUT. On Kubernetes (the preStop endpoint configured) STOP_TIMEOUT is
+ * the pod's `terminationGracePeriodSeconds`, which the kubelet spends in order: the preStop hook
+ * (the helper's whole drain, until it answers), then the held container's SIGTERM with what is
+ * left but at least 2 s (`kubeletMinGraceMs`), then the native sidecars', each with what is left
+ * but at least 2 s. So a stop the preStop call starts answers 2 s before the grace period ends,
+ * leaving the held container its 2 s inside it; and a stop signal with no preStop call before it
+ * is a native sidecar's, after the app has exited, with only the 2 s the kubelet promises.
+ */
+export function stopBudgetMs(stopTimeoutS: number, trigger: StopTrigger, onKubernetes: boolean): number {
+  if (!onKubernetes) return stopTimeoutS * 1000;
+  return trigger === 'preStop' ? stopTimeoutS * 1000 - defaults.kubeletMinGraceMs : defaults.kubeletMinGraceMs;
+}
+
+/**
+ * Kubernetes: when the kubelet SIGKILLs the container a preStop hook held, at the latest, in
+ * milliseconds from the hook's start, for a hook answered at `hookMs`: the kubelet subtracts the
+ * hook's time in whole seconds, rounded down, from the grace period, and gives the container what
+ * is left, at least 2 s. So a hook answered 2.25 s before the end leaves 3 s, not 2.25.
+ */
+export function heldContainerKillMs(gracePeriodS: number, hookMs: number): number {
+  const leftS = Math.max(gracePeriodS - Math.floor(hookMs / 1000), defaults.kubeletMinGraceMs / 1000);
+  return hookMs + leftS * 1000;
+}
+
 /** The waits the taps declare (`plan.ms`): beforeDrain's add up to the delay, drain's to the drain wait. */
-export function plannedWaits(hooks: Hooks, stopTimeoutS: number): PlannedWaits {
+export function plannedWaits(hooks: Hooks, budgetMs: number): PlannedWaits {
   const total = (taps: readonly object[]): number =>
     taps.reduce((sum, tap) => sum + ((tap as TapExtras).plan?.ms ?? 0), 0);
   return {
-    stopTimeoutMs: stopTimeoutS * 1000,
+    stopTimeoutMs: budgetMs,
     delayMs: total(hooks.beforeDrain.taps),
     drainWaitMs: total(hooks.drain.taps),
   };

@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
 import type { AsyncSeriesBailHook, AsyncSeriesHook } from 'tapable';
+import type { PreStopAddress } from './core-settings.ts';
 import type { LogLevel } from './logger.ts';
 import type { SettingRecord, SettingSpec } from './settings.ts';
 import type { SharedFacts } from './shared.ts';
 import type { Sleep } from './sleep.ts';
+import type { StopTrigger } from './stop-schedule.ts';
 import type { TaskMetadata } from './task-metadata.ts';
 
 /** Extra tap options the runner understands, beside tapable's `name`, `stage` and `before`. */
@@ -85,8 +87,8 @@ export type StopHookName = 'beforeDrain' | 'drain' | 'afterDrain';
 /** What the stop hooks' taps receive: the context, and the stop signal that started the sequence. */
 export interface StopContext extends HookContext {
   readonly hook: StopHookName;
-  /** The OS signal that started the stop sequence (SIGTERM from ECS, SIGINT at a terminal). */
-  readonly stopSignal: NodeJS.Signals;
+  /** What started the stop sequence: an OS signal (SIGTERM from ECS, SIGINT at a terminal), or `preStop`, the kubelet's call to the helper's preStop endpoint. */
+  readonly stopSignal: StopTrigger;
   /** Epoch ms when it arrived, so waits can be counted from it. */
   readonly signalAt: number;
 }
@@ -137,6 +139,10 @@ export interface TaskHelperConfig {
   stopTimeout?: number;
   /** Seconds onStart may take before the helper carries on without it; env START_TIMEOUT. */
   startTimeout?: number;
+  /** Kubernetes: the preStop endpoint's port; env PRESTOP_PORT. */
+  preStopPort?: number;
+  /** With preStopPort: the IP address it listens on (the pod's IP); env PRESTOP_HOST. */
+  preStopHost?: string;
   /** env LOG_LEVEL, flag --log-level. */
   logLevel?: LogLevel;
   /** Omitted: the default plugins. An empty list: none. */
@@ -149,6 +155,8 @@ export interface ResolvedConfig {
   readonly stopTimeout: number;
   readonly startTimeout: number;
   readonly logLevel: LogLevel;
+  /** Kubernetes: where the preStop endpoint listens (PRESTOP_HOST, PRESTOP_PORT); undefined: no endpoint. */
+  readonly preStop?: PreStopAddress | undefined;
   readonly plugins: readonly Plugin[];
   /** Core's own settings and where each came from. */
   readonly settings: readonly SettingRecord[];

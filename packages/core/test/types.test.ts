@@ -14,6 +14,7 @@ import {
   type PluginOptions,
   type ResolvedConfig,
   type StopContext,
+  type StopTrigger,
 } from '@task-helper/core';
 import { SharedFacts } from '../src/shared.ts';
 
@@ -44,7 +45,7 @@ const example = definePlugin({
     });
     hooks.drain.tapPromise({ stage: Stage.DRAIN_ACTION }, async (ctx) => {
       expectTypeOf(ctx).toEqualTypeOf<StopContext>();
-      expectTypeOf(ctx.stopSignal).toEqualTypeOf<NodeJS.Signals>();
+      expectTypeOf(ctx.stopSignal).toEqualTypeOf<StopTrigger>();
       expectTypeOf(ctx.signalAt).toEqualTypeOf<number>();
       expectTypeOf(ctx.abortSignal).toEqualTypeOf<AbortSignal>();
     });

@@ -8,7 +8,7 @@ import {
   type SetupContext,
 } from '@task-helper/core';
 // The stop schedule, to warn at start when the waits do not fit: a built-in plugin's view of the host.
-import { stopSchedule } from '@task-helper/core/host';
+import { stopBudgetMs, stopSchedule } from '@task-helper/core/host';
 
 /** The original helper's defaults, in seconds. */
 const delayDefaults = Object.freeze({ drainDelay: 40, drainTimeout: 40 });
@@ -59,8 +59,10 @@ function warnIfOverBudget(
   drainDelay: number,
   drainTimeout: number,
 ): void {
+  // On Kubernetes, the preStop call's budget: the kubelet keeps 2 s of the grace period after the hook.
+  const kubelet = config.preStop !== undefined;
   const s = stopSchedule({
-    stopTimeoutMs: config.stopTimeout * 1000,
+    stopTimeoutMs: stopBudgetMs(config.stopTimeout, 'preStop', kubelet),
     delayMs: drainDelay * 1000,
     drainWaitMs: drainTimeout * 1000,
   });
@@ -76,9 +78,9 @@ function warnIfOverBudget(
       cutDrainDelay: sec(s.delayMs),
       cutDrainTimeout: sec(s.drainWaitMs),
     },
-    `DRAIN_DELAY ${drainDelay} s + DRAIN_TIMEOUT ${drainTimeout} s + ${margin} s kept for afterDrain do not fit STOP_TIMEOUT ${config.stopTimeout} s: ` +
+    `DRAIN_DELAY ${drainDelay} s + DRAIN_TIMEOUT ${drainTimeout} s + ${margin} s kept for afterDrain ${kubelet ? '+ the 2 s the kubelet keeps after the preStop hook ' : ''}do not fit STOP_TIMEOUT ${config.stopTimeout} s: ` +
       `DRAIN_DELAY will be cut to ${sec(s.delayMs)} s and DRAIN_TIMEOUT to ${sec(s.drainWaitMs)} s, so the drain starts at ${sec(s.delayMs)} s ` +
-      `and callers get ${sec(s.drainWaitMs)} s to notice it (afterDrain still runs before SIGKILL); raise stopTimeout or shorten the waits`,
+      `and callers get ${sec(s.drainWaitMs)} s to notice it (afterDrain still runs before SIGKILL); raise stopTimeout${kubelet ? ' and terminationGracePeriodSeconds' : ''} or shorten the waits`,
   );
 }
 

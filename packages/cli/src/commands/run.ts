@@ -7,8 +7,8 @@ import { command, type CommandOptions } from './command.ts';
 type AddedListener = Parameters<Parameters<typeof watchStopListeners>[1]>[0];
 
 /**
- * `task-helper run`: run onStart, then wait for a stop signal and drain; exits from the signal
- * handler. `signals` were caught before this module loaded when the CLI could (cli.ts).
+ * `task-helper run`: run onStart, then wait for a stop signal (or, with PRESTOP_PORT, the kubelet's
+ * preStop call) and drain; exits from the signal handler. `signals` were caught before this module loaded when the CLI could (cli.ts).
  */
 export function run(options: CommandOptions, signals: SignalCatcher = catchSignals()): Promise<void> {
   const file = options.config ?? 'the config';
@@ -31,6 +31,10 @@ export function run(options: CommandOptions, signals: SignalCatcher = catchSigna
       handleSignals(signals, runner, logger, exit);
       // Signal handlers do not keep Node alive; a timer that fires every 12 days does, at no CPU cost.
       setInterval(() => undefined, 2 ** 30);
+      // Kubernetes: the preStop call starts the stop too; the exit still waits for SIGTERM, which
+      // the kubelet sends a native sidecar only after the container the hook held has exited.
+      const { preStop } = runner.config;
+      if (preStop) await (await import('../prestop-endpoint.ts')).servePreStop(preStop, runner, logger);
       await runner.start();
     },
     { guardLoad: (load, logger) => guardLoad(load, { signals, env: process.env, logger, file }) },
