@@ -88,8 +88,9 @@ NODE_NAME=task-helper-node
 NODE_IP=10.244.0.1
 POD_CIDR=10.244.0.0/24
 SERVICE_CIDR=10.96.0.0/24
-# The sysctls the kubelet sets on start (protectKernelDefaults false): restored by stop.
-SYSCTLS="vm.overcommit_memory kernel.panic kernel.panic_on_oops"
+# The sysctls the kubelet sets on start (protectKernelDefaults false; the first three change on
+# these machines): each one restored by stop.
+SYSCTLS="vm.overcommit_memory kernel.panic kernel.panic_on_oops vm.panic_on_oom kernel.keys.root_maxkeys kernel.keys.root_maxbytes"
 
 in_netns() { $sudo nsenter --net="/run/netns/$NETNS" "$@"; }
 pid_of() { [ -f "$RUN_DIR/$1.pid" ] && cat "$RUN_DIR/$1.pid"; }
@@ -257,11 +258,13 @@ start() {
     echo "Kubernetes node: already running (API server through $RUN_DIR/apiserver.sock)"
     return
   fi
-  stop >/dev/null 2>&1 || true
+  # What a run that crashed left behind (a subshell: stop runs without -e).
+  (stop) >/dev/null 2>&1 || true
   local started=$SECONDS
   $sudo mkdir -p "$RUN_DIR" "$DATA" "$LOGS"
   : >"$LOGS/start.log"
-  for s in $SYSCTLS; do echo "$s=$(sysctl -n "$s")"; done >"$RUN_DIR/sysctls"
+  # Unless a stop that did not finish left the values from before the kubelet.
+  [ -f "$RUN_DIR/sysctls" ] || for s in $SYSCTLS; do echo "$s=$(sysctl -n "$s")"; done >"$RUN_DIR/sysctls"
   $sudo ip netns add "$NETNS"
   in_netns ip link set lo up
   # The pods' bridge, made here so the node has its address before the first pod.
@@ -275,9 +278,9 @@ start() {
   cni_config >"$RUN_DIR/cni/10-task-helper.conflist"
   kubelet_config >"$RUN_DIR/kubelet.yaml"
   echo "nameserver 127.0.0.1" >"$RUN_DIR/resolv.conf"
-  for u in "system:node:$NODE_NAME" system:kube-controller-manager system:kube-scheduler; do
-    kubeconfig "$u" >"$RUN_DIR/${u##*:}.kubeconfig"
-  done
+  kubeconfig "system:node:$NODE_NAME" >"$RUN_DIR/kubelet.kubeconfig"
+  kubeconfig system:kube-controller-manager >"$RUN_DIR/kube-controller-manager.kubeconfig"
+  kubeconfig system:kube-scheduler >"$RUN_DIR/kube-scheduler.kubeconfig"
 
   daemon containerd containerd --config "$RUN_DIR/containerd.toml"
   await containerd 60 ctr --address "$RUN_DIR/containerd.sock" version
@@ -286,7 +289,7 @@ start() {
   daemon etcd "$BIN/etcd" --name node --data-dir "$DATA/etcd" \
     --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
     --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-    --initial-cluster node=http://127.0.0.1:2380 --listen-metrics-urls "" --log-level warn
+    --initial-cluster node=http://127.0.0.1:2380 --log-level warn
   await etcd 60 in_netns curl -sf http://127.0.0.1:2379/health
 
   local p=$RUN_DIR/pki
@@ -305,13 +308,13 @@ start() {
 
   daemon kube-controller-manager "$BIN/kube-controller-manager" --kubeconfig "$RUN_DIR/kube-controller-manager.kubeconfig" \
     --authentication-kubeconfig "$RUN_DIR/kube-controller-manager.kubeconfig" --authorization-kubeconfig "$RUN_DIR/kube-controller-manager.kubeconfig" \
-    --bind-address 127.0.0.1 --secure-port 10257 --leader-elect=false --use-service-account-credentials=false \
+    --bind-address 127.0.0.1 --secure-port 10257 --leader-elect=false --use-service-account-credentials=true \
     --service-account-private-key-file "$p/sa.key" --root-ca-file "$p/ca.crt" \
     --profiling=false
   daemon kube-scheduler "$BIN/kube-scheduler" --kubeconfig "$RUN_DIR/kube-scheduler.kubeconfig" \
     --authentication-kubeconfig "$RUN_DIR/kube-scheduler.kubeconfig" --authorization-kubeconfig "$RUN_DIR/kube-scheduler.kubeconfig" \
     --bind-address 127.0.0.1 --secure-port 10259 --leader-elect=false --profiling=false
-  daemon kubelet "$BIN/kubelet" --config "$RUN_DIR/kubelet.yaml" --kubeconfig "$RUN_DIR/node.kubeconfig" \
+  daemon kubelet "$BIN/kubelet" --config "$RUN_DIR/kubelet.yaml" --kubeconfig "$RUN_DIR/kubelet.kubeconfig" \
     --root-dir "$DATA/kubelet" --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --v=3
   await kubelet 120 node_ready
   daemon api-forward "$(command -v node)" "$ROOT/scripts/k8s-node/api-forward.mjs" "$RUN_DIR/apiserver.sock" 127.0.0.1:6443
@@ -319,8 +322,17 @@ start() {
   echo "Kubernetes node: $K8S_VERSION up in $((SECONDS - started)) s (netns $NETNS, API server through $RUN_DIR/apiserver.sock, logs $LOGS)"
 }
 
+# Ready, and without the not-ready taint the node lifecycle controller puts on a new node: the
+# scheduler places pods only then.
 node_ready() {
-  api "/api/v1/nodes/$NODE_NAME" | grep -q '"type":"Ready","status":"True"'
+  api "/api/v1/nodes/$NODE_NAME" | node -e '
+    let text = "";
+    process.stdin.on("data", (c) => (text += c)).on("end", () => {
+      const node = JSON.parse(text);
+      const ready = node.status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+      const tainted = (node.spec.taints ?? []).some((t) => t.key.startsWith("node.kubernetes.io/"));
+      process.exit(ready && !tainted ? 0 : 1);
+    });'
 }
 
 # The pause image, made from the binary built above and imported as containerd's sandbox image.
@@ -331,7 +343,7 @@ import_pause() {
   ctx=$(mktemp -d /var/tmp/task-helper-pause.XXXXXX)
   cp "$BIN/pause" "$ctx/pause"
   printf 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n' >"$ctx/Dockerfile"
-  DOCKER_BUILDKIT=0 docker build -q -t "$image" "$ctx" >/dev/null
+  DOCKER_BUILDKIT=0 docker build -q -t "$image" "$ctx" >/dev/null 2>&1
   rm -rf "$ctx"
   docker save "$image" | ctr --address "$RUN_DIR/containerd.sock" -n k8s.io images import - >/dev/null
 }
@@ -365,6 +377,8 @@ remove_containers() {
 }
 
 stop() {
+  # Every step, whatever the one before it did: the sysctls are restored even after a crash.
+  set +e
   stopped=""
   stop_daemon kubelet
   stop_daemon kube-scheduler
@@ -377,8 +391,9 @@ stop() {
   stop_daemon containerd
   # The kubelet's volume mounts and the pods' network namespaces (under containerd's state dir).
   local m
-  for m in $(findmnt -rn -o TARGET | grep -E "^($DATA/kubelet|$RUN_DIR)/" | sort -r); do umount -l "$m" 2>/dev/null || true; done
-  rm -rf "$DATA/kubelet" "$DATA/etcd"
+  # (the kubelet bind-mounts its root dir onto itself, to share it).
+  for m in $(findmnt -rn -o TARGET | grep -E "^($DATA/kubelet|$RUN_DIR)(/|$)" | sort -r); do umount -l "$m" 2>/dev/null || true; done
+  rm -rf "$DATA/kubelet" "$DATA/etcd" || true
   # The kubelet's cgroups (cgroupfs driver: one kubepods tree per controller), deepest first.
   find /sys/fs/cgroup/*/kubepods -depth -type d -exec rmdir {} + 2>/dev/null || true
   if ip netns list 2>/dev/null | grep -qw "$NETNS"; then

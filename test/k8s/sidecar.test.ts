@@ -76,6 +76,10 @@ describe.skipIf(skip)('examples/kubernetes/sidecar.yaml on a real kubelet', () =
     const stats = await load.stop();
     const steps = timeline.describe(pod);
     console.log(`deleted ${pod}: gone after ${goneAt - deletedAt} ms; ${summarizeLoad(stats)}\n${steps}`);
+    const rel = (at: number) => at - deletedAt;
+    console.log(
+      `failures ${stats.failures.length ? `${rel(stats.failures[0]!.startedAt)}..${rel(stats.failures.at(-1)!.startedAt)} ms` : 'none'}; health ${JSON.stringify(caller.health.map((h) => ({ ...h, at: rel(h.at) })))}; eds ${JSON.stringify(caller.published.map((p) => ({ ...p, at: rel(p.at) })))}`,
+    );
 
     expect(failureCount(stats), `${summarizeLoad(stats)}\n${JSON.stringify(stats.failures.slice(0, 5))}`).toBe(0);
 

@@ -33,11 +33,13 @@ export interface CallerEnvoy {
   socketPath: string;
   /** Every change of an endpoint's conditions in the Service's EndpointSlices, as this process saw it. */
   changes: EndpointChange[];
-  /** Each change of a host's health in Envoy's cluster (polled every 250 ms): when the caller stopped routing to it. */
+  /** Each change of a host's health in Envoy's cluster (polled every 250 ms; a host that left counts as unhealthy): when the caller stopped routing to it. */
   health: Array<{ at: number; address: string; healthy: boolean }>;
+  /** Each EDS update this caller's control plane pushed. */
+  published: Array<{ at: number; addresses: string[] }>;
   /** The addresses Envoy's cluster holds and their health (`/clusters`). */
   hosts(): Promise<Array<{ address: string; healthy: boolean }>>;
-  /** Resolves once Envoy holds exactly `count` healthy hosts. */
+  /** Resolves once Envoy holds exactly `count` healthy hosts and answers 20 requests in a row with 200. */
   waitForHealthy(count: number, timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -145,11 +147,25 @@ function adminGet(dir: string, pathAndQuery: string): Promise<string> {
   });
 }
 
+function getThrough(socketPath: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: '/', agent: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('timeout', () => req.destroy(new Error('no answer within 2 s')));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
 export async function startCaller(api: KubeApi, options: CallerOptions): Promise<CallerEnvoy> {
   const dir = mkdtempSync('/tmp/task-helper-caller-');
   const edsFile = path.join(dir, 'eds.json');
   // Envoy watches the file for a rename into place (an atomic update), never a write in place.
+  const published: CallerEnvoy['published'] = [];
   const publish = (addresses: string[]): void => {
+    published.push({ at: Date.now(), addresses });
     writeFileSync(`${edsFile}.next`, JSON.stringify(eds('service', addresses, options.port)));
     renameSync(`${edsFile}.next`, edsFile);
   };
@@ -255,7 +271,12 @@ export async function startCaller(api: KubeApi, options: CallerOptions): Promise
     const byHost = new Map<string, boolean>();
     for (const line of text.split('\n')) {
       const match = /^service::([\d.]+):\d+::health_flags::(.*)$/.exec(line);
-      if (match) byHost.set(match[1]!, match[2] === 'healthy');
+      // A host gone from EDS but still passing its checks is `pending_dynamic_removal` and still routed to.
+      if (match)
+        byHost.set(
+          match[1]!,
+          match[2]!.split('|').every((flag) => flag === 'healthy' || flag === 'pending_dynamic_removal'),
+        );
     }
     return [...byHost].map(([address, healthy]) => ({ address, healthy }));
   };
@@ -270,6 +291,12 @@ export async function startCaller(api: KubeApi, options: CallerOptions): Promise
             lastHealth.set(address, healthy);
             health.push({ at, address, healthy });
           }
+        // A removed host that failed its check leaves the cluster at once: gone is not routed to either.
+        for (const [address, healthy] of lastHealth)
+          if (!all.some((h) => h.address === address)) {
+            lastHealth.delete(address);
+            if (healthy) health.push({ at, address, healthy: false });
+          }
       },
       () => undefined,
     );
@@ -278,6 +305,7 @@ export async function startCaller(api: KubeApi, options: CallerOptions): Promise
     socketPath: path.join(dir, 'caller.sock'),
     changes,
     health,
+    published,
     hosts,
     async waitForHealthy(count, timeoutMs) {
       await pollUntil(
@@ -287,6 +315,16 @@ export async function startCaller(api: KubeApi, options: CallerOptions): Promise
           return all.length === count && all.every((h) => h.healthy) ? true : undefined;
         },
         { timeoutMs, intervalMs: 200, stopped: () => exitedWith },
+      );
+      // /clusters can say healthy a moment before the workers' load balancers route to the hosts.
+      let inARow = 0;
+      await pollUntil(
+        'caller Envoy: 20 requests in a row answered 200',
+        async () => {
+          inARow = (await getThrough(path.join(dir, 'caller.sock'))) === 200 ? inARow + 1 : 0;
+          return inARow >= 20 ? true : undefined;
+        },
+        { timeoutMs, intervalMs: 10, stopped: () => exitedWith },
       );
     },
     close,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import yaml from 'js-yaml';
+import { loadAll } from 'js-yaml';
 import type { KubeApi, KubeObject } from './k8s.ts';
 import { pollUntil } from './poll.ts';
 
@@ -16,7 +16,7 @@ export const manifestPath = (name: string): string => path.join(root, 'examples/
 
 /** The documents of a manifest, parsed (to read what the test must know: ports, grace period). */
 export const manifestDocs = (name: string): KubeObject[] =>
-  (yaml.loadAll(readFileSync(manifestPath(name), 'utf8')) as KubeObject[]).filter(Boolean);
+  (loadAll(readFileSync(manifestPath(name), 'utf8')) as KubeObject[]).filter(Boolean);
 
 export async function createNamespace(api: KubeApi, prefix: string): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;

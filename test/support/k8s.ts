@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { createInterface } from 'node:readline';
-import yaml from 'js-yaml';
+import { loadAll } from 'js-yaml';
 
 /**
  * The API server of the node scripts/k8s-node.sh runs (make test starts it), spoken to over its
@@ -75,7 +75,7 @@ export class KubeApi {
   private readonly agent = new Agent({ keepAlive: true, socketPath, maxSockets: 8 } as never);
   private readonly resources = new Map<string, Promise<Map<string, Resource>>>();
 
-  private options(method: string, path: string, contentType?: string) {
+  private options(method: string, path: string, contentType?: string, length?: number) {
     return {
       socketPath,
       // The serving certificate names localhost; the socket is only the way there.
@@ -88,6 +88,8 @@ export class KubeApi {
         authorization: `Bearer ${this.token}`,
         accept: 'application/json',
         ...(contentType ? { 'content-type': contentType } : {}),
+        // Node frames a DELETE's body only with an explicit length (it sends no chunked DELETE).
+        ...(length !== undefined ? { 'content-length': String(length) } : {}),
       },
     };
   }
@@ -102,7 +104,16 @@ export class KubeApi {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = request(
-        { ...this.options(method, path, payload ? contentType : undefined), agent: this.agent, timeout: 30_000 },
+        {
+          ...this.options(
+            method,
+            path,
+            payload ? contentType : undefined,
+            payload ? Buffer.byteLength(payload) : undefined,
+          ),
+          agent: this.agent,
+          timeout: 30_000,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -114,7 +125,12 @@ export class KubeApi {
       req.once('error', reject);
       req.end(payload);
     });
-    const parsed = text ? (JSON.parse(text) as KubeObject) : {};
+    let parsed: KubeObject = {};
+    try {
+      parsed = text ? (JSON.parse(text) as KubeObject) : {};
+    } catch {
+      parsed = { message: text.slice(0, 300) };
+    }
     if (status >= 200 && status < 300) return parsed;
     if (allow.includes(status)) return { ...parsed, code: status };
     throw new Error(`${method} ${path}: HTTP ${status}: ${parsed.message ?? text.slice(0, 300)}`);
@@ -164,7 +180,7 @@ export class KubeApi {
   /** Every document of a YAML file (a manifest of examples/kubernetes/), applied in order. */
   async applyFile(file: string, namespace: string): Promise<KubeObject[]> {
     const applied: KubeObject[] = [];
-    for (const doc of yaml.loadAll(readFileSync(file, 'utf8')) as KubeObject[]) {
+    for (const doc of loadAll(readFileSync(file, 'utf8')) as KubeObject[]) {
       if (doc) applied.push(await this.apply(doc, namespace));
     }
     return applied;
@@ -201,13 +217,18 @@ export class KubeApi {
               const event = JSON.parse(line) as Omit<WatchEvent, 'at'>;
               onEvent({ ...event, at: Date.now() });
             })
-            .once('close', () => resolve());
-          res.once('error', (error) => (stopped ? resolve() : reject(error)));
+            .once('close', () => resolve())
+            // readline re-emits the response's errors, which the listener below handles.
+            .on('error', () => undefined);
+          // `aborted` once stop() destroys the request: the end of the watch, not an error.
+          res.on('error', (error) => (stopped ? resolve() : reject(error)));
         },
       );
-      req.once('error', (error) => (stopped ? resolve() : reject(error)));
+      req.on('error', (error) => (stopped ? resolve() : reject(error)));
       req.end();
     });
+    // A watch nobody awaits must not end the test run with an unhandled rejection.
+    ended.catch(() => undefined);
     return {
       stop() {
         stopped = true;
