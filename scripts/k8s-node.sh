@@ -44,7 +44,7 @@ install() {
 
 built() {
   local b
-  for b in etcd kube-apiserver kubelet kube-controller-manager kube-scheduler pause; do
+  for b in etcd kube-apiserver kubelet kube-controller-manager kube-scheduler kube-proxy pause; do
     [ -x "$BIN/$b" ] || return 1
   done
   # A change of the pinned versions rebuilds.
@@ -66,7 +66,8 @@ build() {
     export GOWORK=off GOFLAGS=-mod=readonly CGO_ENABLED=0
     go build -trimpath -ldflags "$ldflags" -o "$BIN/" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubelet \
-      k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+      k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
+      k8s.io/kubernetes/cmd/kube-proxy
     go build -trimpath -ldflags "-s -w" -o "$BIN/etcd" ./etcd
     # The pause container's binary, from Kubernetes' own build/pause source in the module.
     local src
@@ -84,7 +85,7 @@ DATA=/var/lib/task-helper-k8s
 LOGS=/var/log/task-helper-k8s
 NODE_NAME=task-helper-node
 # Inside the run's own network namespace only: the bridge the pods hang off (the node's address)
-# and the Service range nothing routes (no kube-proxy: the tests address pods, as a mesh's EDS does).
+# and the Services' ClusterIPs, which kube-proxy's rules there (iptables of that namespace) route.
 NODE_IP=10.244.0.1
 POD_CIDR=10.244.0.0/24
 SERVICE_CIDR=10.96.0.0/24
@@ -154,6 +155,7 @@ pki() {
     echo "$(t),system:node:$NODE_NAME,system:node:$NODE_NAME,system:nodes"
     echo "$(t),system:kube-controller-manager,system:kube-controller-manager,"
     echo "$(t),system:kube-scheduler,system:kube-scheduler,"
+    echo "$(t),system:kube-proxy,system:kube-proxy,"
   } >"$d/tokens.csv"
   chmod 600 "$d"/*.key "$d/tokens.csv"
 }
@@ -206,7 +208,8 @@ cni_config() {
       "ipam": {
         "type": "host-local",
         "dataDir": "$RUN_DIR/cni-ipam",
-        "ranges": [[{ "subnet": "$POD_CIDR", "gateway": "$NODE_IP" }]]
+        "ranges": [[{ "subnet": "$POD_CIDR", "gateway": "$NODE_IP" }]],
+        "routes": [{ "dst": "0.0.0.0/0" }]
       }
     }
   ]
@@ -235,7 +238,7 @@ authorization:
 failSwapOn: false
 resolvConf: "$RUN_DIR/resolv.conf"
 clusterDomain: cluster.local
-# scripts/k8s-node/dns.mjs: Services by name, as a headless Service resolves (no kube-proxy here).
+# scripts/k8s-node/dns.mjs: Services by name (their ClusterIP; a headless one's ready endpoints).
 clusterDNS: ["$NODE_IP"]
 # No registry: the images are imported, so nothing may collect them, and no disk-pressure
 # eviction on a shared machine's busy disk.
@@ -243,13 +246,15 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
 podPidsLimit: -1
+# The containers' logs beside the daemons' (the tests read the helper's), not in the host's /var/log/pods.
+podLogsDir: "$LOGS/pods"
 serializeImagePulls: false
 syncFrequency: 10s
 nodeStatusUpdateFrequency: 4s
 EOF
 }
 
-running() { alive kube-apiserver && alive kubelet && alive api-forward && alive dns && api /readyz >/dev/null; }
+running() { alive kube-apiserver && alive kubelet && alive kube-proxy && alive api-forward && alive dns && api /readyz >/dev/null; }
 
 start() {
   install
@@ -271,6 +276,8 @@ start() {
   in_netns ip link add cni0 type bridge
   in_netns ip addr add "$NODE_IP/24" dev cni0
   in_netns ip link set cni0 up
+  # This namespace's own: a pod's packet to a ClusterIP is routed (and DNATed) here.
+  in_netns sysctl -qw net.ipv4.ip_forward=1
   pki
   mkdir -p "$RUN_DIR/cni" "$DATA/etcd" "$DATA/kubelet"
   rm -rf "$DATA/etcd"/*
@@ -281,6 +288,7 @@ start() {
   kubeconfig "system:node:$NODE_NAME" >"$RUN_DIR/kubelet.kubeconfig"
   kubeconfig system:kube-controller-manager >"$RUN_DIR/kube-controller-manager.kubeconfig"
   kubeconfig system:kube-scheduler >"$RUN_DIR/kube-scheduler.kubeconfig"
+  kubeconfig system:kube-proxy >"$RUN_DIR/kube-proxy.kubeconfig"
 
   daemon containerd containerd --config "$RUN_DIR/containerd.toml"
   await containerd 60 ctr --address "$RUN_DIR/containerd.sock" version
@@ -317,6 +325,14 @@ start() {
   daemon kubelet "$BIN/kubelet" --config "$RUN_DIR/kubelet.yaml" --kubeconfig "$RUN_DIR/kubelet.kubeconfig" \
     --root-dir "$DATA/kubelet" --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --v=3
   await kubelet 120 node_ready
+  # iptables rules in this namespace only. Every Service connection is SNATed to the node's address
+  # (--masquerade-all), so a reply from a pod on the same bridge comes back through the rules
+  # without br_netfilter; the conntrack sysctls, which are the host's, are left alone.
+  daemon kube-proxy "$BIN/kube-proxy" --kubeconfig "$RUN_DIR/kube-proxy.kubeconfig" \
+    --hostname-override "$NODE_NAME" --proxy-mode iptables --masquerade-all --cluster-cidr "$POD_CIDR" \
+    --conntrack-max-per-core 0 --conntrack-tcp-timeout-established 0 --conntrack-tcp-timeout-close-wait 0 \
+    --bind-address 127.0.0.1 --healthz-bind-address 127.0.0.1:10256 --metrics-bind-address 127.0.0.1:10249
+  await kube-proxy 60 in_netns curl -sf http://127.0.0.1:10256/healthz
   daemon api-forward "$(command -v node)" "$ROOT/scripts/k8s-node/api-forward.mjs" "$RUN_DIR/apiserver.sock" 127.0.0.1:6443
   await api-forward 20 test -S "$RUN_DIR/apiserver.sock"
   echo "Kubernetes node: $K8S_VERSION up in $((SECONDS - started)) s (netns $NETNS, API server through $RUN_DIR/apiserver.sock, logs $LOGS)"
@@ -380,6 +396,7 @@ stop() {
   # Every step, whatever the one before it did: the sysctls are restored even after a crash.
   set +e
   stopped=""
+  stop_daemon kube-proxy
   stop_daemon kubelet
   stop_daemon kube-scheduler
   stop_daemon kube-controller-manager
@@ -393,7 +410,7 @@ stop() {
   local m
   # (the kubelet bind-mounts its root dir onto itself, to share it).
   for m in $(findmnt -rn -o TARGET | grep -E "^($DATA/kubelet|$RUN_DIR)(/|$)" | sort -r); do umount -l "$m" 2>/dev/null || true; done
-  rm -rf "$DATA/kubelet" "$DATA/etcd" || true
+  rm -rf "$DATA/kubelet" "$DATA/etcd" "$LOGS/pods" || true
   # The kubelet's cgroups (cgroupfs driver: one kubepods tree per controller), deepest first.
   find /sys/fs/cgroup/*/kubepods -depth -type d -exec rmdir {} + 2>/dev/null || true
   if ip netns list 2>/dev/null | grep -qw "$NETNS"; then

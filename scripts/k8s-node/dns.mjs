@@ -1,8 +1,7 @@
-// The node's cluster DNS, started by scripts/k8s-node.sh on the node's address inside its network
-// namespace: `<service>.<namespace>.svc.cluster.local` answers with the addresses of the Service's
-// ready endpoints, read from the API server's EndpointSlices every 500 ms. There is no kube-proxy
-// here, so a ClusterIP would lead nowhere: every Service resolves as a headless one does, which is
-// what a STRICT_DNS Envoy cluster (examples/kubernetes/gateway.yaml) balances over anyway.
+// The node's cluster DNS (CoreDNS is no Go module of Kubernetes'), started by scripts/k8s-node.sh on
+// the node's address inside its network namespace: `<service>.<namespace>.svc.cluster.local`
+// answers A with the Service's ClusterIP (kube-proxy routes it), or for a headless Service the
+// addresses of its ready endpoints, read from the API server every 500 ms. Nothing else.
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -15,35 +14,52 @@ const DOMAIN = 'svc.cluster.local';
 /** name (lower case, no trailing dot) → IPv4 addresses */
 let records = new Map();
 
-function refresh() {
-  const req = request(
-    `${apiUrl}/apis/discovery.k8s.io/v1/endpointslices`,
-    { ca, headers: { authorization: `Bearer ${token}` }, timeout: 5_000 },
-    (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.once('end', () => {
-        if (res.statusCode !== 200) return;
-        const next = new Map();
-        for (const slice of JSON.parse(Buffer.concat(chunks).toString()).items) {
-          const service = slice.metadata.labels?.['kubernetes.io/service-name'];
-          if (!service || slice.addressType !== 'IPv4') continue;
-          const name = `${service}.${slice.metadata.namespace}.${DOMAIN}`;
-          const list = next.get(name) ?? [];
-          for (const endpoint of slice.endpoints ?? [])
-            if (endpoint.conditions?.ready !== false) list.push(...endpoint.addresses);
-          next.set(name, list);
-        }
-        records = next;
-      });
-    },
-  );
-  req.once('timeout', () => req.destroy());
-  req.once('error', () => {});
-  req.end();
+function get(path) {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${apiUrl}${path}`,
+      { ca, headers: { authorization: `Bearer ${token}` }, timeout: 5_000 },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.once('end', () =>
+          res.statusCode === 200
+            ? resolve(JSON.parse(Buffer.concat(chunks).toString()))
+            : reject(new Error(`HTTP ${res.statusCode}`)),
+        );
+      },
+    );
+    req.once('timeout', () => req.destroy(new Error('timeout')));
+    req.once('error', reject);
+    req.end();
+  });
 }
-refresh();
-setInterval(refresh, 500);
+
+async function refresh() {
+  const [services, slices] = await Promise.all([
+    get('/api/v1/services'),
+    get('/apis/discovery.k8s.io/v1/endpointslices'),
+  ]);
+  const next = new Map();
+  for (const service of services.items) {
+    const name = `${service.metadata.name}.${service.metadata.namespace}.${DOMAIN}`;
+    if (service.spec.clusterIP && service.spec.clusterIP !== 'None') next.set(name, [service.spec.clusterIP]);
+  }
+  for (const slice of slices.items) {
+    const service = slice.metadata.labels?.['kubernetes.io/service-name'];
+    const name = `${service}.${slice.metadata.namespace}.${DOMAIN}`;
+    if (!service || slice.addressType !== 'IPv4' || next.has(name)) continue;
+    const list = next.get(`headless:${name}`) ?? [];
+    for (const endpoint of slice.endpoints ?? [])
+      if (endpoint.conditions?.ready !== false) list.push(...endpoint.addresses);
+    next.set(`headless:${name}`, list);
+  }
+  for (const [key, list] of [...next]) if (key.startsWith('headless:')) next.set(key.slice(9), list);
+  records = next;
+}
+const tick = () => void refresh().catch(() => undefined);
+tick();
+setInterval(tick, 500);
 
 /** The question's name and where the question section ends. */
 function question(msg) {

@@ -12,8 +12,9 @@ import {
   rolledOut,
 } from '../support/k8s-deployment.ts';
 import { hasNoShell, SHELL_LESS_HELPER } from '../support/k8s-images.ts';
-import { recordTimeline, type Timeline } from '../support/k8s-timeline.ts';
+import { containerLog, recordTimeline, type Timeline } from '../support/k8s-timeline.ts';
 import { failureCount, startLoad, summarizeLoad } from '../support/load.ts';
+import { pollUntil } from '../support/poll.ts';
 import { realEnvoyMissing } from '../support/real-envoy.ts';
 
 /**
@@ -27,6 +28,8 @@ import { realEnvoyMissing } from '../support/real-envoy.ts';
 const skip = k8sMissing() ?? dockerMissing() ?? realEnvoyMissing();
 const MANIFEST = 'sidecar.yaml';
 const SELECTOR = 'app.kubernetes.io/name=orders';
+/** plugin-envoy's line for its POST /healthcheck/fail. */
+const HEALTH_FAILED = 'envoy health check failed: callers will stop routing here';
 
 const deployment = manifestDocs(MANIFEST).find((d) => d.kind === 'Deployment')!;
 const helperEnv = (name: string): string =>
@@ -70,6 +73,12 @@ describe.skipIf(skip)('examples/kubernetes/sidecar.yaml on a real kubelet', () =
     const address = victim!.status.podIP as string;
     const deletedAt = Date.now();
     await api.delete(`/api/v1/namespaces/${namespace}/pods/${pod}`);
+    // The helper's own line for its POST /healthcheck/fail, read while the pod still exists.
+    const fail = await pollUntil(
+      `${pod}: the helper's health check fail`,
+      async () => containerLog(namespace, pod, 'task-helper').find((l) => l.json?.msg === HEALTH_FAILED),
+      { timeoutMs: GRACE_S * 1000, intervalMs: 100 },
+    );
     const goneAt = await gone(api, namespace, pod, (GRACE_S + 30) * 1000);
     await rolledOut(api, namespace, 'orders', 120_000);
     await caller.waitForHealthy(2, 30_000);
@@ -86,8 +95,14 @@ describe.skipIf(skip)('examples/kubernetes/sidecar.yaml on a real kubelet', () =
     // The EndpointSlice entry turns not-ready while the hooks run (issue 21 item 3's number).
     const notReady = caller.changes.find((c) => c.address === address && !c.ready && c.at >= deletedAt);
     expect(notReady, JSON.stringify(caller.changes)).toBeDefined();
+    const leftAt = caller.health.find((h) => h.address === address && !h.healthy && h.at >= deletedAt)?.at;
+    expect(leftAt, JSON.stringify(caller.health)).toBeDefined();
+    // Callers stop routing here only after the fail, and the fail comes after DRAIN_DELAY.
+    expect(leftAt!).toBeGreaterThanOrEqual(fail.at);
+    expect(fail.at - deletedAt).toBeGreaterThanOrEqual(DRAIN_DELAY_MS);
     console.log(
-      `EndpointSlice: ${address} not ready ${notReady!.at - deletedAt} ms after the delete (terminating: ${notReady!.terminating}, serving: ${notReady!.serving})`,
+      `measured (issue 21 item 3): delete → EndpointSlice ${address} ready=false ${notReady!.at - deletedAt} ms (terminating: ${notReady!.terminating}, serving: ${notReady!.serving}); ` +
+        `delete → helper's /healthcheck/fail ${fail.at - deletedAt} ms; fail → caller Envoy's check marks it unhealthy ${leftAt! - fail.at} ms`,
     );
 
     const at = (container: string, kind: Parameters<Timeline['step']>[2]) => {

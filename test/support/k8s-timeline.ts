@@ -1,5 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
-import { KUBELET_LOG, type KubeApi, type KubeObject, type Watch, type WatchEvent } from './k8s.ts';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { KUBELET_LOG, POD_LOGS, type KubeApi, type KubeObject, type Watch, type WatchEvent } from './k8s.ts';
 
 /**
  * What the kubelet did to each container of a namespace's pods as they stopped, from three
@@ -153,4 +154,32 @@ export async function recordTimeline(api: KubeApi, namespace: string): Promise<T
       for (const watch of watches) watch.stop();
     },
   };
+}
+
+/**
+ * A container's log as the kubelet keeps it (CRI format: `<RFC 3339 time> <stream> <tag> <line>`),
+ * while the pod exists: each line with the runtime's own time of it, and the line parsed when it is
+ * JSON (the helper's pino lines).
+ */
+export function containerLog(
+  namespace: string,
+  pod: string,
+  container: string,
+): Array<{ at: number; text: string; json?: Record<string, unknown> }> {
+  if (!existsSync(POD_LOGS)) return [];
+  const dir = readdirSync(POD_LOGS).find((d) => d.startsWith(`${namespace}_${pod}_`));
+  const folder = dir && path.join(POD_LOGS, dir, container);
+  if (!folder || !existsSync(folder)) return [];
+  const lines: Array<{ at: number; text: string; json?: Record<string, unknown> }> = [];
+  for (const file of readdirSync(folder).sort())
+    for (const line of readFileSync(path.join(folder, file), 'utf8').split('\n')) {
+      const match = /^(\S+) (?:stdout|stderr) \S+ (.*)$/.exec(line);
+      if (!match) continue;
+      let json: Record<string, unknown> | undefined;
+      try {
+        json = JSON.parse(match[2]!) as Record<string, unknown>;
+      } catch {}
+      lines.push({ at: Date.parse(match[1]!), text: match[2]!, ...(json ? { json } : {}) });
+    }
+  return lines;
 }

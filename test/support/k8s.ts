@@ -17,6 +17,8 @@ export const NODE_NETNS = 'task-helper-k8s';
 export const NODE_NAME = 'task-helper-node';
 /** The kubelet's log (klog, --v=3): preStop start and end and each SIGTERM's grace period. */
 export const KUBELET_LOG = '/var/log/task-helper-k8s/kubelet.log';
+/** The containers' logs (the kubelet's podLogsDir), kept until their pod is gone. */
+export const POD_LOGS = '/var/log/task-helper-k8s/pods';
 
 const socketPath = `${NODE_RUN_DIR}/apiserver.sock`;
 
