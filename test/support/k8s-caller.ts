@@ -19,7 +19,7 @@ import { terminate } from './terminate.ts';
  * the namespace, send their load through one (test/support/load.ts `socketPath`).
  */
 
-export interface EndpointChange {
+interface EndpointChange {
   at: number;
   address: string;
   pod: string;

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildImages, images } from './docker-images.ts';
+import { buildImages, checkoutStamp, imageStamp, images } from './docker-images.ts';
 import { docker, dockerOk, TEST_LABEL } from './docker.ts';
 import { NODE_RUN_DIR } from './k8s.ts';
 
@@ -67,31 +67,52 @@ async function buildShellLess(): Promise<void> {
   }
 }
 
-const imageId = async (image: string): Promise<string> =>
-  (await dockerOk(['image', 'inspect', '--format', '{{.Id}}', image])).trim();
+/** containerd's name for a Docker reference: a registry host first, else docker.io (library/ for one word). */
+const fullName = (image: string): string => {
+  const first = image.split('/')[0]!;
+  if (image.includes('/') && (first.includes('.') || first.includes(':'))) return image;
+  return `docker.io/${image.includes('/') ? image : `library/${image}`}`;
+};
+
+/**
+ * This checkout's images, each pinned under a tag of its own the moment it is known to be this
+ * checkout's build: on a shared engine another checkout may retag `task-helper:latest` at any time.
+ */
+async function pinnedImages(): Promise<Map<string, string>> {
+  for (let attempt = 1; ; attempt += 1) {
+    await buildImages();
+    await buildShellLess();
+    const stamp = checkoutStamp();
+    const pinned = new Map<string, string>();
+    for (const image of [images.helper, images.envoy, images.app]) {
+      const pin = `task-helper-k8s/import:${image.replace(/[^a-z0-9]+/gi, '-').slice(-60)}-${stamp}`;
+      await dockerOk(['tag', image, pin]);
+      if ((await imageStamp(pin)) === stamp) pinned.set(image, pin);
+    }
+    pinned.set(SHELL_LESS_HELPER, SHELL_LESS_HELPER);
+    if (pinned.size === 4) return pinned;
+    if (attempt === 3) throw new Error(`the images were retagged by another build 3 times while importing them`);
+  }
+}
 
 /** Builds what changed, then imports into the node each image whose Docker id it does not hold yet. */
 export async function importImages(): Promise<void> {
-  await buildImages();
-  await buildShellLess();
-  const wanted = [images.helper, images.envoy, images.app, SHELL_LESS_HELPER];
+  const pinned = await pinnedImages();
   let imported: Record<string, string> = {};
   try {
     imported = JSON.parse(readFileSync(IMPORTED, 'utf8')) as Record<string, string>;
   } catch {}
   const present = new Set(ctr(['images', 'ls', '-q']).split('\n'));
   const stale: string[] = [];
-  for (const image of wanted) {
-    const id = await imageId(image);
-    const name =
-      image.includes('/') && image.split('/')[0]!.includes('.')
-        ? image
-        : `docker.io/${image.includes('/') ? image : `library/${image}`}`;
-    if (imported[image] !== id || !present.has(name)) stale.push(image);
+  for (const [image, pin] of pinned) {
+    const id = (await dockerOk(['image', 'inspect', '--format', '{{.Id}}', pin])).trim();
+    if (imported[image] !== id || !present.has(fullName(image))) stale.push(image);
     imported[image] = id;
   }
   if (stale.length > 0) {
-    const save = spawn('docker', ['save', ...stale], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const save = spawn('docker', ['save', ...stale.map((image) => pinned.get(image)!)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const load = spawn(
       'ctr',
       ['--address', `${NODE_RUN_DIR}/containerd.sock`, '-n', 'k8s.io', 'images', 'import', '-'],
@@ -106,6 +127,9 @@ export async function importImages(): Promise<void> {
     const [[saveCode], [loadCode]] = await Promise.all([once(save, 'close'), once(load, 'close')]);
     if (saveCode !== 0 || loadCode !== 0)
       throw new Error(`importing ${stale.join(', ')} into the node: ${errors.join('').trim()}`);
+    // Under the names the manifests use.
+    for (const image of stale)
+      if (pinned.get(image) !== image) ctr(['images', 'tag', '--force', fullName(pinned.get(image)!), fullName(image)]);
   }
   mkdirSync(path.dirname(IMPORTED), { recursive: true });
   writeFileSync(IMPORTED, JSON.stringify(imported, null, 2));

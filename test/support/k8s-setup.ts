@@ -1,12 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { dockerMissing } from './docker.ts';
-import { k8sMissing } from './k8s.ts';
+import { k8sMissing, NODE_SCRIPT } from './k8s.ts';
 import { importImages } from './k8s-images.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const script = (command: string) =>
-  spawnSync('scripts/k8s-node.sh', [command], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] }).status === 0;
+  spawnSync(NODE_SCRIPT, [command], { stdio: ['ignore', 'inherit', 'inherit'] }).status === 0;
 
 /**
  * Vitest global setup of the k8s tier: the node (scripts/k8s-node.sh) once for the tier, and the

@@ -10,7 +10,7 @@ import { KUBELET_LOG, POD_LOGS, type KubeApi, type KubeObject, type Watch, type 
  * or the log line's own (microseconds), never the API's whole seconds.
  */
 
-export type StopStepKind =
+type StopStepKind =
   | 'killing' // the Killing event: the kubelet starts stopping the container (its preStop first)
   | 'preStop' // the preStop hook starts
   | 'preStopDone' // it returned
@@ -19,7 +19,7 @@ export type StopStepKind =
   | 'sigterm' // StopContainer: SIGTERM, SIGKILL after `gracePeriodS`
   | 'exited'; // the container's terminated state
 
-export interface StopStep {
+interface StopStep {
   kind: StopStepKind;
   at: number;
   gracePeriodS?: number;
@@ -28,7 +28,7 @@ export interface StopStep {
   killed?: boolean;
 }
 
-export interface ContainerStops {
+interface ContainerStops {
   pod: string;
   container: string;
   steps: StopStep[];

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadAll } from 'js-yaml';
 
@@ -14,13 +15,14 @@ import { loadAll } from 'js-yaml';
 export const NODE_RUN_DIR = '/run/task-helper-k8s';
 /** The node's network namespace: the pods' addresses are reachable from inside it only. */
 export const NODE_NETNS = 'task-helper-k8s';
-export const NODE_NAME = 'task-helper-node';
 /** The kubelet's log (klog, --v=3): preStop start and end and each SIGTERM's grace period. */
 export const KUBELET_LOG = '/var/log/task-helper-k8s/kubelet.log';
 /** The containers' logs (the kubelet's podLogsDir), kept until their pod is gone. */
 export const POD_LOGS = '/var/log/task-helper-k8s/pods';
 
 const socketPath = `${NODE_RUN_DIR}/apiserver.sock`;
+/** scripts/k8s-node.sh, which builds, starts and stops the node. */
+export const NODE_SCRIPT = path.resolve(import.meta.dirname, '../../scripts/k8s-node.sh');
 
 /**
  * What a test does without a running node: in CI (CI=true) that is an error, so a broken node start
@@ -31,10 +33,7 @@ export function k8sMissing(): string | undefined {
   if (!existsSync(socketPath)) {
     message = `no Kubernetes node runs (${socketPath} missing): run \`scripts/k8s-node.sh start\` as root (make test does)`;
   } else {
-    const ready = spawnSync('scripts/k8s-node.sh', ['status'], {
-      cwd: new URL('../..', import.meta.url),
-      encoding: 'utf8',
-    });
+    const ready = spawnSync(NODE_SCRIPT, ['status'], { encoding: 'utf8' });
     if (ready.status !== 0)
       message = `the Kubernetes node does not answer (${(ready.stderr || ready.stdout).trim()}): run \`scripts/k8s-node.sh start\``;
   }
