@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The single-node Kubernetes cluster the k8s test tier (test/k8s) runs the manifests of
 # examples/kubernetes/ on:
-#   scripts/k8s-node.sh install   Debian's containerd and runc, gcc for the pause binary (pinned)
-#   scripts/k8s-node.sh build     etcd, kube-apiserver, kubelet, kube-controller-manager, kube-scheduler
-#                                 from the Go module proxy (scripts/k8s-node/go.mod), once, into $K8S_DIR
+#   scripts/k8s-node.sh install   Debian's containerd, runc and CNI plugins (pinned), gcc for the pause binary
+#   scripts/k8s-node.sh build     etcd, kube-apiserver, kubelet, kube-controller-manager, kube-scheduler,
+#                                 kube-proxy from the Go module proxy (scripts/k8s-node/go.mod), once, into $K8S_DIR
 #   scripts/k8s-node.sh start     install, build, then start the node in its own network namespace
 #   scripts/k8s-node.sh stop      stop every process `start` started, remove the namespace, restore sysctls
 #   scripts/k8s-node.sh status    0 when the node's API server and kubelet answer
@@ -30,16 +30,17 @@ sudo=""
 
 install() {
   if command -v containerd >/dev/null && command -v runc >/dev/null && [ -x /usr/lib/cni/bridge ] &&
-    command -v gcc >/dev/null && command -v ip >/dev/null && command -v openssl >/dev/null && command -v curl >/dev/null; then return; fi
+    command -v gcc >/dev/null && command -v ip >/dev/null && command -v iptables >/dev/null &&
+    command -v openssl >/dev/null && command -v curl >/dev/null; then return; fi
   if ! command -v apt-get >/dev/null; then
-    echo "task-helper: the Kubernetes tier needs containerd, runc, gcc and iproute2; install them, or run on Debian (apt-get)" >&2
+    echo "task-helper: the Kubernetes tier needs containerd, runc, the CNI plugins, gcc, iproute2 and iptables; install them, or run on Debian (apt-get)" >&2
     exit 1
   fi
   echo "Installing containerd $CONTAINERD, runc $RUNC and containernetworking-plugins $CNI_PLUGINS (Debian packages) for the Kubernetes tier..."
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     "containerd=$CONTAINERD" "runc=$RUNC" "containernetworking-plugins=$CNI_PLUGINS" \
-    gcc libc6-dev iproute2 openssl curl >/dev/null
+    gcc libc6-dev iproute2 iptables openssl curl >/dev/null
 }
 
 built() {

@@ -275,7 +275,11 @@ export async function startCaller(api: KubeApi, options: CallerOptions): Promise
       if (match)
         byHost.set(
           match[1]!,
-          match[2]!.split('|').every((flag) => flag === 'healthy' || flag === 'pending_dynamic_removal'),
+          // `healthy`, or each flag behind a slash: `/failed_active_hc/pending_dynamic_removal`.
+          match[2]!
+            .split('/')
+            .filter(Boolean)
+            .every((flag) => flag === 'healthy' || flag === 'pending_dynamic_removal'),
         );
     }
     return [...byHost].map(([address, healthy]) => ({ address, healthy }));
