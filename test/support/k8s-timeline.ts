@@ -17,7 +17,8 @@ type StopStepKind =
   | 'preStopTimedOut' // the grace period ran out while it ran
   | 'preStopFailed' // FailedPreStopHook
   | 'sigterm' // StopContainer: SIGTERM, SIGKILL after `gracePeriodS`
-  | 'exited'; // the container's terminated state
+  | 'stopped' // StopContainer returned: the container is gone (the kubelet's log, to the microsecond)
+  | 'exited'; // the container's terminated state in the pod's status (its exit code; seen late, in a batch)
 
 interface StopStep {
   kind: StopStepKind;
@@ -49,6 +50,7 @@ const LOG_STEPS: Array<[RegExp, StopStepKind]> = [
   [/"PreStop hook completed"/, 'preStopDone'],
   [/"PreStop hook not completed in grace period"/, 'preStopTimedOut'],
   [/"Killing container with a grace period"/, 'sigterm'],
+  [/"Container exited normally"/, 'stopped'],
 ];
 
 /** Reads the kubelet log from the offset the timeline started at: the lines about `namespace`'s pods. */
