@@ -26,7 +26,7 @@ RUN node scripts/build.ts
 FROM node:24-alpine
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="task-helper" \
-      org.opencontainers.image.description="Drain sidecar for Envoy service-mesh tasks on AWS ECS: no 5xx while a task stops" \
+      org.opencontainers.image.description="Drain sidecar for Envoy service-mesh tasks on AWS ECS and Kubernetes: no 5xx while a task stops" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/task-helper/task-helper"

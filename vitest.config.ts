@@ -21,7 +21,7 @@ const processTestsBesideUnits = [
   'examples/ecs/task-definition.test.ts',
 ];
 // Real Envoy or HAProxy, outside test/e2e and test/contract.
-const envoyTestsElsewhere = ['examples/envoy/envoy-example.test.ts'];
+const envoyTestsElsewhere = ['examples/envoy/envoy-example.test.ts', 'examples/kubernetes/gateway-envoy.test.ts'];
 
 // Tiers, slowest last; `make check` runs `unit` alone, `make test` all of them. Each tier waits
 // for what it starts: a unit test only for fake timers, an end-to-end one for Envoy, HAProxy and load.

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startEnvoySim, startToyApp } from '@task-helper/envoy-sim';
+import { freePort } from '../test/support/free-port.ts';
 import { median, spread } from './stats.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -62,6 +63,18 @@ const variants: Variant[] = [
     drains: true,
     // The code cache scripts/build.ts warms, as the image's NODE_COMPILE_CACHE is.
     env: { NODE_COMPILE_CACHE: path.join(root, 'dist/task-helper/compile-cache') },
+  },
+  {
+    // Kubernetes: the same bundle with its preStop endpoint listening (PRESTOP_PORT); one helper runs at a time, so one port does.
+    name: 'helper, bundle, PRESTOP_PORT',
+    args: [path.join(root, 'dist/task-helper/node_modules/@task-helper/cli/dist/cli.mjs'), 'run'],
+    drains: true,
+    env: {
+      NODE_COMPILE_CACHE: path.join(root, 'dist/task-helper/compile-cache'),
+      PRESTOP_HOST: '127.0.0.1',
+      PRESTOP_PORT: String(await freePort()),
+      STOP_TIMEOUT: '30',
+    },
   },
   {
     name: 'helper, sources',

@@ -6,7 +6,14 @@ import { globSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { appCheck } from '@task-helper/cli';
 import type { ResolvedConfig, SettingDeclarations, TaskMetadata } from '@task-helper/core';
-import { coreSettings, ExitCode, exitCodeMeanings, stopSchedule } from '@task-helper/core/host';
+import {
+  coreSettings,
+  ExitCode,
+  exitCodeMeanings,
+  heldContainerKillMs,
+  stopBudgetMs,
+  stopSchedule,
+} from '@task-helper/core/host';
 import { cloudMap, targetGroups } from '@task-helper/plugin-aws';
 import delay from '@task-helper/plugin-delay';
 import envoy from '@task-helper/plugin-envoy';
@@ -53,6 +60,7 @@ const renderers: Record<string, (args: string[]) => string> = {
   settings: settingsTable,
   'exit-codes': exitCodeTable,
   budget: budgetTable,
+  'kubernetes-budget': kubernetesBudgetTable,
   'task-definition': taskDefinitionSnippet,
 };
 
@@ -212,6 +220,48 @@ function budgetTable(): string {
         s(plan.delayMs + plan.drainWaitMs),
         s(plan.abortAtMs),
         s(plan.exitAtMs),
+      ];
+    }),
+  );
+}
+
+/**
+ * The budget on Kubernetes: the pod's grace period (STOP_TIMEOUT), the preStop call's schedule and
+ * the kubelet's rules after it, for the example manifests' waits and plugin-delay's defaults.
+ */
+function kubernetesBudgetTable(): string {
+  const cases = [
+    { grace: 30, drainDelay: 5, drainTimeout: 15, note: " (the examples; Kubernetes' default)" },
+    { grace: 60, drainDelay: 5, drainTimeout: 15, note: '' },
+    { grace: 120, drainDelay: 40, drainTimeout: 40, note: '' },
+    { grace: 30, drainDelay: 40, drainTimeout: 40, note: '' },
+    { grace: 7, drainDelay: 40, drainTimeout: 40, note: ' (the least)' },
+  ];
+  const s = (ms: number): string => `${+(ms / 1000).toFixed(3)} s`;
+  return table(
+    [
+      '`terminationGracePeriodSeconds` = `STOP_TIMEOUT`',
+      '`DRAIN_DELAY`, `DRAIN_TIMEOUT`',
+      "the helper's budget",
+      '`/healthcheck/fail` at',
+      'callers get',
+      'the hook answered by (`exitAt`)',
+      "the held container's SIGKILL at the latest",
+      'SIGTERM with no preStop call: fail at, exit by',
+    ],
+    cases.map((c) => {
+      const waits = { delayMs: c.drainDelay * 1000, drainWaitMs: c.drainTimeout * 1000 };
+      const plan = stopSchedule({ stopTimeoutMs: stopBudgetMs(c.grace, 'preStop', true), ...waits });
+      const signal = stopSchedule({ stopTimeoutMs: stopBudgetMs(c.grace, 'SIGTERM', true), ...waits });
+      return [
+        `${c.grace}${c.note}`,
+        `${c.drainDelay}, ${c.drainTimeout}`,
+        s(plan.stopTimeoutMs),
+        s(plan.delayMs),
+        s(plan.drainWaitMs),
+        s(plan.exitAtMs),
+        s(heldContainerKillMs(c.grace, plan.exitAtMs)),
+        `${s(signal.actionDueMs)}, ${s(signal.exitAtMs)}`,
       ];
     }),
   );

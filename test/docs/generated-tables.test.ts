@@ -38,7 +38,7 @@ describe('the generated tables in the docs', () => {
 
   it('refuse an unknown kind or a marker without its other half', () => {
     expect(() => renderDoc('<!-- generated: nonsense -->\n<!-- end generated -->\n')).toThrow(
-      /unknown generated block "nonsense"; known: settings, exit-codes, budget, task-definition/,
+      /unknown generated block "nonsense"; known: settings, exit-codes, budget, kubernetes-budget, task-definition/,
     );
     expect(() => renderDoc('text\n<!-- generated: settings -->\nno end\n', 'x.md')).toThrow(
       /^x\.md: "<!-- generated: settings -->" is not part of a block/,
@@ -67,12 +67,14 @@ describe('the settings table', () => {
     );
   });
 
-  it('has a description for every setting, and core STOP_TIMEOUT, START_TIMEOUT and LOG_LEVEL', () => {
+  it('has a description for every setting, and core STOP_TIMEOUT, START_TIMEOUT, PRESTOP_PORT, PRESTOP_HOST and LOG_LEVEL', () => {
     const rows = settingRows();
     expect(rows.filter((row) => row.description.trim() === '')).toEqual([]);
     expect(rows.filter((row) => row.plugins.includes('core')).map((row) => row.env)).toEqual([
       'STOP_TIMEOUT',
       'START_TIMEOUT',
+      'PRESTOP_PORT',
+      'PRESTOP_HOST',
       'LOG_LEVEL',
     ]);
   });

@@ -25,7 +25,7 @@ export const coreSettings = {
   stopTimeout: {
     env: 'STOP_TIMEOUT',
     description:
-      "seconds ECS allows between SIGTERM and SIGKILL: the container's `stopTimeout` (ECS allows at most 120 on Fargate and documents no maximum on EC2; the helper takes up to 3600). Unset in ECS, it is read from the task definition when the task role may call `ecs:DescribeTasks` and `ecs:DescribeTaskDefinition`, and is ECS's default, 30, when it cannot be read; 120 is the default outside ECS. On Kubernetes (`PRESTOP_PORT` set) it must be set, to the pod's `terminationGracePeriodSeconds`, at least 7: the preStop call's drain answers 2 s before it ends ([kubernetes](kubernetes.md#one-budget)). When the waits do not fit, `DRAIN_DELAY` is cut first",
+      "seconds ECS allows between SIGTERM and SIGKILL: the container's `stopTimeout` (ECS allows at most 120 on Fargate and documents no maximum on EC2; the helper takes up to 3600). Unset in ECS, it is read from the task definition when the task role may call `ecs:DescribeTasks` and `ecs:DescribeTaskDefinition`, and is ECS's default, 30, when it cannot be read; 120 is the default outside ECS. On Kubernetes (`PRESTOP_PORT` set) it must be set, to the pod's `terminationGracePeriodSeconds`, at least 7: the preStop call's drain answers 2 s before it ends (docs/kubernetes.md). When the waits do not fit, `DRAIN_DELAY` is cut first",
     parse: seconds(120, {
       allowZero: false,
       min: {

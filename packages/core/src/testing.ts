@@ -1,6 +1,7 @@
 import { defaults } from './defaults.ts';
 import { createLogger, type LogLevel } from './logger.ts';
 import { Runner } from './runner.ts';
+import type { PreStopAddress } from './core-settings.ts';
 import type { TaskMetadata } from './task-metadata.ts';
 import type { Plugin, ResolvedConfig } from './types.ts';
 
@@ -27,6 +28,8 @@ export interface TestRunnerOptions {
   logLevel?: LogLevel;
   /** The ECS task, as the metadata endpoint would describe it; default: not in ECS. */
   task?: TaskMetadata;
+  /** Kubernetes: the preStop endpoint's address (PRESTOP_HOST, PRESTOP_PORT), so the stop plans with the kubelet's budget; default: none. */
+  preStop?: PreStopAddress;
 }
 
 /**
@@ -41,9 +44,19 @@ export function createTestRunner({
   startTimeout = defaults.startTimeout,
   logLevel = 'debug',
   task,
+  preStop,
 }: TestRunnerOptions) {
   const { logger, lines } = recordingLogger(logLevel);
-  const config: ResolvedConfig = { file: undefined, stopTimeout, startTimeout, logLevel, plugins, settings: [], task };
+  const config: ResolvedConfig = {
+    file: undefined,
+    stopTimeout,
+    startTimeout,
+    logLevel,
+    plugins,
+    settings: [],
+    task,
+    preStop,
+  };
   const runner = new Runner({ config, logger, env });
   return {
     runner,

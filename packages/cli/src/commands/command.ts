@@ -49,8 +49,13 @@ export async function command(
   const logger = createLogger('info', lines);
   let runner: Runner | undefined;
   const exit = (code: number): never => {
-    // Within the stop budget (a stalled log consumer never holds the exit past `exitAt`); outside a stop, briefly.
-    lines.flushSync(runner?.exitAt ?? Date.now() + defaults.logFlushMs);
+    // Within the stop budget (a stalled log consumer never holds the exit past `exitAt`); outside a
+    // stop, briefly. After a preStop call's stop the exit comes at the sidecar's SIGTERM, past
+    // `exitAt`, with the kubelet's 2 s ahead: briefly too.
+    const briefly = Date.now() + defaults.logFlushMs;
+    lines.flushSync(
+      runner?.stoppedBy === 'preStop' ? Math.max(runner.exitAt ?? 0, briefly) : (runner?.exitAt ?? briefly),
+    );
     // Never held (exit-guard.ts): the one way out once `run` holds the plugins' exits.
     return exitProcess(code);
   };

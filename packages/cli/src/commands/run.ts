@@ -1,4 +1,4 @@
-import { catchStrayErrors, holdExits, watchStopListeners, type Runner } from '@task-helper/core/host';
+import { catchStrayErrors, ConfigError, holdExits, watchStopListeners, type Runner } from '@task-helper/core/host';
 import type { Logger } from 'pino';
 import { guardLoad } from '../load-guard.ts';
 import { catchSignals, handleSignals, STOP_SIGNALS, type SignalCatcher } from '../signals.ts';
@@ -34,7 +34,10 @@ export function run(options: CommandOptions, signals: SignalCatcher = catchSigna
       // Kubernetes: the preStop call starts the stop too; the exit still waits for SIGTERM, which
       // the kubelet sends a native sidecar only after the container the hook held has exited.
       const { preStop } = runner.config;
-      if (preStop) await (await import('../prestop-endpoint.ts')).servePreStop(preStop, runner, logger);
+      if (preStop)
+        await (await import('../prestop-endpoint.ts')).servePreStop(preStop, runner, logger).catch((error: Error) => {
+          throw new ConfigError(error.message);
+        });
       await runner.start();
     },
     { guardLoad: (load, logger) => guardLoad(load, { signals, env: process.env, logger, file }) },

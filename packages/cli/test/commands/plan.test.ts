@@ -134,6 +134,47 @@ describe('task-helper plan', () => {
     expect(drawn).toMatch(/delay +\| {20}█{20} {8}\| +12\.5 s–25 s +drain: DRAIN_TIMEOUT \(cut by the stop budget\)/);
   });
 
+  it("on Kubernetes: the preStop call's timeline within the grace period, the kubelet's SIGKILL and the signal-first 2 s", async () => {
+    const env = {
+      PRESTOP_HOST: '10.1.2.3',
+      PRESTOP_PORT: '9902',
+      STOP_TIMEOUT: '30',
+      DRAIN_DELAY: '5',
+      DRAIN_TIMEOUT: '15',
+    };
+    const { code, text } = await plan(['--json'], env, tempDir({}));
+    expect(code).toBe(0);
+    const { timeline, kubernetes, settings } = JSON.parse(text);
+    expect(timeline).toMatchObject({
+      stopTimeoutMs: 28_000,
+      actionDueMs: 11_500,
+      abortAtMs: 23_000,
+      exitAtMs: 27_750,
+      fits: true,
+    });
+    expect(kubernetes).toMatchObject({
+      gracePeriodMs: 30_000,
+      answerByMs: 27_750,
+      heldKillByMs: 30_750,
+      signalFirst: { stopTimeoutMs: 2_000, actionDueMs: 800, exitAtMs: 1_800 },
+    });
+    expect(settings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ env: 'PRESTOP_PORT', value: 9902, source: 'env' }),
+        expect.objectContaining({ env: 'PRESTOP_HOST', value: '10.1.2.3', source: 'env' }),
+      ]),
+    );
+    const drawn = section((await plan([], env, tempDir({}))).text, 'Stop sequence');
+    expect(drawn).toContain(
+      "from the preStop call; STOP_TIMEOUT 30 s (terminationGracePeriodSeconds, at least 7 s), of which the helper's budget is 28 s",
+    );
+    expect(drawn).toMatch(/preStop +\|▏ +\| +0 s +the kubelet calls GET \/prestop/);
+    expect(drawn).toMatch(/answer +\| +▏ +\| +27\.75 s +the hook is answered by here/);
+    expect(drawn).toMatch(/SIGKILL +✕ +30\.75 s +the held container's, at the latest/);
+    // ECS's plan has none of it.
+    expect(JSON.parse((await plan(['--json'], { STOP_TIMEOUT: '30' }, tempDir({}))).text).kubernetes).toBeNull();
+  });
+
   it('exits 78 with the usual one line when the config is invalid, so CI can run it before deploying', async () => {
     const { code, text, stderr } = await plan(['--config', 'c.json'], {}, tempDir({ 'c.json': { stopTimeout: 0 } }));
     expect(code).toBe(78);
