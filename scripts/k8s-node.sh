@@ -64,7 +64,7 @@ build() {
     -X k8s.io/component-base/version.gitTreeState=clean"
   (
     cd scripts/k8s-node
-    export GOWORK=off GOFLAGS=-mod=readonly CGO_ENABLED=0
+    export GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0
     go build -trimpath -ldflags "$ldflags" -o "$BIN/" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubelet \
       k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
