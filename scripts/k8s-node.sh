@@ -268,7 +268,8 @@ start() {
   (stop) >/dev/null 2>&1 || true
   local started=$SECONDS
   $sudo mkdir -p "$RUN_DIR" "$DATA" "$LOGS"
-  : >"$LOGS/start.log"
+  # Each run's logs alone (the kubelet's, at --v=3, grow by megabytes a run).
+  rm -f "$LOGS"/*.log
   # Unless a stop that did not finish left the values from before the kubelet.
   [ -f "$RUN_DIR/sysctls" ] || for s in $SYSCTLS; do echo "$s=$(sysctl -n "$s")"; done >"$RUN_DIR/sysctls"
   $sudo ip netns add "$NETNS"
