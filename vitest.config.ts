@@ -67,6 +67,16 @@ const tiers = [
     testTimeout: 300_000,
     hookTimeout: 600_000,
   },
+  {
+    // The real Kubernetes node (scripts/k8s-node.sh) and the manifests of examples/kubernetes/.
+    name: 'k8s',
+    include: ['test/k8s/**/*.test.ts'],
+    globalSetup: ['test/support/k8s-setup.ts'],
+    // One node for the tier: its files take turns, so no drain competes with another's for 2 cores.
+    fileParallelism: false,
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
+  },
 ];
 
 // A test file in no tier would never run, and one in two would run twice: refuse both here.

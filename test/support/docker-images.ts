@@ -94,6 +94,12 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The label value this checkout's images carry (what buildImages stamps them with). */
+export const checkoutStamp = (): string => checkoutHash(checkoutFiles());
+
+/** The checkout an image was built from (its stamp), if it carries one. */
+export const imageStamp = stampOf;
+
 export interface BuildTimes {
   helperMs: number;
   envoyMs: number;
