@@ -46,7 +46,7 @@ export interface RollingDeployOptions {
   maxStopMs?: number;
 }
 
-export interface StoppedTask {
+interface StoppedTask {
   name: string;
   taskId: string;
   helper: HelperProcess;
