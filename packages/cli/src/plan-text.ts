@@ -57,6 +57,13 @@ export function planText(plan: Plan): string {
     ),
   );
 
+  // What a tap's label cannot hold: a rule, where its values come from, the permissions it needs.
+  for (const [hook, taps] of Object.entries(plan.hooks))
+    for (const tap of taps) {
+      if (!tap.plan?.details?.length) continue;
+      lines.push('', `${tap.plugin} (${hook}): ${tap.plan.label}`, ...tap.plan.details.map((d) => `  - ${d}`));
+    }
+
   lines.push(
     '',
     `Stop sequence, to scale: STOP_TIMEOUT ${seconds(timeline.stopTimeoutMs)} (at least ${seconds(timeline.minStopTimeoutMs)}), one column = ${seconds(timeline.stopTimeoutMs / WIDTH)}`,

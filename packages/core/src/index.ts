@@ -16,7 +16,14 @@ export { ConfigError, errorText, firstLine } from './errors.ts';
 export { httpGet, type HttpAnswer } from './http-get.ts';
 export type { LogLevel } from './logger.ts';
 export { boolean, httpUrl, listOf, oneOf, port, seconds, urlPath, type Parser } from './settings.ts';
-export { defineFact, ENVOY_UPSTREAM_SERVED, TRAFFIC_STOPPED, type Fact, type SharedFacts } from './shared.ts';
+export {
+  defineFact,
+  ENVOY_UPSTREAM_SERVED,
+  REPLACEMENTS_IN_SERVICE,
+  TRAFFIC_STOPPED,
+  type Fact,
+  type SharedFacts,
+} from './shared.ts';
 export type { Sleep, SleepOptions, SleepResult } from './sleep.ts';
 export { Stage } from './stages.ts';
 export { METADATA_ENV, type TaskMetadata } from './task-metadata.ts';

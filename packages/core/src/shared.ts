@@ -13,6 +13,16 @@ export function defineFact<T = true>(key: string): Fact<T> {
 export const TRAFFIC_STOPPED = defineFact<{ quietMs: number; sinceFailMs: number }>('trafficStopped');
 
 /**
+ * Set by a plugin that watches the task's service (plugin-aws's cloud-map, with
+ * DRAIN_DELAY_UNTIL=replacements) once enough other instances are in service and callers have had
+ * time to learn about them: the service can lose this task. It ends the DRAIN_DELAY wait early;
+ * nothing else may set it, so the drain never starts before that holds (or DRAIN_DELAY is over).
+ */
+export const REPLACEMENTS_IN_SERVICE = defineFact<{ replacements: number; required: number; sinceSignalMs: number }>(
+  'replacementsInService',
+);
+
+/**
  * Set by plugin-envoy at the stop signal: asks Envoy's admin API (`/clusters`) whether it ever
  * opened a connection to an upstream host (`127.0.0.1:8080`) that the host accepted, in any
  * cluster. Rejects when Envoy cannot tell (down, slow, the answer unreadable).

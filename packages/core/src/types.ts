@@ -35,6 +35,8 @@ export interface TapExtras {
 export interface TapPlan {
   label: string;
   ms?: number;
+  /** More lines for `plan` to print under the label: a rule, where its values come from, the permissions it needs. */
+  details?: readonly string[];
 }
 
 /** What a `beforeDrain` tap returns to skip the drain (afterDrain still runs). */

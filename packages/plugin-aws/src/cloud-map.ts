@@ -17,6 +17,7 @@ import {
   matching,
   type AwsClientSettings,
 } from './aws-settings.ts';
+import { checkUntilReplacements, drainDelayUntilSettings, tapUntilReplacements } from './drain-delay-until.ts';
 import { pollUntil } from './poll.ts';
 
 const NAME = 'cloud-map';
@@ -24,6 +25,8 @@ const NAME = 'cloud-map';
 /**
  * In `drain`, right after Envoy's `/healthcheck/fail` and beside the DRAIN_TIMEOUT wait, takes this
  * task out of its Cloud Map service, so callers that discover it there stop getting its address.
+ * With DRAIN_DELAY_UNTIL=replacements it also watches that service from the stop signal, to end
+ * DRAIN_DELAY once the replacements are in service (drain-delay-until.ts).
  */
 const cloudMap = definePlugin({
   name: NAME,
@@ -48,10 +51,12 @@ const cloudMap = definePlugin({
       parse: oneOf(['auto', 'deregister', 'unhealthy']),
       default: 'auto',
     },
+    ...drainDelayUntilSettings,
     ...awsSettings(),
   },
   apply(hooks, { settings, config, env }) {
     const { serviceId, instanceId, action } = settings;
+    const untilReplacements = checkUntilReplacements(settings, env);
     if (serviceId === undefined) return;
     if (instanceId === undefined && !env[METADATA_ENV]) {
       throw new ConfigError(
@@ -59,6 +64,7 @@ const cloudMap = definePlugin({
       );
     }
     const aws = awsClientSettings(NAME, settings, config.task);
+    if (untilReplacements) tapUntilReplacements(hooks, { ...settings, serviceId, aws, task: config.task });
     const label = `${action === 'unhealthy' ? 'mark' : action === 'deregister' ? 'deregister' : 'deregister (or mark unhealthy)'} instance ${instanceId ?? '(task id)'} in Cloud Map service ${serviceId}, beside the drain`;
     hooks.drain.tapPromise(
       { stage: Stage.DRAIN_DEREGISTER, beside: true, timeout: awsDefaults.tapTimeoutMs, plan: { label } },

@@ -52,6 +52,40 @@ describe('plugin-aws settings', () => {
     expect(recordOf(runner, 'target-groups', 'AWS_REGION')).toMatchObject({ value: 'eu-west-1', source: 'default' });
   });
 
+  it('DRAIN_DELAY_UNTIL=replacements taps beforeDrain after the app check and before DRAIN_DELAY, and plans its rule, sources and IAM actions', () => {
+    const env = { DRAIN_DELAY_UNTIL: 'replacements', ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/x' };
+    const { runner } = createTestRunner({ plugins: [cloudMap({ serviceId: 'srv-abc' })], task, env });
+    const taps = runner.hooks.beforeDrain.taps as Array<{
+      name: string;
+      stage?: number;
+      plan?: { details?: string[] };
+    }>;
+    expect(taps.map((t) => [t.name, t.stage])).toEqual([['cloud-map', Stage.BEFORE_DRAIN_PREPARE]]);
+    expect(Stage.BEFORE_DRAIN_DECIDE).toBeLessThan(Stage.BEFORE_DRAIN_PREPARE);
+    expect(Stage.BEFORE_DRAIN_PREPARE).toBeLessThan(Stage.BEFORE_DRAIN_DELAY);
+    const details = taps[0]!.plan!.details!.join('\n');
+    expect(details).toContain(
+      "REPLACEMENTS_MIN: the ECS service's desiredCount, read at the stop (ecs:DescribeServices",
+    );
+    expect(details).toContain("DISCOVERY_PROPAGATION: the Cloud Map service's longest DNS TTL");
+    expect(details).toContain(
+      'IAM (task role): ecs:DescribeTasks, servicediscovery:GetService, servicediscovery:GetNamespace, ecs:DescribeServices, servicediscovery:DiscoverInstances',
+    );
+    const set = createTestRunner({
+      plugins: [cloudMap({ serviceId: 'srv-abc', replacementsMin: 3, discoveryPropagation: 7 })],
+      task,
+      env,
+    }).runner.hooks.beforeDrain.taps[0] as { plan?: { details?: string[] } };
+    expect(set.plan?.details).toEqual(
+      expect.arrayContaining(['REPLACEMENTS_MIN: 3 (set)', 'DISCOVERY_PROPAGATION: 7 s (set)']),
+    );
+  });
+
+  it('off by default: no beforeDrain tap', () => {
+    const { runner } = createTestRunner({ plugins: [cloudMap({ serviceId: 'srv-abc' })], task });
+    expect(runner.hooks.beforeDrain.taps).toEqual([]);
+  });
+
   it("outside ECS: the region is the target group ARN's, and AWS_REGION wins over both", () => {
     const options = { targetGroupArns: [ARN], port: 8080, ip: '10.0.1.17' };
     expect(
@@ -77,6 +111,39 @@ describe('plugin-aws settings', () => {
     [
       { CLOUD_MAP_SERVICE_ID: 'srv-abc', CLOUD_MAP_INSTANCE_ID: 'i-1' },
       /^plugin "cloud-map": cloud-map needs an AWS region: set AWS_REGION/,
+    ],
+    [
+      { DRAIN_DELAY_UNTIL: 'soon' },
+      /^plugin "cloud-map": DRAIN_DELAY_UNTIL="soon" is invalid: expected one of off, replacements$/,
+    ],
+    [
+      { DRAIN_DELAY_UNTIL: 'replacements' },
+      /^plugin "cloud-map": DRAIN_DELAY_UNTIL=replacements needs the Cloud Map service callers find this task in: set CLOUD_MAP_SERVICE_ID \(srv-…/,
+    ],
+    [
+      {
+        DRAIN_DELAY_UNTIL: 'replacements',
+        CLOUD_MAP_SERVICE_ID: 'srv-abc',
+        CLOUD_MAP_INSTANCE_ID: 'i-1',
+        AWS_REGION: 'us-east-1',
+      },
+      /^plugin "cloud-map": DRAIN_DELAY_UNTIL=replacements reads this task's ECS service and deployment, so it needs ECS \(ECS_CONTAINER_METADATA_URI_V4 unset\): run the helper in the ECS task, or unset DRAIN_DELAY_UNTIL$/,
+    ],
+    [
+      { REPLACEMENTS_MIN: '2' },
+      /^plugin "cloud-map": REPLACEMENTS_MIN is set but DRAIN_DELAY_UNTIL is off, so nothing reads it: set DRAIN_DELAY_UNTIL=replacements, or unset REPLACEMENTS_MIN$/,
+    ],
+    [
+      { DISCOVERY_PROPAGATION: '5', CLOUD_MAP_SERVICE_ID: 'srv-abc' },
+      /^plugin "cloud-map": DISCOVERY_PROPAGATION is set but DRAIN_DELAY_UNTIL is off/,
+    ],
+    [
+      { DRAIN_DELAY_UNTIL: 'replacements', REPLACEMENTS_MIN: '0' },
+      /^plugin "cloud-map": REPLACEMENTS_MIN="0" is invalid: expected a whole number of instances from 1 to 1000/,
+    ],
+    [
+      { DRAIN_DELAY_UNTIL: 'replacements', DISCOVERY_PROPAGATION: '-1' },
+      /^plugin "cloud-map": DISCOVERY_PROPAGATION="-1" is invalid: expected a number of seconds/,
     ],
   ])('rejects %j with one line naming the setting, a URL password never shown', (env, message) => {
     const create = () => createTestRunner({ plugins: [cloudMap()], env });

@@ -1,5 +1,6 @@
 import {
   definePlugin,
+  REPLACEMENTS_IN_SERVICE,
   seconds,
   Stage,
   TRAFFIC_STOPPED,
@@ -13,7 +14,8 @@ import { stopSchedule } from '@task-helper/core/host';
 /** The original helper's defaults, in seconds. */
 const delayDefaults = Object.freeze({ drainDelay: 40, drainTimeout: 40 });
 
-const REASONS = { elapsed: 'timeout', until: 'traffic stopped', aborted: 'budget' } as const;
+/** Why each wait can end early: the fact it waits for. */
+const EARLY_END = { drainDelay: 'replacements in service', drainTimeout: 'traffic stopped' } as const;
 
 /** The drain's two waits: DRAIN_DELAY before it, DRAIN_TIMEOUT during it. */
 const delay = definePlugin({
@@ -22,7 +24,7 @@ const delay = definePlugin({
     drainDelay: {
       env: 'DRAIN_DELAY',
       description:
-        'seconds from the stop signal to the drain (`beforeDrain`), so replacement tasks come into service first; counted from the signal, so the steps before it (the app check) do not lengthen it. The stop budget cuts it first',
+        'seconds from the stop signal to the drain (`beforeDrain`), so replacement tasks come into service first; counted from the signal, so the steps before it (the app check) do not lengthen it. Ends early once a plugin reports the replacements in service (`DRAIN_DELAY_UNTIL`); the stop budget cuts it first',
       parse: seconds(40),
       default: delayDefaults.drainDelay,
     },
@@ -41,7 +43,13 @@ const delay = definePlugin({
     // Counted from the stop signal, so the app check before it (up to 2.5 s) does not lengthen it.
     hooks.beforeDrain.tapPromise(
       { stage: Stage.BEFORE_DRAIN_DELAY, timeout: Infinity, plan: { label: 'DRAIN_DELAY', ms: drainDelay * 1000 } },
-      (ctx) => wait(ctx, 'drainDelay', drainDelay * 1000 - (Date.now() - ctx.signalAt)),
+      (ctx) =>
+        wait(
+          ctx,
+          'drainDelay',
+          drainDelay * 1000 - (Date.now() - ctx.signalAt),
+          ctx.shared.whenSet(REPLACEMENTS_IN_SERVICE),
+        ),
     );
     hooks.drain.tapPromise(
       { stage: Stage.DRAIN_WAIT, timeout: Infinity, plan: { label: 'DRAIN_TIMEOUT', ms: drainTimeout * 1000 } },
@@ -82,11 +90,17 @@ function warnIfOverBudget(
   );
 }
 
-async function wait(ctx: HookContext, label: string, msToWait: number, until?: Promise<unknown>): Promise<undefined> {
+async function wait(
+  ctx: HookContext,
+  label: keyof typeof EARLY_END,
+  msToWait: number,
+  until: Promise<unknown>,
+): Promise<undefined> {
   const ms = Math.max(0, msToWait);
   ctx.logger.info({ wait: label, ms }, `${label} started`);
   const started = Date.now();
-  const ended = await ctx.sleep(ms, { label, ...(until === undefined ? {} : { until }) });
-  ctx.logger.info({ wait: label, ms: Date.now() - started, reason: REASONS[ended] }, `${label} ended`);
+  const ended = await ctx.sleep(ms, { label, until });
+  const reason = ended === 'elapsed' ? 'timeout' : ended === 'until' ? EARLY_END[label] : 'budget';
+  ctx.logger.info({ wait: label, ms: Date.now() - started, reason }, `${label} ended`);
   return undefined;
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { definePlugin, Stage, TRAFFIC_STOPPED } from '@task-helper/core';
+import { definePlugin, REPLACEMENTS_IN_SERVICE, Stage, TRAFFIC_STOPPED } from '@task-helper/core';
 import { createTestRunner } from '@task-helper/core/testing';
 import delay from '@task-helper/plugin-delay';
 
@@ -74,6 +74,33 @@ describe('plugin-delay', () => {
     await vi.advanceTimersByTimeAsync(700);
     expect(await stopped).toBe(0);
     expect(ended('drainTimeout')).toMatchObject({ ms: 700, reason: 'traffic stopped' });
+  });
+
+  it('ends the DRAIN_DELAY wait early once another plugin says the replacements are in service, and not before', async () => {
+    const watcher = definePlugin({
+      name: 'watcher',
+      apply: (hooks) =>
+        hooks.beforeDrain.tapPromise(
+          { stage: Stage.BEFORE_DRAIN_PREPARE },
+          async (ctx) =>
+            void setTimeout(
+              () => ctx.shared.set(REPLACEMENTS_IN_SERVICE, { replacements: 2, required: 2, sinceSignalMs: 12_300 }),
+              12_300,
+            ),
+        ),
+    })();
+    const { runner, ended, lines } = setup({ DRAIN_DELAY: '40', DRAIN_TIMEOUT: '1' }, watcher);
+    await runner.start();
+    const stopped = runner.stop('SIGTERM');
+    await vi.advanceTimersByTimeAsync(12_299);
+    expect(ended('drainDelay')).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ended('drainDelay')).toMatchObject({ ms: 12_300, reason: 'replacements in service' });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await stopped).toBe(0);
+    expect(lines.findIndex((l) => l.msg === 'drainDelay ended')).toBeLessThan(
+      lines.findIndex((l) => l.msg === 'drainTimeout started'),
+    );
   });
 
   it('is cut by the stop budget, which it reports as such', async () => {
