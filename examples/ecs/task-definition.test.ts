@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaults, stopSchedule, type SettingRecord } from '@task-helper/core/host';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { startMetadataServer } from '../../test/support/ecs-metadata.ts';
 import { runHelper } from '../../test/support/helper-process.ts';
 import { tempDir } from '../../test/support/temp-config.ts';
 import { commandFlag, dockerfile, sidecar } from '../envoy/envoy-example.ts';
@@ -171,5 +172,35 @@ describe('the ECS task definition and the Envoy sidecar example (examples/envoy)
 
   it("gives Envoy a --drain-time-s no shorter than the helper's stopTimeout, so Envoy never closes a listener on its own mid-drain", () => {
     expect(Number(commandFlag('--drain-time-s', image.cmd))).toBeGreaterThanOrEqual(helper.stopTimeout ?? 30);
+  });
+});
+
+describe('the optional AWS files', () => {
+  const json = (file: string): unknown => JSON.parse(readFileSync(path.join(import.meta.dirname, file), 'utf8'));
+  const entries = (file: string) =>
+    Object.fromEntries((json(file) as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+  const policy = json('iam-drain-policy.json') as { Statement: Array<{ Action: string | string[] }> };
+  const allowed = new Set(policy.Statement.flatMap((s) => s.Action));
+
+  it('added to the helper in ECS, are read as they are; iam-drain-policy.json allows every action plan lists for them', async () => {
+    // The helper reads its task from the metadata endpoint (AWS's documented example): not an AWS call.
+    const metadata = await startMetadataServer();
+    try {
+      const env = {
+        ...helperEnv,
+        ...entries('task-helper-aws-environment.json'),
+        ...entries('task-helper-replacements-environment.json'),
+        ECS_CONTAINER_METADATA_URI_V4: metadata.uri,
+      };
+      const { code, stdout, stderr } = await runHelper(['plan'], { env, cwd: tempDir({}) });
+      expect(code, stderr).toBe(0);
+      expect(stdout).toMatch(/DRAIN_DELAY_UNTIL +"replacements" +env +cloud-map/);
+      expect(stdout).toContain('cloud-map (beforeDrain): DRAIN_DELAY_UNTIL=replacements');
+      const iam = /IAM \(task role\): (.+)$/m.exec(stdout)?.[1]?.split(', ') ?? [];
+      expect(iam.length).toBeGreaterThan(0);
+      for (const action of iam) expect(allowed, action).toContain(action);
+    } finally {
+      await metadata.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REPLACEMENTS_ACTIONS } from '../../packages/plugin-aws/src/service-view.ts';
 import { TASK_DEFINITION_FILE, container, loadTaskDefinition } from '../ecs/task-definition.ts';
 
 // Terraform is not needed to run these: they read the HCL as text, which is enough for the few
@@ -67,5 +68,16 @@ describe('the Terraform example', () => {
     const block = /^variable "envoy_image" \{\n([\s\S]*?)^\}/m.exec(read('variables.tf'))?.[1] ?? '';
     expect(block).toMatch(/description\s*=\s*".*examples\/envoy/);
     expect(variableDefaults(read('variables.tf')).envoy_image).toMatch(/\/orders-envoy:\d+\.\d+\.\d+$/);
+  });
+
+  it('with drain_delay_until_replacements, sets DRAIN_DELAY_UNTIL and allows every action the helper then needs', () => {
+    const plugins = read('aws-plugins.tf');
+    expect(plugins).toMatch(
+      /var\.drain_delay_until_replacements \? \[\{ name = "DRAIN_DELAY_UNTIL", value = "replacements" \}\] : \[\]/,
+    );
+    for (const action of REPLACEMENTS_ACTIONS) expect(plugins, action).toContain(`"${action}"`);
+    expect(attribute(plugins, 'resource "aws_iam_role_policy" "drain_delay_until"', 'count')).toBe(
+      'var.drain_delay_until_replacements ? 1 : 0',
+    );
   });
 });

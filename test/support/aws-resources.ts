@@ -114,8 +114,8 @@ export async function createAwsWorld(moto: Moto, { customHealth = false } = {}):
   };
 }
 
-/** A VPC for the target group (moto checks it exists). */
-async function createVpc(moto: Moto): Promise<string> {
+/** A VPC for a target group or a private DNS namespace (moto checks it exists). */
+export async function createVpc(moto: Moto): Promise<string> {
   const vpcId = /<vpcId>(vpc-[0-9a-f]+)<\/vpcId>/.exec(
     await motoQuery(moto, 'ec2', { Action: 'CreateVpc', CidrBlock: '10.0.0.0/16', Version: '2016-11-15' }),
   )?.[1];

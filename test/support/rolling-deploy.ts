@@ -1,7 +1,9 @@
 import { startAwsCallCounter, type AwsCallCounter } from './aws-call-counter.ts';
 import { startCloudMapEds, type CloudMapEds } from './cloud-map-eds.ts';
-import { startMetadataServer, type MetadataServer } from './ecs-metadata.ts';
-import { createEcsService, type EcsService } from './ecs-service.ts';
+import { DeregisterInstanceCommand } from '@aws-sdk/client-servicediscovery';
+import { StopTaskCommand } from '@aws-sdk/client-ecs';
+import type { MetadataServer } from './ecs-metadata.ts';
+import { createEcsServiceWorld, type EcsServiceWorld, type ServiceTask } from './ecs-service.ts';
 import { startEdsCaller, type EdsCaller } from './eds-caller.ts';
 import { startHelper, type HelperProcess } from './helper-process.ts';
 import { startLoad, summarizeLoad, type Failure, type Load, type LoadOptions, type LoadStats } from './load.ts';
@@ -87,7 +89,7 @@ const defaults = Object.freeze({
 
 interface RunningTask {
   name: string;
-  taskArn: string;
+  ecsTask: ServiceTask;
   taskId: string;
   task: RealTask;
   metadata: MetadataServer;
@@ -104,30 +106,20 @@ export async function runRollingDeploy(options: RollingDeployOptions): Promise<R
   const tasks: RunningTask[] = [];
   const counters: AwsCallCounter[] = [];
   const timers = new Set<NodeJS.Timeout>();
-  let service: EcsService | undefined;
+  let service: EcsServiceWorld | undefined;
   let eds: CloudMapEds | undefined;
   let caller: EdsCaller | undefined;
   let load: Load | undefined;
   const names = new Map<string, string>();
 
   // One task's processes, its metadata endpoint and, for an old task, its helper's counting proxy.
-  const startEcsTask = async (
-    name: string,
-    deploymentId: string,
-    revision: string,
-    env: (taskId: string) => Record<string, string>,
-  ) => {
-    const { taskArn, taskId } = await service!.runTask(deploymentId);
+  const startEcsTask = async (name: string, deploymentId: string, env: (taskId: string) => Record<string, string>) => {
+    const ecsTask = await service!.runTask(deploymentId);
+    const { taskId } = ecsTask;
     const task = await startTask({ envoy: 'example' });
-    const running: Partial<RunningTask> = { name, taskArn, taskId, task, address: new URL(task.listenerUrl).host };
+    const running: Partial<RunningTask> = { name, ecsTask, taskId, task, address: new URL(task.listenerUrl).host };
     tasks.push(running as RunningTask);
-    running.metadata = await startMetadataServer({
-      TaskARN: taskArn,
-      Cluster: service!.clusterArn,
-      Family: 'orders',
-      Revision: revision,
-      LaunchType: 'EC2',
-    });
+    running.metadata = await service!.metadataFor(ecsTask);
     running.helper = startHelper(['run'], {
       env: { ...task.env, ECS_CONTAINER_METADATA_URI_V4: running.metadata.uri, STOP_TIMEOUT: '120', ...env(taskId) },
     });
@@ -137,19 +129,22 @@ export async function runRollingDeploy(options: RollingDeployOptions): Promise<R
 
   try {
     await moto.reset();
-    service = await createEcsService(moto);
-    const oldDeployment = await service.primaryDeployment();
+    service = await createEcsServiceWorld(moto, { desiredCount: 2 });
+    const oldDeployment = await service.primary();
     const old: RunningTask[] = [];
     for (const name of ['old-1', 'old-2']) {
       const counter = await startAwsCallCounter(moto.url);
       counters.push(counter);
-      const running = await startEcsTask(name, oldDeployment, '1', () => ({
+      const running = await startEcsTask(name, oldDeployment, () => ({
         ...moto.env,
         AWS_ENDPOINT_URL: counter.url,
         CLOUD_MAP_SERVICE_ID: service!.cloudMapServiceId,
         ...helperEnv,
       }));
-      await service.register(running.taskId, { ip: '127.0.0.1', port: Number(new URL(running.task.listenerUrl).port) });
+      await service.register(running.ecsTask, {
+        ip: '127.0.0.1',
+        port: Number(new URL(running.task.listenerUrl).port),
+      });
       old.push(running);
     }
     await Promise.all(old.map((t) => t.helper.waitForLog('ready', 20_000)));
@@ -170,16 +165,16 @@ export async function runRollingDeploy(options: RollingDeployOptions): Promise<R
     );
 
     // The deploy: a new PRIMARY deployment whose tasks start (ECS registers them in Cloud Map once they are up).
-    const newDeployment = await service.deploy();
+    const newDeployment = await service.newDeployment();
     const fresh: RunningTask[] = [];
     for (const [i] of replacementsAfterMs.entries())
-      fresh.push(await startEcsTask(`new-${i + 1}`, newDeployment, '2', () => ({})));
+      fresh.push(await startEcsTask(`new-${i + 1}`, newDeployment, () => ({})));
     await Promise.all(fresh.map((t) => t.helper.waitForLog('ready', 20_000)));
 
     const registrations: Array<Promise<void>> = [];
     const replacements: RollingDeployResult['replacements'] = [];
     const register = async (t: RunningTask) => {
-      await service!.register(t.taskId, { ip: '127.0.0.1', port: Number(new URL(t.task.listenerUrl).port) });
+      await service!.register(t.ecsTask, { ip: '127.0.0.1', port: Number(new URL(t.task.listenerUrl).port) });
       replacements.push({ name: t.name, taskId: t.taskId, registeredAt: Date.now(), learnedAt: undefined });
     };
     await eds.nextPoll();
@@ -205,8 +200,7 @@ export async function runRollingDeploy(options: RollingDeployOptions): Promise<R
       stoppingTasks.map(async (t): Promise<StoppedTask> => {
         const exit = await exitWithin(t.helper, maxStopMs);
         await stopAfterHelper(t);
-        await service!.stopTask(t.taskArn);
-        await service!.deregister(t.taskId);
+        await recordStopped(service!, t);
         const calls = counters[old.indexOf(t)]!.calls;
         return {
           name: t.name,
@@ -280,6 +274,19 @@ export async function runRollingDeploy(options: RollingDeployOptions): Promise<R
     await Promise.all(tasks.map(async (t) => Promise.all([t.task.close(), t.metadata?.close()])));
     await Promise.all(counters.map((c) => c.close()));
     service?.close();
+  }
+}
+
+/** ECS records the task stopped and takes it out of Cloud Map (the helper may have marked it unhealthy there already). */
+async function recordStopped(service: EcsServiceWorld, t: RunningTask): Promise<void> {
+  await service.ecs.send(new StopTaskCommand({ cluster: service.cluster, task: t.ecsTask.taskArn, reason: 'deploy' }));
+  try {
+    await service.cloudMap.send(
+      new DeregisterInstanceCommand({ ServiceId: service.cloudMapServiceId, InstanceId: t.taskId }),
+    );
+  } catch (error) {
+    // The helper's cloud-map plugin deregistered it itself.
+    if ((error as Error).name !== 'InstanceNotFound') throw error;
   }
 }
 
