@@ -48,6 +48,8 @@ interface Sample {
   calls: number[];
   failures: number;
   apis: string[];
+  /** Helpers that exited other than 0, with their first warning or error. */
+  badExits: string[];
 }
 const samples = new Map<Case, Sample[]>(cases.map((c) => [c, []]));
 const errors = new Map<Case, string[]>(cases.map((c) => [c, []]));
@@ -72,10 +74,16 @@ if (!hasRealEnvoy()) {
             calls: result.stopped.map((s) => s.awsCalls.length),
             failures: result.failures.length,
             apis: result.stopped.flatMap((s) => s.awsCalls),
+            badExits: result.stopped
+              .filter((s) => s.exit.code !== 0)
+              .map(
+                (s) =>
+                  `${s.name} exit ${s.exit.code ?? s.exit.signal}: ${s.helper.lines.find((l) => l.level !== 'info')?.msg ?? '(no warning)'}`,
+              ),
           };
           samples.get(c)!.push(sample);
           log(
-            `run ${run} ${c.name}: exits ${sample.stopMs.join(', ')} ms, fail ${sample.failMs.join(', ')} ms, ${sample.failures} failed, AWS calls ${result.stopped.map((s) => s.awsCalls.join(' ')).join(' | ')}`,
+            `run ${run} ${c.name}: exits ${sample.stopMs.join(', ')} ms, fail ${sample.failMs.join(', ')} ms, ${sample.failures} failed, AWS calls ${result.stopped.map((s) => s.awsCalls.join(' ')).join(' | ')}${sample.badExits.map((b) => `; ${b}`).join('')}`,
           );
         } catch (error) {
           const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
@@ -106,8 +114,8 @@ if (!hasRealEnvoy()) {
     `The fixed delay is the default 40 s scaled down ×${SCALE} (${FIXED_S} s); the other times are not scaled. DISCOVERY_PROPAGATION=${PROPAGATION_S}: the ${POLL_MS / 1000} s poll, the EDS reload and the first health check, with a margin.`,
     `Stop time and fail: per old task (2 per run), SIGTERM to helper exit and to /healthcheck/fail. AWS calls: per old task, made by its helper from SIGTERM to exit (counted at a proxy in front of moto; the helper runs the cloud-map plugin, CLOUD_MAP_SERVICE_ID set). Load: ${defaultLoad.concurrency} keep-alive loops through the caller, no retries.`,
     '',
-    '| case | settings | SIGTERM → exit (s) | SIGTERM → fail (s) | failed requests | AWS calls per stopped task | of which | errored runs |',
-    '|---|---|---|---|---|---|---|---|',
+    '| case | settings | SIGTERM → exit (s) | SIGTERM → fail (s) | failed requests | AWS calls per stopped task | of which | helper exits ≠ 0 | errored runs |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const c of cases) {
     const got = samples.get(c)!;
@@ -124,7 +132,7 @@ if (!hasRealEnvoy()) {
       )} | ${spread(
         got.flatMap((g) => g.calls),
         String,
-      )} | ${byApi(got)} | ${errors.get(c)!.length} |`,
+      )} | ${byApi(got)} | ${got.reduce((n, g) => n + g.badExits.length, 0)} | ${errors.get(c)!.length} |`,
     );
   }
   const fixed = samples.get(cases[1]!)!.flatMap((g) => g.stopMs);

@@ -1,9 +1,9 @@
-import { startAwsCallCounter, type AwsCallCounter } from './aws-call-counter.ts';
-import { startCloudMapEds, type CloudMapEds } from './cloud-map-eds.ts';
-import { DeregisterInstanceCommand } from '@aws-sdk/client-servicediscovery';
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
+import { DeregisterInstanceCommand } from '@aws-sdk/client-servicediscovery';
+import { startCloudMapEds, type CloudMapEds } from './cloud-map-eds.ts';
 import type { MetadataServer } from './ecs-metadata.ts';
 import { createEcsServiceWorld, type EcsServiceWorld, type ServiceTask } from './ecs-service.ts';
+import { startThrottlingProxy, type FaultProxy } from './fault-proxy.ts';
 import { startEdsCaller, type EdsCaller } from './eds-caller.ts';
 import { startHelper, type HelperProcess } from './helper-process.ts';
 import { startLoad, summarizeLoad, type Failure, type Load, type LoadOptions, type LoadStats } from './load.ts';
@@ -59,8 +59,6 @@ interface StoppedTask {
   failAt: number | undefined;
   /** The helper's AWS calls from SIGTERM to its exit (counted at the proxy), in order. */
   awsCalls: string[];
-  /** Its AWS calls before SIGTERM (at start). */
-  awsCallsAtStart: string[];
 }
 
 export interface RollingDeployResult {
@@ -104,7 +102,8 @@ export async function runRollingDeploy(options: RollingDeployOptions): Promise<R
     ...options,
   };
   const tasks: RunningTask[] = [];
-  const counters: AwsCallCounter[] = [];
+  // In front of moto, throttling nothing: each old helper's calls, as they went over the wire (SDK retries included).
+  const counters: FaultProxy[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let service: EcsServiceWorld | undefined;
   let eds: CloudMapEds | undefined;
@@ -133,7 +132,7 @@ export async function runRollingDeploy(options: RollingDeployOptions): Promise<R
     const oldDeployment = await service.primary();
     const old: RunningTask[] = [];
     for (const name of ['old-1', 'old-2']) {
-      const counter = await startAwsCallCounter(moto.url);
+      const counter = await startThrottlingProxy(moto.url, []);
       counters.push(counter);
       const running = await startEcsTask(name, oldDeployment, () => ({
         ...moto.env,
@@ -180,6 +179,7 @@ export async function runRollingDeploy(options: RollingDeployOptions): Promise<R
     await eds.nextPoll();
     for (const [i, t] of fresh.entries()) if (replacementsAfterMs[i] === 0) await register(t);
     const stoppingTasks = old.slice(0, stopping);
+    const callsBefore = counters.map((c) => c.actions.length);
     const sigtermAt = Date.now();
     for (const t of stoppingTasks) t.helper.kill('SIGTERM');
     for (const [i, t] of fresh.entries()) {
@@ -201,7 +201,7 @@ export async function runRollingDeploy(options: RollingDeployOptions): Promise<R
         const exit = await exitWithin(t.helper, maxStopMs);
         await stopAfterHelper(t);
         await recordStopped(service!, t);
-        const calls = counters[old.indexOf(t)]!.calls;
+        const i = old.indexOf(t);
         return {
           name: t.name,
           taskId: t.taskId,
@@ -209,8 +209,7 @@ export async function runRollingDeploy(options: RollingDeployOptions): Promise<R
           exit,
           stopMs: exit.at - sigtermAt,
           failAt: t.helper.lines.find((l) => l.msg === 'envoy health check failed: callers will stop routing here')?.at,
-          awsCalls: calls.filter((c) => c.at >= sigtermAt).map((c) => c.api),
-          awsCallsAtStart: calls.filter((c) => c.at < sigtermAt).map((c) => c.api),
+          awsCalls: counters[i]!.actions.slice(callsBefore[i]),
         };
       }),
     );
