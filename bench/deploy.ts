@@ -3,7 +3,9 @@
 // replacements registering as the old ones get SIGTERM, a control plane polling Cloud Map every 2 s
 // into a real caller Envoy's EDS. Per case: SIGTERM to each old task's exit, failed requests, and
 // the AWS calls each old task's helper made from SIGTERM to its exit. Prints a markdown table; never asserts.
+import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
+import path from 'node:path';
 import { callerHealthCheck } from '../test/support/eds-caller.ts';
 import { hasRealEnvoy } from '../test/support/envoy-binary.ts';
 import { defaultLoad } from '../test/support/load.ts';
@@ -58,6 +60,11 @@ const log = (text: string) => void process.stderr.write(`${text}\n`);
 if (!hasRealEnvoy()) {
   process.stdout.write('Deploy table skipped: no real Envoy at .tools/bin/envoy (run `make setup`).\n');
 } else {
+  // The helpers run the image's bundle (test/support/rolling-deploy.ts), built from the sources as they are.
+  execFileSync(process.execPath, ['scripts/build.ts'], {
+    cwd: path.resolve(import.meta.dirname, '..'),
+    stdio: ['ignore', 2, 2],
+  });
   const load = loadavg()[0]!.toFixed(1);
   const started = Date.now();
   log(`deploy bench: ${RUNS} runs × ${cases.length} cases, ${availableParallelism()} CPUs, load ${load}`);
@@ -110,7 +117,7 @@ if (!hasRealEnvoy()) {
   };
   const out = [
     `Rolling deploy behind a caller's real ${envoyVersion().split('/')[1]} (file-based EDS from a control plane polling Cloud Map in moto every ${POLL_MS / 1000} s, HEALTHY instances; active health checks every ${callerHealthCheck.intervalMs} ms, unhealthy after ${callerHealthCheck.unhealthyThreshold}), median (min–max) of ${RUNS} runs, ${cpus()[0]?.model ?? ''}, load average ${load} at the start.`,
-    'Two old tasks (toy app, Envoy 1.40 on examples/envoy/envoy.yaml, helper) of a service with desired count 2; a new PRIMARY deployment; right after a poll its two tasks register in Cloud Map and both old tasks get SIGTERM; each old task stops its Envoy and app when its helper exits.',
+    'Two old tasks (toy app, Envoy 1.40 on examples/envoy/envoy.yaml, the helper as the image bundles it) of a service with desired count 2; a new PRIMARY deployment; right after a poll its two tasks register in Cloud Map and both old tasks get SIGTERM; each old task stops its Envoy and app when its helper exits.',
     `The fixed delay is the default 40 s scaled down ×${SCALE} (${FIXED_S} s); the other times are not scaled. DISCOVERY_PROPAGATION=${PROPAGATION_S}: the ${POLL_MS / 1000} s poll, the EDS reload and the first health check, with a margin.`,
     `Stop time and fail: per old task (2 per run), SIGTERM to helper exit and to /healthcheck/fail. AWS calls: per old task, made by its helper from SIGTERM to exit (counted at a proxy in front of moto; the helper runs the cloud-map plugin, CLOUD_MAP_SERVICE_ID set). Load: ${defaultLoad.concurrency} keep-alive loops through the caller, no retries.`,
     '',

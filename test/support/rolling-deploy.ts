@@ -1,11 +1,13 @@
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import { DeregisterInstanceCommand } from '@aws-sdk/client-servicediscovery';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { startCloudMapEds, type CloudMapEds } from './cloud-map-eds.ts';
 import type { MetadataServer } from './ecs-metadata.ts';
 import { createEcsServiceWorld, type EcsServiceWorld, type ServiceTask } from './ecs-service.ts';
 import { startThrottlingProxy, type FaultProxy } from './fault-proxy.ts';
 import { startEdsCaller, type EdsCaller } from './eds-caller.ts';
-import { startHelper, type HelperProcess } from './helper-process.ts';
+import { spawnHelper, type HelperProcess } from './helper-process.ts';
 import { startLoad, summarizeLoad, type Failure, type Load, type LoadOptions, type LoadStats } from './load.ts';
 import type { Moto } from './moto.ts';
 import { pollUntil } from './poll.ts';
@@ -76,6 +78,17 @@ export interface RollingDeployResult {
   describe(): string;
 }
 
+/**
+ * The helpers run the image's bundle (scripts/build.ts; the aws tier's global setup and
+ * bench/deploy.ts build it first), as a task does: six helpers start here, and from the sources
+ * each takes about 4 times the CPU to start, enough on a busy machine to make one miss its 1 s
+ * task-metadata read.
+ */
+const BUNDLE = path.resolve(import.meta.dirname, '../../dist/task-helper');
+const BUNDLED_CLI = path.join(BUNDLE, 'node_modules/@task-helper/cli/dist/cli.mjs');
+const METADATA_MISSED =
+  'task metadata could not be read: carrying on without the task identity (plugins that need it will say so)';
+
 const defaults = Object.freeze({
   replacementsAfterMs: [0, 0],
   stopping: 2,
@@ -119,13 +132,15 @@ export async function runRollingDeploy(options: RollingDeployOptions): Promise<R
     const running: Partial<RunningTask> = { name, ecsTask, taskId, task, address: new URL(task.listenerUrl).host };
     tasks.push(running as RunningTask);
     running.metadata = await service!.metadataFor(ecsTask);
-    running.helper = startHelper(['run'], {
+    running.helper = spawnHelper([BUNDLED_CLI, 'run'], {
+      cwd: BUNDLE,
       env: { ...task.env, ECS_CONTAINER_METADATA_URI_V4: running.metadata.uri, STOP_TIMEOUT: '120', ...env(taskId) },
     });
     names.set(running.address!, name);
     return running as RunningTask;
   };
 
+  if (!existsSync(BUNDLED_CLI)) throw new Error(`no bundle at ${BUNDLED_CLI}: run node scripts/build.ts first`);
   try {
     await moto.reset();
     service = await createEcsServiceWorld(moto, { desiredCount: 2 });
@@ -147,6 +162,10 @@ export async function runRollingDeploy(options: RollingDeployOptions): Promise<R
       old.push(running);
     }
     await Promise.all(old.map((t) => t.helper.waitForLog('ready', 20_000)));
+    // Without its task identity a helper has neither a Cloud Map instance nor an ECS service: the run would not be a deploy.
+    const blind = old.find((t) => t.helper.lines.some((l) => l.msg === METADATA_MISSED));
+    if (blind)
+      throw new Error(`${blind.name}'s helper could not read its task metadata at start (the machine too busy?)`);
 
     eds = await startCloudMapEds(moto, {
       namespaceName: service.namespaceName,
