@@ -69,6 +69,7 @@ async function finish(helper: HelperProcess, sigtermAt: number) {
     failAfterMs: failAt === undefined ? undefined : failAt - sigtermAt,
     delayEnded: line('drainDelay ended'),
     inService: line('replacements in service: DRAIN_DELAY ends'),
+    watchOver: line('replacements watch over: DRAIN_DELAY ran out first'),
     progress: helper.lines.filter((l) => l.msg === 'waiting for replacements'),
     /** Warnings and errors of the stop's first hook: the early path's, whatever it says. */
     beforeDrainProblems: helper.lines.filter(
@@ -179,6 +180,12 @@ describe('DRAIN_DELAY_UNTIL=replacements, against moto', () => {
     expect(result.failAfterMs).toBeGreaterThanOrEqual(6_000);
     expect(result.delayEnded).toMatchObject({ reason: 'timeout' });
     expect(result.inService).toBeUndefined();
+    expect(result.watchOver).toMatchObject({
+      replacements: 1,
+      required: 2,
+      open: 'replacements',
+      awsCalls: expect.any(Number),
+    });
     expect(result.progress.length).toBeGreaterThanOrEqual(2);
     for (const line of result.progress)
       expect(line).toMatchObject({

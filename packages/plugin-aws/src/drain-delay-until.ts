@@ -136,29 +136,36 @@ async function watchInBackground(ctx: StopContext, s: UntilReplacements & { serv
     try {
       const propagationS = s.discoveryPropagation ?? source.dnsTtl ?? API_ONLY_PROPAGATION_S;
       const rule = new ReplacementsRule(propagationS * 1000, s.replacementsMin);
-      const ended = await watchReplacements(ctx, source.read, rule, { ...fields, service: source.service });
-      if (ended === undefined) return;
-      ctx.logger.info(
-        {
-          ...fields,
-          service: source.service,
-          replacements: ended.replacements,
-          required: ended.required,
-          discoveryPropagation: propagationS,
-          propagationSource:
-            s.discoveryPropagation !== undefined ? 'setting' : source.dnsTtl !== undefined ? 'dns ttl' : 'default',
-          sinceSignalMs: Date.now() - ctx.signalAt,
-          awsCalls: counter.calls,
-          ms: Date.now() - started,
-        },
-        'replacements in service: DRAIN_DELAY ends',
-      );
+      const { held, state } = await watchReplacements(ctx, source.read, rule, {
+        ...fields,
+        service: source.service,
+      });
+      const counts = state === undefined ? {} : { replacements: state.replacements, required: state.required };
+      const common = {
+        ...fields,
+        service: source.service,
+        ...counts,
+        discoveryPropagation: propagationS,
+        propagationSource:
+          s.discoveryPropagation !== undefined ? 'setting' : source.dnsTtl !== undefined ? 'dns ttl' : 'default',
+        sinceSignalMs: Date.now() - ctx.signalAt,
+        awsCalls: counter.calls,
+      };
+      if (held) ctx.logger.info({ ...common, ms: Date.now() - started }, 'replacements in service: DRAIN_DELAY ends');
+      // DRAIN_DELAY (or the budget) ended first: no failure, but the bench and Logs Insights want the calls it took.
+      else ctx.logger.info({ ...common, open: state?.open }, 'replacements watch over: DRAIN_DELAY ran out first');
     } finally {
       source.close();
     }
   } catch (error) {
     // The end of beforeDrain (DRAIN_DELAY over) aborts a call in flight: that is no failure.
-    if (ctx.abortSignal.aborted) return;
+    if (ctx.abortSignal.aborted) {
+      ctx.logger.info(
+        { ...fields, awsCalls: counter.calls, sinceSignalMs: Date.now() - ctx.signalAt },
+        'replacements watch over: DRAIN_DELAY ran out first',
+      );
+      return;
+    }
     ctx.logger.warn(
       { ...fields, error: firstLine(error), awsCalls: counter.calls, sinceSignalMs: Date.now() - ctx.signalAt },
       'replacements not watched: DRAIN_DELAY runs in full',

@@ -78,22 +78,30 @@ export function nextPollMs(random: () => number = Math.random): number {
 /**
  * Reads the service every couple of seconds (sooner when the rule is due to hold before the next
  * read, so its end is confirmed by a read) until the rule holds, then sets REPLACEMENTS_IN_SERVICE.
- * Returns when it is set, or when `ctx.abortSignal` fires (the DRAIN_DELAY wait is over, or the
- * budget); `read` throwing ends it, for the caller to report.
+ * Returns when it is set (`held`), or when `ctx.abortSignal` fires (the DRAIN_DELAY wait is over,
+ * or the budget), with the last state read; `read` throwing ends it, for the caller to report.
  */
 export async function watchReplacements(
   ctx: StopContext,
   read: () => Promise<ServiceView>,
   rule: ReplacementsRule,
   fields: Readonly<Record<string, unknown>>,
-): Promise<RuleState | undefined> {
+): Promise<{ held: boolean; state: RuleState | undefined }> {
   let said: string | undefined;
   let saidAt = 0;
+  let state: RuleState | undefined;
   for (;;) {
-    const view = await read();
-    if (ctx.abortSignal.aborted) return undefined;
+    let view: ServiceView;
+    try {
+      view = await read();
+    } catch (error) {
+      // A read the end of DRAIN_DELAY cut short is the watch ending, not a failure.
+      if (ctx.abortSignal.aborted) return { held: false, state };
+      throw error;
+    }
+    if (ctx.abortSignal.aborted) return { held: false, state };
     const now = Date.now();
-    const state = rule.observe(view, now);
+    state = rule.observe(view, now);
     const sinceSignalMs = now - ctx.signalAt;
     if (state.open === undefined) {
       ctx.shared.set(REPLACEMENTS_IN_SERVICE, {
@@ -101,7 +109,7 @@ export async function watchReplacements(
         required: state.required,
         sinceSignalMs,
       });
-      return state;
+      return { held: true, state };
     }
     const summary = `${state.replacements}/${state.propagated}/${state.required}/${view.primaryDeployment}`;
     if (summary !== said || now - saidAt >= pollDefaults.progressMs) {
@@ -123,6 +131,6 @@ export async function watchReplacements(
     }
     const next = nextPollMs();
     const ms = state.readyAt === undefined ? next : Math.max(0, Math.min(next, state.readyAt - now));
-    if ((await ctx.sleep(ms)) === 'aborted') return undefined;
+    if ((await ctx.sleep(ms)) === 'aborted') return { held: false, state };
   }
 }

@@ -147,15 +147,21 @@ function harness(
     propagationMs = 10_000,
     min = undefined as number | undefined,
     fail = undefined as undefined | ((t: number) => Error | undefined),
+    hangFrom = Infinity,
   } = {},
 ) {
   const reads: number[] = [];
   let signalAt = 0;
   let setAt: number | undefined;
   let failure: unknown;
+  let result: unknown;
+  let signal: AbortSignal | undefined;
   const read = async () => {
     const t = Date.now() - signalAt;
     reads.push(t);
+    // From `hangFrom` on, a call that answers only by being aborted, as the SDK's does.
+    if (t >= hangFrom)
+      await new Promise((_, reject) => signal!.addEventListener('abort', () => reject(new Error('aborted'))));
     await new Promise((resolve) => setTimeout(resolve, 50));
     const error = fail?.(t);
     if (error) throw error;
@@ -166,7 +172,9 @@ function harness(
     apply: (hooks) => {
       hooks.beforeDrain.tapPromise({ stage: Stage.BEFORE_DRAIN_PREPARE }, async (ctx) => {
         signalAt = ctx.signalAt;
-        void watchReplacements(ctx, read, new ReplacementsRule(propagationMs, min), { serviceId: 'srv-1' }).catch(
+        signal = ctx.abortSignal;
+        void watchReplacements(ctx, read, new ReplacementsRule(propagationMs, min), { serviceId: 'srv-1' }).then(
+          (value) => void (result = value),
           (error: unknown) => void (failure = error),
         );
       });
@@ -182,6 +190,7 @@ function harness(
     reads,
     setAt: () => setAt,
     failure: () => failure,
+    result: () => result,
     progress: () => logged('waiting for replacements'),
   };
 }
@@ -259,6 +268,16 @@ describe('watchReplacements', () => {
     // Progress while nothing changes: at least every 5 s, not every read.
     expect(h.progress().length).toBeGreaterThanOrEqual(7);
     expect(h.progress().length).toBeLessThan(count);
+  });
+
+  it('a read in flight when the hook ends is the watch ending, not a failure: it returns the last state', async () => {
+    const h = harness(() => view(2, [['a', NEW]]), { hangFrom: 5_000 });
+    const stopped = h.stop();
+    await vi.advanceTimersByTimeAsync(40_000);
+    expect(await stopped).toBe(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.failure()).toBeUndefined();
+    expect(h.result()).toMatchObject({ held: false, state: { replacements: 1, required: 2, open: 'replacements' } });
   });
 
   it('a failed read ends the loop with its error; the wait runs in full', async () => {
