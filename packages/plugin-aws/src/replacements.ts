@@ -13,6 +13,8 @@ export interface ServiceView {
    * started its task (ECS `startedBy`), or undefined when no ECS task has the instance's id.
    */
   healthy: ReadonlyArray<{ id: string; deployment: string | undefined }>;
+  /** When discovery answered (epoch ms): an instance first seen in this read was healthy then. */
+  seenAt: number;
 }
 
 /** Where the rule stands after a read. */
@@ -47,7 +49,7 @@ export class ReplacementsRule {
   observe(view: ServiceView, now: number): RuleState {
     const present = new Set(view.healthy.map((i) => i.id));
     for (const id of this.#firstSeen.keys()) if (!present.has(id)) this.#firstSeen.delete(id);
-    for (const id of present) if (!this.#firstSeen.has(id)) this.#firstSeen.set(id, now);
+    for (const id of present) if (!this.#firstSeen.has(id)) this.#firstSeen.set(id, Math.min(view.seenAt, now));
     const since = view.healthy
       .filter((i) => i.deployment === view.primaryDeployment)
       .map((i) => this.#firstSeen.get(i.id)!)

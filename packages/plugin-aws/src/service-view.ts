@@ -147,6 +147,7 @@ export async function openServiceSource(
           o,
         ),
       );
+      const seenAt = Date.now();
       const ids = (Instances ?? [])
         .map((i) => i.InstanceId)
         .filter((id): id is string => id !== undefined && id !== ownInstanceId && id !== task.taskId);
@@ -163,7 +164,7 @@ export async function openServiceSource(
           if (id !== undefined && deployments.has(id)) deployments.set(id, t.startedBy);
         }
       }
-      return { ...ecsService, healthy: ids.map((id) => ({ id, deployment: deployments.get(id) })) };
+      return { ...ecsService, healthy: ids.map((id) => ({ id, deployment: deployments.get(id) })), seenAt };
     };
     return { service, dnsTtl, read, close };
   } catch (error) {

@@ -8,10 +8,17 @@ import { nextPollMs, ReplacementsRule, watchReplacements, type ServiceView } fro
 
 const OLD = 'ecs-svc/old';
 const NEW = 'ecs-svc/new';
-const view = (desiredCount: number, healthy: Array<[string, string | undefined]>, primary = NEW): ServiceView => ({
+const view = (
+  desiredCount: number,
+  healthy: Array<[string, string | undefined]>,
+  primary = NEW,
+  seenAt = Number.POSITIVE_INFINITY,
+): ServiceView => ({
   desiredCount,
   primaryDeployment: primary,
   healthy: healthy.map(([id, deployment]) => ({ id, deployment })),
+  // Infinity: seen when the rule is told (`now`); the reads in the loop below say when discovery answered.
+  seenAt,
 });
 
 describe('ReplacementsRule', () => {
@@ -94,6 +101,11 @@ describe('ReplacementsRule', () => {
     expect(rule.observe(view(1, [['new-1', NEW]]), 8_000)).toMatchObject({ readyAt: 18_000 });
   });
 
+  it('counts an instance from when discovery answered, not from when the read (its ECS calls too) ended', () => {
+    const rule = new ReplacementsRule(10_000, undefined);
+    expect(rule.observe(view(1, [['new-1', NEW]], NEW, 1_000), 1_400)).toMatchObject({ readyAt: 11_000 });
+  });
+
   it('REPLACEMENTS_MIN replaces desiredCount; a service scaled to zero holds at once', () => {
     expect(new ReplacementsRule(0, 1).observe(view(3, [['new-1', NEW]]), 0)).toMatchObject({
       required: 1,
@@ -139,7 +151,7 @@ describe('nextPollMs', () => {
 /**
  * The loop in a runner, as the cloud-map plugin taps it, beside a 40 s wait that ends on the fact
  * (plugin-delay's DRAIN_DELAY, in miniature). `world(t)` is the service `t` ms after the signal;
- * each read takes 50 ms.
+ * each read takes 50 ms, discovery answering halfway.
  */
 function harness(
   world: (t: number) => ServiceView,
@@ -162,10 +174,13 @@ function harness(
     // From `hangFrom` on, a call that answers only by being aborted, as the SDK's does.
     if (t >= hangFrom)
       await new Promise((_, reject) => signal!.addEventListener('abort', () => reject(new Error('aborted'))));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 25));
     const error = fail?.(t);
     if (error) throw error;
-    return world(t);
+    // Discovery answers after 25 ms, the ECS calls after another 25.
+    const seenAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    return { ...world(t), seenAt };
   };
   const plugin = definePlugin({
     name: 'watch',
