@@ -3,7 +3,7 @@
 PNPM_VERSION := $(shell sed -n 's/.*"packageManager": "pnpm@\([^"]*\)".*/\1/p' package.json)
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup envoy engine engine-stop check test test-envoy-versions drain-listeners-table build demo bench image clean docs
+.PHONY: setup envoy engine engine-stop check test test-envoy-versions drain-listeners-table late-callers-table build demo bench image clean docs
 
 setup: node_modules/.modules.yaml envoy
 	@command -v haproxy >/dev/null || scripts/install-haproxy.sh
@@ -50,6 +50,11 @@ test-envoy-versions: setup
 drain-listeners-table: node_modules/.modules.yaml
 	@scripts/install-envoy-versions.sh >/dev/null
 	@node --conditions=@task-helper/source scripts/drain-listeners-table.ts
+
+# The late-callers table of docs/operations.md (ENVOY_CLOSE_INBOUND, caller by caller: HAProxy and
+# caller Envoys, real Envoy 1.40 sidecars), measured anew; RUNS=5 stops per cell by default.
+late-callers-table: setup
+	@node --conditions=@task-helper/source scripts/late-callers-table.ts
 
 build: setup
 	pnpm build

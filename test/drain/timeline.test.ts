@@ -23,7 +23,10 @@ describe('the default drain, from environment variables alone', () => {
 
     expect(code).toBe(0);
     const posts = task.envoy.calls.filter((c) => c.method === 'POST');
-    expect(posts.map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual(['POST /healthcheck/fail 200']);
+    expect(posts.map((c) => `${c.method} ${c.path}?${c.query} ${c.status}`)).toEqual([
+      'POST /healthcheck/fail? 200',
+      'POST /drain_listeners?inboundonly 200',
+    ]);
     const failAt = posts[0]!.at;
     expect(failAt - sentAt).toBeGreaterThanOrEqual(1_000);
     expect(failAt - sentAt).toBeLessThan(1_000 + SLACK_MS);
@@ -39,7 +42,10 @@ describe('the default drain, from environment variables alone', () => {
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/healthcheck/fail']);
+    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual([
+      '/healthcheck/fail',
+      '/drain_listeners',
+    ]);
     expect(helper.lines.find((l) => l.msg === 'drain finished')?.ms).toBeLessThan(SLACK_MS);
   });
 
@@ -89,7 +95,10 @@ describe('the default drain, from environment variables alone', () => {
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/healthcheck/fail']);
+    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual([
+      '/healthcheck/fail',
+      '/drain_listeners',
+    ]);
   });
 
   it('finds Envoy on ENVOY_ADMIN_ACCESS_PORT when ENVOY_ADMIN_URL is unset', async () => {
@@ -104,7 +113,10 @@ describe('the default drain, from environment variables alone', () => {
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/healthcheck/fail']);
+    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual([
+      '/healthcheck/fail',
+      '/drain_listeners',
+    ]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { closeInboundDefaults } from '../../packages/plugin-envoy/src/close-inbound.ts';
 import { drainListenersCall, parseEnvoyVersion } from '../../packages/plugin-envoy/src/envoy-version.ts';
 import { envoyRelease } from '../support/envoy-binary.ts';
 import { PROBED_CALLS, probeCall, summary } from '../support/drain-listeners-probe.ts';
@@ -106,4 +107,33 @@ describe.skipIf(missing)(`real Envoy ${envoyRelease()}: a second graceful call w
       ),
     ).toBe('200 OK; inbound close/close/close; outbound close/close/close; LIVE');
   });
+});
+
+describe.skipIf(missing)(`real Envoy ${envoyRelease()}: ENVOY_CLOSE_INBOUND's call at the end of the drain`, () => {
+  // What the drain has sent before it: the fail alone, or the fail and either ENVOY_DRAIN_LISTENERS call.
+  const befores = [
+    { name: '/healthcheck/fail', before: '/healthcheck/fail' },
+    {
+      name: '/healthcheck/fail, egress MODIFY_ONLY',
+      before: '/healthcheck/fail',
+      egressDrainType: 'MODIFY_ONLY' as const,
+    },
+    ...(['inbound', 'all'] as const).map((mode) => ({
+      name: `ENVOY_DRAIN_LISTENERS=${mode}'s call`,
+      before: drainListenersCall(mode, release).path,
+    })),
+  ];
+  it.concurrent.each(befores)(
+    'after $name: the inbound listener refuses new connections at once and still serves open ones; the outbound one keeps accepting',
+    async ({ name: _, ...options }) => {
+      const outcome = await probeCall(closeInboundDefaults.path, options);
+      expect(outcome).toMatchObject({
+        answer: '200 OK',
+        ingress: { existing: 'close', during: 'refused', after: 'refused' },
+      });
+      const { existing, during, after } = outcome.egress;
+      const untouched = options.egressDrainType === 'MODIFY_ONLY' || options.before.includes('inboundonly');
+      expect([existing, during, after]).toEqual(untouched ? ['open', 'open', 'open'] : ['close', 'close', 'close']);
+    },
+  );
 });

@@ -76,7 +76,10 @@ describe('ENVOY_ADMIN_URL: one protocol, plain http://host:port', () => {
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/healthcheck/fail']);
+    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual([
+      '/healthcheck/fail',
+      '/drain_listeners',
+    ]);
   });
 });
 

@@ -38,7 +38,10 @@ describe('the task-helper bin without a build', () => {
     await helper.waitForLog('ready');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(stack.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/healthcheck/fail']);
+    expect(stack.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual([
+      '/healthcheck/fail',
+      '/drain_listeners',
+    ]);
   });
 
   it('with neither dist/ nor src/: one line saying what to do, exit 1, no stack trace', async () => {

@@ -45,7 +45,10 @@ describe('the start stage', () => {
     ]);
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(1);
-    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/healthcheck/fail']);
+    expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual([
+      '/healthcheck/fail',
+      '/drain_listeners',
+    ]);
   });
 
   it('does not wait for Envoy with ENVOY_WAIT_READY=false', async () => {
@@ -93,6 +96,7 @@ describe("Envoy's other drain controls", () => {
     expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => `${c.path}?${c.query} ${c.status}`)).toEqual([
       '/healthcheck/fail? 200',
       '/drain_listeners?graceful&skip_exit&inboundonly 200',
+      '/drain_listeners?inboundonly 200',
     ]);
   });
 
@@ -118,6 +122,7 @@ describe("Envoy's other drain controls", () => {
     expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => `${c.path}?${c.query}`)).toEqual([
       '/healthcheck/fail?',
       '/drain_listeners?graceful&skip_exit&inboundonly',
+      '/drain_listeners?inboundonly',
     ]);
     expect(helper.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
   });
@@ -140,6 +145,7 @@ describe("Envoy's other drain controls", () => {
     expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => `${c.path}?${c.query}`)).toEqual([
       '/healthcheck/fail?',
       '/drain_listeners?graceful&skip_exit',
+      '/drain_listeners?inboundonly',
     ]);
     expect(helper.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
   });
@@ -153,7 +159,11 @@ describe("Envoy's other drain controls", () => {
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
     const posts = task.envoy.calls.filter((c) => c.method === 'POST').map((c) => `${c.path}?${c.query}`);
-    expect(posts).toEqual(['/healthcheck/fail?', '/drain_listeners?graceful&skip_exit&inboundonly']);
+    expect(posts).toEqual([
+      '/healthcheck/fail?',
+      '/drain_listeners?graceful&skip_exit&inboundonly',
+      '/drain_listeners?inboundonly',
+    ]);
     // However the race went (read cut by the stop, or timed out first), one line says so and the drain never waited for it.
     expect(helper.lines.filter((l) => /^envoy version unreadable/.test(l.msg))).toHaveLength(1);
   });
@@ -171,6 +181,7 @@ describe("Envoy's other drain controls", () => {
     expect(task.envoy.calls.filter((c) => c.method === 'POST').map((c) => `${c.path}?${c.query}`)).toEqual([
       '/healthcheck/fail?',
       '/drain_listeners?graceful&skip_exit',
+      '/drain_listeners?inboundonly',
       '/quitquitquit?',
     ]);
     expect(helper.lines.find((l) => l.msg === 'envoy told to quit')).toMatchObject({ hook: 'afterDrain' });

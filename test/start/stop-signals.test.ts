@@ -23,7 +23,7 @@ describe('signals other than SIGTERM', () => {
     expect((await helper.exited).code).toBe(0);
     // Node announces an opened inspector on stderr ("Debugger listening on ws://127.0.0.1:9229/…").
     expect(helper.stderr()).toBe('');
-    expect(posts()).toEqual(['/healthcheck/fail']);
+    expect(posts()).toEqual(['/healthcheck/fail', '/drain_listeners']);
   });
 
   it('SIGHUP and SIGUSR2 are logged and ignored: the helper keeps running and still drains on SIGTERM', async () => {
@@ -37,7 +37,7 @@ describe('signals other than SIGTERM', () => {
     expect(posts()).toEqual([]);
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(posts()).toEqual(['/healthcheck/fail']);
+    expect(posts()).toEqual(['/healthcheck/fail', '/drain_listeners']);
   });
 
   it('SIGQUIT stops the helper like SIGTERM: the drain runs, then it exits 0', async () => {
@@ -46,7 +46,7 @@ describe('signals other than SIGTERM', () => {
     await helper.waitForLog('ready');
     helper.kill('SIGQUIT');
     expect(await helper.exited).toMatchObject({ code: 0, signal: null });
-    expect(posts()).toEqual(['/healthcheck/fail']);
+    expect(posts()).toEqual(['/healthcheck/fail', '/drain_listeners']);
     expect(helper.lines.find((l) => l.msg === 'drain finished')).toMatchObject({ signal: 'SIGQUIT', exitCode: 0 });
   });
 });
@@ -59,7 +59,7 @@ describe('a stop signal before the helper is ready', () => {
     await helper.waitForLog('waiting for envoy to be live');
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(posts()).toEqual(['/healthcheck/fail']);
+    expect(posts()).toEqual(['/healthcheck/fail', '/drain_listeners']);
     const finished = await helper.waitForLog('drain finished');
     expect(finished.steps).toEqual(
       expect.arrayContaining([expect.objectContaining({ plugin: 'envoy', hook: 'onStart', outcome: 'cut' })]),
@@ -84,7 +84,7 @@ describe('a stop signal before the helper is ready', () => {
     await waitFor(() => helper.stderr().includes('config loading'));
     helper.kill('SIGTERM');
     expect((await helper.exited).code).toBe(0);
-    expect(posts()).toEqual(['/healthcheck/fail']);
+    expect(posts()).toEqual(['/healthcheck/fail', '/drain_listeners']);
     expect(helper.lines.some((l) => l.msg === 'start skipped: a stop signal came first')).toBe(true);
     expect(helper.lines.some((l) => l.msg === 'ready')).toBe(false);
   });

@@ -22,12 +22,12 @@ export interface HealthCheckOptions {
   unhealthyThreshold: number;
 }
 
-export const callerHealthCheck: HealthCheckOptions = Object.freeze({ intervalMs: 250, unhealthyThreshold: 2 });
+export const edsCallerHealthCheck: HealthCheckOptions = Object.freeze({ intervalMs: 250, unhealthyThreshold: 2 });
 
 export async function startEdsCaller({
   edsPath,
   clusterName,
-  healthCheck = callerHealthCheck,
+  healthCheck = edsCallerHealthCheck,
   healthPath = '/ping/ping',
 }: {
   edsPath: string;

@@ -40,6 +40,8 @@ export interface LoadStats {
   okByServer: Record<string, number>;
   /** When the last request each server answered 200 was sent (Date.now()). */
   lastOkSentAt: Record<string, number>;
+  /** When the last 200 each server answered came back (Date.now()). */
+  lastOkAt: Record<string, number>;
   /** Every outcome that was not a 200, in completion order. */
   failures: Failure[];
 }
@@ -68,6 +70,7 @@ export function startLoad(baseUrl: string, options: LoadOptions = {}): Load {
     timeouts: 0,
     okByServer: {},
     lastOkSentAt: {},
+    lastOkAt: {},
     failures: [],
   };
   const waiters = new Set<() => void>();
@@ -136,6 +139,7 @@ export function startLoad(baseUrl: string, options: LoadOptions = {}): Load {
       stats.ok += 1;
       stats.okByServer[outcome.servedBy] = (stats.okByServer[outcome.servedBy] ?? 0) + 1;
       stats.lastOkSentAt[outcome.servedBy] = Math.max(stats.lastOkSentAt[outcome.servedBy] ?? 0, outcome.startedAt);
+      stats.lastOkAt[outcome.servedBy] = Math.max(stats.lastOkAt[outcome.servedBy] ?? 0, outcome.at);
     } else {
       stats.failures.push(outcome);
       if (outcome.kind === 'status') stats.statuses[outcome.status] = (stats.statuses[outcome.status] ?? 0) + 1;

@@ -31,6 +31,11 @@ export const Stage = Object.freeze({
   DRAIN_DEREGISTER: 50,
   /** drain: the DRAIN_TIMEOUT wait for callers to notice the action; steps between DRAIN_ACTION and this run inside it. */
   DRAIN_WAIT: 100,
+  /**
+   * afterDrain: Envoy's inbound listeners stop accepting (ENVOY_CLOSE_INBOUND), after the taps that
+   * name no stage, so callers still sending are served until the helper is about to exit.
+   */
+  AFTER_DRAIN_CLOSE_INBOUND: 900,
   /** afterDrain: Envoy's `/quitquitquit` (ENVOY_QUIT=true), last: after it the proxy is gone. */
   AFTER_DRAIN_QUIT: 1_000,
 } as const);

@@ -6,19 +6,30 @@ import {
   oneOf,
   seconds,
   Stage,
+  type HookContext,
   type PluginOptions,
 } from '@task-helper/core';
 import { createAdminClient } from './admin-client.ts';
 import { adminPort, adminUrl as adminUrlParser } from './admin-url.ts';
+import { closeInboundDefaults, closeInboundListeners } from './close-inbound.ts';
 import { drainListenersCall, readEnvoyRelease, type EnvoyRelease } from './envoy-version.ts';
 import { assertLive, waitUntilLive } from './readiness.ts';
 import { upstreamServed } from './upstream-served.ts';
-import { trafficDefaults, trafficStatsFilter, watchTraffic, type Stat, type TrafficWatch } from './traffic.ts';
+import {
+  measurePace,
+  trafficDefaults,
+  trafficStatsFilter,
+  watchTraffic,
+  type PaceReader,
+  type Stat,
+  type TrafficWatch,
+} from './traffic.ts';
 
 const envoyDefaults = Object.freeze({
   adminUrl: 'http://127.0.0.1:9901',
   waitReady: true,
   drainListeners: 'off' as const,
+  closeInbound: true,
   quit: false,
 });
 
@@ -56,13 +67,13 @@ const envoy = definePlugin({
     drainMin: {
       env: 'DRAIN_MIN',
       description:
-        "traffic-aware drain: seconds after `/healthcheck/fail` before `DRAIN_TIMEOUT` may end early, once Envoy's stats show nothing in flight and no caller's request answered for `DRAIN_QUIET_PERIOD` (which may lie within `DRAIN_MIN`). At least the callers' health check interval × unhealthy threshold. Unset: `DRAIN_TIMEOUT` never ends early",
+        "traffic-aware drain: seconds after `/healthcheck/fail` before `DRAIN_TIMEOUT` may end early, once Envoy's stats show nothing in flight and no caller's request answered for the quiet period (from the callers' pace, at most `DRAIN_QUIET_PERIOD`; it may lie within `DRAIN_MIN`). At least the callers' health check interval × unhealthy threshold. Unset: `DRAIN_TIMEOUT` never ends early",
       parse: seconds(10),
     },
     quietPeriod: {
       env: 'DRAIN_QUIET_PERIOD',
       description:
-        "with `DRAIN_MIN`: seconds with nothing in flight and no caller's request answered that count as traffic stopped. Callers' requests are read from `downstream_rq_completed`, which leaves health checks out on every Envoy (1.29 to 1.40), so callers health-checking the task all through the drain do not hold it open",
+        "with `DRAIN_MIN`: the longest quiet period, in seconds, with nothing in flight and no caller's request answered, that counts as traffic stopped. The quiet period follows the callers' pace before the fail (Envoy's stats read every 0.5 s during `DRAIN_DELAY`): 10 of their mean gaps between requests, or the longest pause they made if longer, at least 0.2 s and at most this; callers that sent nothing then, or a `DRAIN_DELAY` too short for two reads (about 1 s), get all of it. Callers' requests are read from `downstream_rq_completed`, which leaves health checks out on every Envoy (1.29 to 1.40), so callers health-checking the task all through the drain do not hold it open",
       parse: seconds(1),
       default: trafficDefaults.quietPeriod,
     },
@@ -80,6 +91,13 @@ const envoy = definePlugin({
       parse: oneOf(['off', 'all', 'inbound']),
       default: envoyDefaults.drainListeners,
     },
+    closeInbound: {
+      env: 'ENVOY_CLOSE_INBOUND',
+      description:
+        'in `afterDrain`, just before the helper exits (and ECS stops the app), POST `/drain_listeners?inboundonly` (within 1 s): Envoy stops accepting on its `traffic_direction: INBOUND` listeners, so callers still sending (outlier detection only, which ignores `/healthcheck/fail`) get a refused connection, which a `connect-failure` retry policy sends elsewhere, instead of a 503 once the app has stopped; outbound listeners keep accepting, open connections are still served. Not after a skipped drain (a task that never served). A listener without `traffic_direction: INBOUND` is not closed. A failed call is one warning, never a failed stop. `false`: leave every listener open',
+      parse: boolean,
+      default: envoyDefaults.closeInbound,
+    },
     quit: {
       env: 'ENVOY_QUIT',
       description: '`true`: POST `/quitquitquit` in `afterDrain`, so Envoy exits as soon as the helper is done',
@@ -88,11 +106,15 @@ const envoy = definePlugin({
     },
   },
   apply(hooks, { settings }) {
-    const { adminUrl, waitReady, drainMin, quietPeriod, statPrefixes, drainListeners, quit } = settings;
+    const { adminUrl, waitReady, drainMin, quietPeriod, statPrefixes, drainListeners, closeInbound, quit } = settings;
     const watch: TrafficWatch | undefined =
       drainMin === undefined ? undefined : { drainMinMs: drainMin * 1000, quietMs: quietPeriod * 1000, statPrefixes };
     const admin = createAdminClient(adminUrl);
     const statsPath = `/stats?format=json&filter=${encodeURIComponent(trafficStatsFilter(statPrefixes))}`;
+    // The reads outlive their tap: its abortSignal (budget, end of its hook) and the GET's own 3 s bound them.
+    const readStats = (ctx: HookContext) => async (): Promise<Stat[]> =>
+      (JSON.parse(await admin.get(statsPath, { ...ctx, deadline: Infinity })) as { stats?: Stat[] }).stats ?? [];
+    let pace: PaceReader | undefined;
     // Read at start, never at the drain: /healthcheck/fail must not wait for it (envoy-version.ts).
     let release: EnvoyRelease | undefined;
 
@@ -126,6 +148,18 @@ const envoy = definePlugin({
       async () => void admin.warm(),
     );
 
+    // The callers' pace from the stop signal to the fail (DRAIN_DELAY), which the quiet period
+    // follows: reads in the background until beforeDrain is over, so the fail never waits for them.
+    if (watch) {
+      hooks.beforeDrain.tapPromise(
+        {
+          stage: Stage.BEFORE_DRAIN_PREPARE,
+          plan: { label: "read the callers' pace during DRAIN_DELAY, for the quiet period (DRAIN_MIN)" },
+        },
+        async (ctx) => void (pace = measurePace(ctx, readStats(ctx), statPrefixes)),
+      );
+    }
+
     // The drain's action; plugin-delay's DRAIN_TIMEOUT wait follows at Stage.DRAIN_WAIT.
     const label = [
       'POST /healthcheck/fail',
@@ -149,13 +183,7 @@ const envoy = definePlugin({
           { adminUrl, ms: Date.now() - started },
           'envoy health check failed: callers will stop routing here',
         );
-        if (watch) {
-          // The watch outlives this tap: its abortSignal (budget, end of the drain) and the GET's own 3 s bound the reads.
-          const request = { ...ctx, deadline: Infinity };
-          const read = async (): Promise<Stat[]> =>
-            (JSON.parse(await admin.get(statsPath, request)) as { stats?: Stat[] }).stats ?? [];
-          void watchTraffic(ctx, read, watch);
-        }
+        if (watch) void watchTraffic(ctx, readStats(ctx), watch, pace?.());
         if (drainListeners !== 'off') {
           const { path } = drainListenersCall(drainListeners, release);
           await admin.post(path, ctx);
@@ -164,6 +192,20 @@ const envoy = definePlugin({
       },
     );
 
+    if (closeInbound) {
+      hooks.afterDrain.tapPromise(
+        {
+          stage: Stage.AFTER_DRAIN_CLOSE_INBOUND,
+          // The call keeps to its own second (closeInboundDefaults.withinMs); this only backs it up.
+          timeout: 2 * closeInboundDefaults.withinMs,
+          plan: { label: `POST ${closeInboundDefaults.path}: new connections to inbound listeners refused` },
+        },
+        // A skipped drain is a task that never served: no caller to turn away, and no admin call but /clusters.
+        async (ctx) => {
+          if (ctx.skipped === undefined) await closeInboundListeners(admin, ctx);
+        },
+      );
+    }
     if (quit) {
       hooks.afterDrain.tapPromise(
         { stage: Stage.AFTER_DRAIN_QUIT, plan: { label: 'POST /quitquitquit' } },

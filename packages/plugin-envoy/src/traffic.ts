@@ -1,14 +1,31 @@
 import { errorText, TRAFFIC_STOPPED, type HookContext } from '@task-helper/core';
 
 export const trafficDefaults = Object.freeze({
-  /** Seconds without a caller's request answered (and none in flight) before traffic counts as stopped. */
+  /** DRAIN_QUIET_PERIOD's default, in seconds: the longest quiet period, used when the callers' pace is unknown. */
   quietPeriod: 1,
-  pollIntervalMs: 250,
+  /**
+   * The shortest quiet period, whatever the callers' pace: a caller's own hiccup (a GC pause, a
+   * reconnect) must not read as its leaving. With reads every 100 ms, the end comes at most
+   * 100 + 200 ms after the last request answered.
+   */
+  quietFloorMs: 200,
+  /**
+   * The quiet period in the callers' mean gaps between requests: for requests arriving at random
+   * (Poisson), a gap of 10 mean gaps has probability e^-10, under 1 in 20 000 per request, so a
+   * caller still sending (one without active health checks) almost never leaves such a hole.
+   */
+  gapsPerQuiet: 10,
+  /** How often the stats are read during DRAIN_DELAY, for the callers' pace (a rate needs no more). */
+  pacePollMs: 500,
+  /** How often they are read during the drain: half the quiet period, within these bounds. */
+  minPollIntervalMs: 100,
+  maxPollIntervalMs: 250,
 });
 
 export interface TrafficWatch {
   /** Milliseconds after `/healthcheck/fail` before traffic may count as stopped: downstream health checks' interval × threshold. */
   drainMinMs: number;
+  /** DRAIN_QUIET_PERIOD: the longest quiet period. */
   quietMs: number;
   /** Connection-manager stat prefixes to watch; empty: every one but Envoy's own `admin`. */
   statPrefixes: readonly string[];
@@ -66,24 +83,140 @@ export function sampleTraffic(stats: readonly Stat[], statPrefixes: readonly str
   return { active, requests };
 }
 
+/** Callers' requests seen during DRAIN_DELAY, before the fail. */
+export interface CallerPace {
+  /** From the first read to the last. */
+  windowMs: number;
+  /** Callers' requests answered in that window. */
+  requests: number;
+  /** The longest stretch between two reads with no caller's request answered: at least that long, callers sent nothing. */
+  longestSilenceMs: number;
+}
+
+export interface QuietPeriod {
+  quietMs: number;
+  /** What it follows: the callers' pace, or the ceiling for want of one. */
+  basis: 'callers pace' | 'no requests during DRAIN_DELAY' | 'pace not measured';
+  meanGapMs?: number;
+}
+
+/** `high` wins over `low`: a DRAIN_QUIET_PERIOD set under the floor is kept. */
+const clamp = (value: number, low: number, high: number): number => Math.min(high, Math.max(low, value));
+
+/**
+ * The quiet period that counts as traffic stopped: 10 of the callers' mean gaps before the fail,
+ * or the longest silence they showed if longer, between 200 ms and DRAIN_QUIET_PERIOD (which wins
+ * when set lower). Busy callers that have gone show it within a fraction of a second; sparse
+ * ones, and callers that sent nothing or could not be measured (a DRAIN_DELAY too short for two
+ * reads, about 1 s; stats unreadable) get all of DRAIN_QUIET_PERIOD, as they always did.
+ */
+export function quietPeriod(pace: CallerPace | undefined, ceilingMs: number): QuietPeriod {
+  if (pace === undefined || pace.windowMs < trafficDefaults.pacePollMs)
+    return { quietMs: ceilingMs, basis: 'pace not measured' };
+  if (pace.requests === 0) return { quietMs: ceilingMs, basis: 'no requests during DRAIN_DELAY' };
+  const meanGapMs = pace.windowMs / pace.requests;
+  const wanted = Math.max(trafficDefaults.gapsPerQuiet * meanGapMs, pace.longestSilenceMs);
+  const quietMs = clamp(Math.ceil(wanted), trafficDefaults.quietFloorMs, ceilingMs);
+  return { quietMs, basis: 'callers pace', meanGapMs: Math.round(meanGapMs * 10) / 10 };
+}
+
+/**
+ * Resolves true after `ms`, false as soon as `signal` fires. Not ctx.sleep: the end of DRAIN_DELAY,
+ * cut by the budget or not, is how these reads are meant to stop, not a wait cut short.
+ */
+function tick(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const stop = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', stop);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', stop, { once: true });
+  });
+}
+
+/** What measurePace has seen so far; undefined until two reads, or once a read failed. */
+export type PaceReader = () => CallerPace | undefined;
+
+/**
+ * Reads the callers' pace in the background from the stop signal until `ctx.abortSignal` fires
+ * (the end of DRAIN_DELAY): one stats read every 500 ms, keeping only the first, the last and the
+ * longest silence. A failed read ends the measurement, leaving the pace unknown. The read's own
+ * time is left in the interval: a slow Envoy is read less often, never more.
+ */
+export function measurePace(
+  ctx: Pick<HookContext, 'abortSignal' | 'logger'>,
+  read: () => Promise<readonly Stat[]>,
+  statPrefixes: readonly string[],
+): PaceReader {
+  let first: { at: number; requests: number } | undefined;
+  let last: { at: number; requests: number } | undefined;
+  let changedAt = 0;
+  let longestSilenceMs = 0;
+  let failed = false;
+  void (async () => {
+    // The first read one interval after the signal: nothing at the signal itself, and nothing at all
+    // with a DRAIN_DELAY too short to measure in.
+    while (await tick(trafficDefaults.pacePollMs, ctx.abortSignal)) {
+      let sample: TrafficSample | undefined;
+      try {
+        sample = sampleTraffic(await read(), statPrefixes);
+      } catch (error) {
+        if (ctx.abortSignal.aborted) return;
+        ctx.logger.debug({ error: errorText(error) }, 'traffic stats unreadable during DRAIN_DELAY');
+      }
+      if (ctx.abortSignal.aborted) return;
+      if (sample === undefined) {
+        failed = true;
+        return;
+      }
+      const at = Date.now();
+      if (last === undefined || sample.requests !== last.requests) changedAt = at;
+      longestSilenceMs = Math.max(longestSilenceMs, at - changedAt);
+      first ??= { at, requests: sample.requests };
+      last = { at, requests: sample.requests };
+    }
+  })();
+  return () =>
+    failed || first === undefined || last === undefined || last.at === first.at
+      ? undefined
+      : { windowMs: last.at - first.at, requests: last.requests - first.requests, longestSilenceMs };
+}
+
 /**
  * Runs in the background from `/healthcheck/fail` on, and sets TRAFFIC_STOPPED (ending
  * plugin-delay's DRAIN_TIMEOUT wait) once DRAIN_MIN has passed, no caller's request has been
- * answered for the quiet period and nothing is in flight. Something in flight only holds the end
- * back (it may be a health check, which Envoy's in-flight gauge cannot tell apart): a caller's
- * request restarts the quiet period when it is answered. The quiet period may lie within
- * DRAIN_MIN, so a drain whose callers left early ends right at DRAIN_MIN. Unreadable stats end
- * the watch: never finish early on missing data.
+ * answered for the quiet period (from the callers' pace before the fail: quietPeriod) and nothing
+ * is in flight. Something in flight only holds the end back (it may be a health check, which
+ * Envoy's in-flight gauge cannot tell apart): a caller's request restarts the quiet period when
+ * it is answered, unless it was in flight at the fail (then the end comes at the read that sees
+ * the last one answered). The quiet period may lie within DRAIN_MIN, so a drain whose callers
+ * left early ends right at DRAIN_MIN. Unreadable stats end the watch: never finish early on
+ * missing data.
  */
 export async function watchTraffic(
   ctx: HookContext,
   read: () => Promise<readonly Stat[]>,
   watch: TrafficWatch,
+  pace?: CallerPace,
 ): Promise<void> {
   const started = Date.now();
+  const quiet = quietPeriod(pace, watch.quietMs);
+  const pollMs = clamp(quiet.quietMs / 2, trafficDefaults.minPollIntervalMs, trafficDefaults.maxPollIntervalMs);
+  ctx.logger.info({ ...quiet, ...pace }, 'quiet period set');
   let last: TrafficSample | undefined;
   let quietSince = started;
+  // Requests in flight at the fail (the first read's count) were sent before it: their answers are
+  // the end of the traffic before the fail, not callers still sending, so up to that many answers,
+  // each seen with the in-flight count falling as much (nothing new came in), leave the quiet
+  // period running. Bounded by that count, so callers still sending always restart it.
+  let tail = 0;
   while (!ctx.abortSignal.aborted) {
+    const readAt = Date.now();
     let sample: TrafficSample | undefined;
     try {
       sample = sampleTraffic(await read(), watch.statPrefixes);
@@ -100,17 +233,26 @@ export async function watchTraffic(
       );
       return;
     }
-    const now = Date.now();
-    if (last !== undefined && sample.requests !== last.requests) quietSince = now;
+    // Timed by when each read started: their cadence is steady, how long Envoy takes to answer is
+    // not, and 1 s of quiet must not miss its read by the 2 ms one answer took longer than another.
+    const now = readAt;
+    if (last === undefined) tail = sample.active;
+    else if (sample.requests !== last.requests) {
+      const answered = sample.requests - last.requests;
+      if (answered > 0 && answered <= tail && last.active - sample.active >= answered) tail -= answered;
+      else quietSince = now;
+    }
     const quietMs = now - quietSince;
     const sinceFailMs = now - started;
     ctx.logger.debug({ ...sample, quietMs, sinceFailMs }, 'traffic poll');
-    if (sample.active === 0 && last !== undefined && quietMs >= watch.quietMs && sinceFailMs >= watch.drainMinMs) {
-      ctx.logger.info({ quietMs, sinceFailMs }, 'traffic stopped');
+    if (sample.active === 0 && last !== undefined && quietMs >= quiet.quietMs && sinceFailMs >= watch.drainMinMs) {
+      ctx.logger.info({ quietMs, sinceFailMs, quietPeriodMs: quiet.quietMs }, 'traffic stopped');
       ctx.shared.set(TRAFFIC_STOPPED, { quietMs, sinceFailMs });
       return;
     }
     last = sample;
-    await ctx.sleep(trafficDefaults.pollIntervalMs);
+    // A steady cadence, whatever a read takes, and a read right at DRAIN_MIN: no drift past it.
+    const dueAt = Math.min(readAt + pollMs, sinceFailMs < watch.drainMinMs ? started + watch.drainMinMs : Infinity);
+    await ctx.sleep(Math.max(0, dueAt - Date.now()));
   }
 }

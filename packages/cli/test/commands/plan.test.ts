@@ -97,6 +97,7 @@ describe('task-helper plan', () => {
       ['delay', 0, 1_000],
       ['envoy', 1_000, 1_000],
       ['delay', 1_000, 3_000],
+      ['envoy', 3_000, 3_000],
     ]);
   });
 
@@ -127,6 +128,7 @@ describe('task-helper plan', () => {
       ['delay', 0, 12_500, true],
       ['envoy', 12_500, 12_500, false],
       ['delay', 12_500, 25_000, true],
+      ['envoy', 25_000, 25_000, false],
     ]);
     const drawn = section((await plan([], { STOP_TIMEOUT: '30' }, tempDir({}))).text, 'Stop sequence');
     expect(drawn).toMatch(/delay +\|█{20} {28}\| +0 s–12\.5 s +beforeDrain: DRAIN_DELAY \(cut by the stop budget\)/);
