@@ -37,17 +37,21 @@ describe.skipIf(Boolean(missing))('a rolling deploy, callers finding tasks throu
       pollMs: POLL_MS,
     });
     const why = result.describe();
-    const firstExit = Math.min(...result.stopped.map((s) => s.exit.at));
+    // When the first old task stopped taking connections (its inbound listeners closed, else its exit).
+    const firstGone = Math.min(...result.stopped.map((s) => s.goneAt));
 
     expect(
       result.stopped.map((s) => s.exit.code),
       why,
     ).toEqual([0, 0]);
     // An old task was gone before the next poll told the caller about the replacements…
-    expect(Math.min(...result.replacements.map((r) => r.learnedAt!)), why).toBeGreaterThan(firstExit);
+    expect(Math.min(...result.replacements.map((r) => r.learnedAt!)), why).toBeGreaterThan(firstGone);
     // …and the caller, with no endpoint it could use, sent requests there: refused, answered 503.
     expect(result.failures.length, why).toBeGreaterThan(0);
-    expect(Math.min(...result.failures.map((f) => f.at)), why).toBeGreaterThanOrEqual(firstExit);
+    // None before the drain: they begin when an old task goes away, DRAIN_TIMEOUT after its fail.
+    expect(Math.min(...result.failures.map((f) => f.at)), why).toBeGreaterThan(
+      Math.min(...result.stopped.map((s) => s.failAt!)) + 250,
+    );
     expect(new Set(result.failures.map((f) => (f.kind === 'status' ? f.status : f.kind))), why).toEqual(new Set([503]));
   });
 

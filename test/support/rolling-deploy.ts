@@ -59,6 +59,8 @@ interface StoppedTask {
   stopMs: number;
   /** When the helper logged `/healthcheck/fail` answered; undefined if it never did. */
   failAt: number | undefined;
+  /** When the task stopped taking new connections: Envoy's inbound listeners closed (ENVOY_CLOSE_INBOUND), else the exit. */
+  goneAt: number;
   /** The helper's AWS calls from SIGTERM to its exit (counted at the proxy), in order. */
   awsCalls: string[];
 }
@@ -228,6 +230,9 @@ export async function runRollingDeploy(options: RollingDeployOptions): Promise<R
           exit,
           stopMs: exit.at - sigtermAt,
           failAt: t.helper.lines.find((l) => l.msg === 'envoy health check failed: callers will stop routing here')?.at,
+          goneAt:
+            t.helper.lines.find((l) => l.msg === 'envoy inbound listeners closed: new connections refused')?.at ??
+            exit.at,
           awsCalls: counters[i]!.actions.slice(callsBefore[i]),
         };
       }),
@@ -271,7 +276,7 @@ export async function runRollingDeploy(options: RollingDeployOptions): Promise<R
           ),
           ...stopped.map(
             (s) =>
-              `${s.name}: /healthcheck/fail ${t(s.failAt)}, exit ${t(s.exit.at)} (code ${s.exit.code}); AWS calls after SIGTERM: ${s.awsCalls.join(' ') || 'none'}`,
+              `${s.name}: /healthcheck/fail ${t(s.failAt)}, connections refused ${t(s.goneAt)}, exit ${t(s.exit.at)} (code ${s.exit.code}); AWS calls after SIGTERM: ${s.awsCalls.join(' ') || 'none'}`,
           ),
           `stand-in polls: ${polls.map((p) => `${t(p.at)} [${p.instanceIds.length}]`).join(', ')}`,
           ...stats.failures
