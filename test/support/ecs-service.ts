@@ -32,8 +32,10 @@ export interface ServiceTask {
 export interface EcsServiceWorld {
   cluster: string;
   service: string;
-  /** The Cloud Map service callers use. */
+  /** The Cloud Map service callers use, and the names DiscoverInstances takes. */
   cloudMapServiceId: string;
+  namespaceName: string;
+  cloudMapServiceName: string;
   ecs: ECSClient;
   cloudMap: ServiceDiscoveryClient;
   /** The service's PRIMARY deployment now. */
@@ -43,8 +45,11 @@ export interface EcsServiceWorld {
   setDesiredCount(count: number): Promise<void>;
   /** RunTask in the service's group, started by `deployment` (default the PRIMARY one). */
   runTask(deployment?: string): Promise<ServiceTask>;
-  /** Registers the task in Cloud Map, HEALTHY (moto registers every instance healthy), as ECS does in ACTIVATING. */
-  register(task: ServiceTask): Promise<void>;
+  /**
+   * Registers the task in Cloud Map, HEALTHY (moto registers every instance healthy), as ECS does in
+   * ACTIVATING; at `address` when callers must reach it (the rolling deploy), else at a made-up one.
+   */
+  register(task: ServiceTask, address?: { ip: string; port: number }): Promise<void>;
   /** Sets its custom health status (the service has a custom health check config). */
   setHealth(task: ServiceTask, status: 'HEALTHY' | 'UNHEALTHY'): Promise<void>;
   /** The task metadata endpoint for `task`, as the helper in that task reads it. */
@@ -127,6 +132,8 @@ export async function createEcsServiceWorld(
     cluster: clusterArn,
     service: 'orders',
     cloudMapServiceId,
+    namespaceName: 'orders.internal',
+    cloudMapServiceName: 'orders',
     ecs,
     cloudMap,
     primary,
@@ -150,13 +157,14 @@ export async function createEcsServiceWorld(
       const taskArn = tasks![0]!.taskArn!;
       return { taskArn, taskId: taskArn.split('/').at(-1)!, deployment: startedBy };
     },
-    register: async (task) => {
+    register: async (task, address) => {
       ip += 1;
+      const { ip: at, port } = address ?? { ip: `10.0.3.${ip}`, port: 8080 };
       await cloudMap.send(
         new RegisterInstanceCommand({
           ServiceId: cloudMapServiceId,
           InstanceId: task.taskId,
-          Attributes: { AWS_INSTANCE_IPV4: `10.0.3.${ip}`, AWS_INSTANCE_PORT: '8080' },
+          Attributes: { AWS_INSTANCE_IPV4: at, AWS_INSTANCE_PORT: String(port) },
         }),
       );
     },

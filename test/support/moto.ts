@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { vi } from 'vitest';
 import { motoServerBinary } from './envoy-binary.ts';
 import { freePort } from './free-port.ts';
+import { pollUntil } from './poll.ts';
 
 export interface Moto {
   /** http://127.0.0.1:<port>: AWS_ENDPOINT_URL for every client. */
@@ -30,20 +30,22 @@ export async function startMoto(): Promise<Moto> {
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
   const exited = once(child, 'exit');
+  // pollUntil, not vi.waitFor: the deploy bench (bench/deploy.ts) starts moto outside vitest.
   try {
-    await vi.waitFor(
-      async () => {
-        if (child.exitCode !== null) return;
-        // Refused until it listens.
-        if (!(await fetch(`${url}/moto-api/data.json`)).ok) throw new Error('not ready');
+    await pollUntil(
+      'moto_server answering',
+      // Refused until it listens.
+      async () => ((await fetch(`${url}/moto-api/data.json`)).ok ? true : undefined),
+      {
+        timeoutMs: 15_000,
+        intervalMs: 100,
+        stopped: () => (child.exitCode === null ? undefined : `moto_server exited (${child.exitCode})`),
       },
-      { timeout: 15_000, interval: 100 },
     );
-  } catch {
+  } catch (error) {
     child.kill('SIGKILL');
-    throw new Error(`moto_server did not answer on ${url} within 15 s:\n${stderr}`);
+    throw new Error(`${(error as Error).message} on ${url}:\n${stderr}`);
   }
-  if (child.exitCode !== null) throw new Error(`moto_server exited (${child.exitCode}):\n${stderr}`);
   const post = async (path: string, body?: string) => {
     const response = await fetch(`${url}${path}`, { method: 'POST', ...(body === undefined ? {} : { body }) });
     if (!response.ok) throw new Error(`POST ${path}: HTTP ${response.status} ${await response.text()}`);
