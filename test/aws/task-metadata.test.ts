@@ -71,7 +71,7 @@ describe('ECS task metadata', () => {
     expect(stdout).toContain('ECS task: none (ECS_CONTAINER_METADATA_URI_V4 unset or unreadable)');
   });
 
-  it('an endpoint that never answers: one warning after its 1 s bound, then ready and a normal drain', async () => {
+  it('an endpoint that never answers: one warning after three 1 s tries, then ready and a normal drain', async () => {
     task = await startTask();
     const silent = createServer(() => undefined).listen(0, '127.0.0.1');
     await new Promise((resolve) => silent.once('listening', resolve));
@@ -85,7 +85,7 @@ describe('ECS task metadata', () => {
       );
       expect(warning).toMatchObject({
         level: 'warn',
-        problem: `ECS_CONTAINER_METADATA_URI_V4=${uri}: no answer within 1000 ms`,
+        problem: `ECS_CONTAINER_METADATA_URI_V4=${uri}: no answer within 1000 ms (3 tries)`,
       });
       await helper.waitForLog('ready');
       helper.kill('SIGTERM');

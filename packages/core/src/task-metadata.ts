@@ -25,8 +25,14 @@ export interface TaskMetadata {
 /** The variable ECS sets in every container; absent outside ECS. */
 export const METADATA_ENV = 'ECS_CONTAINER_METADATA_URI_V4';
 
-/** The endpoint is link-local and answers in milliseconds; the whole read must not hold up `ready`. */
+/** The endpoint is link-local and answers in milliseconds; a read must not hold up `ready` long. */
 const READ_TIMEOUT_MS = 1_000;
+/**
+ * A helper still loading on a busy host can miss one 1 s bound; without its identity the Cloud Map
+ * and target-group steps fail at the stop, so a missed read is tried again before giving up.
+ */
+const READ_TRIES = 3;
+const RETRY_PAUSE_MS = 250;
 
 /**
  * Reads `${ECS_CONTAINER_METADATA_URI_V4}` (this container) and `…/task` (the task) at start.
@@ -37,11 +43,15 @@ async function readTaskMetadata(env: NodeJS.ProcessEnv): Promise<{ task?: TaskMe
   const signal = new AbortController().signal;
   const base = env[METADATA_ENV];
   if (base === undefined || base === '') return {};
-  try {
-    const [container, task] = await Promise.all([getJson(base, signal), getJson(`${base}/task`, signal)]);
-    return { task: parseTaskMetadata(container, task) };
-  } catch (error) {
-    return { problem: `${METADATA_ENV}=${base}: ${firstLine(error)}` };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [container, task] = await Promise.all([getJson(base, signal), getJson(`${base}/task`, signal)]);
+      return { task: parseTaskMetadata(container, task) };
+    } catch (error) {
+      if (attempt === READ_TRIES)
+        return { problem: `${METADATA_ENV}=${base}: ${firstLine(error)} (${READ_TRIES} tries)` };
+      await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+    }
   }
 }
 
