@@ -114,7 +114,10 @@ describe('a log consumer that is not reading never holds the stop', () => {
     const exitedAfterMs = Date.now() - sigtermAt;
     expect(task.healthcheckFailAt()).toBeGreaterThanOrEqual(sigtermAt);
     expect(code).toBe(0);
-    expect(exitedAfterMs).toBeLessThan(5_000);
+    // It waits for stdout until exitAt (4.75 s) and leaves then: the bound above it is the busy
+    // host delivering the exit to this process (5.03 s seen once under load), not the helper waiting.
+    expect(exitedAfterMs).toBeGreaterThanOrEqual(4_500);
+    expect(exitedAfterMs).toBeLessThan(5_750);
     const reader = new Socket({ fd: readFd, readable: true, writable: false });
     const stdout = collect(reader);
     await once(reader, 'end');
