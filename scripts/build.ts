@@ -34,6 +34,20 @@ const lazyOnFirstCall: Plugin = {
       const real = await esbuild.resolve('thread-stream', { resolveDir, kind });
       return { path: 'thread-stream', namespace: 'lazy', pluginData: real.path };
     });
+    // pino's tools.js reads worker_threads' isMainThread at load, for a SonicBoom of its own (a file
+    // or fd destination), which the helper never builds; node:worker_threads loads eight internal
+    // modules. Read where it is used instead; a pino whose text differs fails the build here.
+    esbuild.onLoad({ filter: /[\\/]pino[\\/]lib[\\/]tools\.js$/ }, ({ path: file }) => {
+      const text = readFileSync(file, 'utf8');
+      const load = "const { isMainThread } = require('worker_threads')\n";
+      const use = '!opts.sync && isMainThread)';
+      if (text.split(load).length !== 2 || text.split(use).length !== 2)
+        throw new Error(`${file}: not the isMainThread reads scripts/build.ts expects; update its lazy-on-first-call`);
+      return {
+        contents: text.replace(load, '').replace(use, "!opts.sync && require('worker_threads').isMainThread)"),
+        loader: 'js',
+      };
+    });
     esbuild.onLoad({ filter: /.*/, namespace: 'lazy' }, ({ path: what, pluginData }) => ({
       contents:
         what === 'assert'
