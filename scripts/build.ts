@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import cliPackage from '../packages/cli/package.json' with { type: 'json' };
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -59,42 +59,106 @@ const lazyOnFirstCall: Plugin = {
   },
 };
 
-rmSync(out, { recursive: true, force: true });
-await build({
+/** What a team's config imports: each becomes dist/<name>.mjs, which the package folders below re-export. */
+const publicEntries: Record<string, string> = {
+  index: 'packages/cli/src/index.ts',
+  core: 'packages/core/src/index.ts',
+  'core-testing': 'packages/core/src/testing.ts',
+  'plugin-app-check': 'packages/plugin-app-check/src/index.ts',
+  'plugin-delay': 'packages/plugin-delay/src/index.ts',
+  'plugin-envoy': 'packages/plugin-envoy/src/index.ts',
+  'plugin-aws': 'packages/plugin-aws/src/index.ts',
+  'plugin-aws-cloud-map': 'packages/plugin-aws/src/cloud-map.ts',
+  'plugin-aws-target-groups': 'packages/plugin-aws/src/target-groups.ts',
+  'plugin-aws-ecs-stop-timeout': 'packages/plugin-aws/src/ecs-stop-timeout.ts',
+};
+/** The CLI's own dynamic imports on the way to `ready` (and `health`): all answered by the one module below. */
+const startImports: Record<string, string[]> = {
+  'packages/cli/src/commands/run.ts': ['run'],
+  'packages/cli/src/commands/health.ts': ['health'],
+  'packages/core/src/host.ts': ['logLevels'],
+  'packages/cli/src/default-config.ts': ['defaultPlugins'],
+  'packages/plugin-aws/src/ecs-stop-timeout.ts': ['ECS_DEFAULT_STOP_TIMEOUT', 'withEcsStopTimeout'],
+};
+
+const common: BuildOptions = {
   absWorkingDir: root,
-  entryPoints: {
-    cli: 'packages/cli/src/cli.ts',
-    index: 'packages/cli/src/index.ts',
-    core: 'packages/core/src/index.ts',
-    'core-testing': 'packages/core/src/testing.ts',
-    'plugin-app-check': 'packages/plugin-app-check/src/index.ts',
-    'plugin-delay': 'packages/plugin-delay/src/index.ts',
-    'plugin-envoy': 'packages/plugin-envoy/src/index.ts',
-    'plugin-aws': 'packages/plugin-aws/src/index.ts',
-    'plugin-aws-cloud-map': 'packages/plugin-aws/src/cloud-map.ts',
-    'plugin-aws-target-groups': 'packages/plugin-aws/src/target-groups.ts',
-    'plugin-aws-ecs-stop-timeout': 'packages/plugin-aws/src/ecs-stop-timeout.ts',
-  },
-  outdir: path.join(cli, 'dist'),
-  outExtension: { '.js': '.mjs' },
-  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
-  // One copy of each module shared by the CLI and the packages a team's config imports, so a
-  // ConfigError thrown by their plugin is the CLI's ConfigError.
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node24',
   conditions: ['@task-helper/source'],
+  logLevel: 'warning',
+};
+
+/** Each public entry's export names, from a bundle of it alone (not written). */
+async function exportNames(entry: string): Promise<string[]> {
+  const { metafile } = await build({ ...common, entryPoints: [entry], outdir: out, write: false, metafile: true });
+  return Object.values(metafile!.outputs).find((o) => o.entryPoint)!.exports;
+}
+const publicExports: Record<string, string[]> = Object.fromEntries(
+  await Promise.all(Object.entries(publicEntries).map(async ([name, entry]) => [name, await exportNames(entry)])),
+);
+const alias = (entry: string, name: string) => `${entry.replace(/\W/g, '_')}$${name}`;
+
+/**
+ * The start path in one module (`start.mjs`): the CLI's dynamic imports above and every public
+ * entry (under prefixed names) resolve to it, so esbuild puts what they share in it instead of a
+ * chunk per combination of entries that reach a module: each file the ESM loader loads at start
+ * costs about 0.7 M instructions (resolve, read, link), and there were 20. A team's config still
+ * gets the CLI's own modules (one ConfigError).
+ */
+const startModule: Plugin = {
+  name: 'start-module',
+  setup(esbuild) {
+    const starts = new Set(Object.keys(startImports).map((file) => path.join(root, file)));
+    esbuild.onResolve({ filter: /^task-helper:start$/ }, () => ({ path: 'start', namespace: 'start' }));
+    esbuild.onResolve(
+      { filter: /.*/ },
+      async ({ path: request, kind, importer, resolveDir, namespace, pluginData }) => {
+        // pluginData marks this callback's own resolve call, which comes back through here.
+        if (kind !== 'dynamic-import' || namespace !== 'file' || pluginData === 'real') return undefined;
+        const real = await esbuild.resolve(request, { kind, importer, resolveDir, pluginData: 'real' });
+        return starts.has(real.path) ? { path: 'start', namespace: 'start' } : undefined;
+      },
+    );
+    esbuild.onLoad({ filter: /.*/, namespace: 'start' }, () => ({
+      contents: [
+        ...Object.entries(startImports).map(([file, names]) => `export { ${names.join(', ')} } from './${file}';`),
+        ...Object.entries(publicExports).map(
+          ([entry, names]) =>
+            `export { ${names.map((n) => `${n} as ${alias(entry, n)}`).join(', ')} } from './${publicEntries[entry]}';`,
+        ),
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
+rmSync(out, { recursive: true, force: true });
+await build({
+  ...common,
+  entryPoints: { cli: 'packages/cli/src/cli.ts', start: 'task-helper:start' },
+  outdir: path.join(cli, 'dist'),
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  // One copy of each module shared by the CLI and the packages a team's config imports, so a
+  // ConfigError thrown by their plugin is the CLI's ConfigError.
+  splitting: true,
   // cosmiconfig and pino are CommonJS and require Node's built-ins (dropped below where unused).
   banner: { js: REQUIRE_BANNER },
   legalComments: 'none',
   // Less for V8 to scan at start (bench/footprint.ts); names stay, so stack traces stay readable.
   minifyWhitespace: true,
   minifySyntax: true,
-  logLevel: 'warning',
-  plugins: [lazyOnFirstCall],
+  plugins: [lazyOnFirstCall, startModule],
 });
+for (const [entry, names] of Object.entries(publicExports))
+  writeFileSync(
+    path.join(cli, 'dist', `${entry}.mjs`),
+    `export { ${names.map((n) => `${alias(entry, n)} as ${n}`).join(', ')} } from './start.mjs';\n`,
+  );
 
 // Each createRequire costs an idle helper memory (bench/footprint.ts): keep it only in the files that call require.
 for (const file of readdirSync(path.join(cli, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) =>
@@ -124,7 +188,7 @@ writePackage(cli, '@task-helper/cli', { '.': './dist/index.mjs' }, { bin: { 'tas
 // The image links it as /usr/local/bin/task-helper, for the container healthCheck.
 chmodSync(path.join(cli, 'dist/cli.mjs'), 0o755);
 const core = path.join(scope, 'core');
-// Not /host: only the CLI uses it, and the CLI is in the bundle; one entry less is one chunk less at start.
+// Not /host: only the CLI uses it, and the CLI is in the bundle.
 writePackage(core, '@task-helper/core', { '.': './index.mjs', './testing': './testing.mjs' });
 reexport(path.join(core, 'index.mjs'), 'core');
 reexport(path.join(core, 'testing.mjs'), 'core-testing');
