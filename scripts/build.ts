@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Script } from 'node:vm';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import cliPackage from '../packages/cli/package.json' with { type: 'json' };
 
@@ -160,14 +161,48 @@ for (const [entry, names] of Object.entries(publicExports))
     `export { ${names.map((n) => `${alias(entry, n)} as ${n}`).join(', ')} } from './start.mjs';\n`,
   );
 
+/**
+ * Node writes a module's V8 code cache right after compiling it, when V8 has compiled only the
+ * top-level code: a CommonJS dependency's body (esbuild's `__commonJS({"path"(exports,module){…}})`
+ * method) was compiled at every start, pino's, tapable's and safe-stable-stringify's among them.
+ * Written as a parenthesized function expression, V8 compiles it with the top level (its "likely
+ * called" hint), so the warmed cache holds it: about 4.5 M instructions less to `ready` against
+ * 93 M for an empty node (callgrind), RSS the same. The body's end is the first `}})` after which
+ * the method parses whole (an earlier one would cut it unbalanced).
+ */
+function eagerCommonJsBodies(text: string, file: string): string {
+  const head = /__commonJS\(\{("(?:[^"\\]|\\.)*")\(exports,module\)\{/g;
+  const parses = (code: string) => {
+    try {
+      new Script(code);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let out = '';
+  let at = 0;
+  for (let m = head.exec(text); m; m = head.exec(text)) {
+    const body = m.index + m[0].length;
+    let end = text.indexOf('}})', body);
+    while (end >= 0 && !parses(`({${m[1]}(exports,module){${text.slice(body, end)}}})`))
+      end = text.indexOf('}})', end + 1);
+    if (end < 0) throw new Error(`${file}: no end found for the CommonJS body of ${m[1]}`);
+    out += `${text.slice(at, m.index)}__commonJS({${m[1]}:(function(exports,module){${text.slice(body, end)}})})`;
+    at = end + 3;
+    head.lastIndex = at;
+  }
+  return out + text.slice(at);
+}
+
 // Each createRequire costs an idle helper memory (bench/footprint.ts): keep it only in the files that call require.
 for (const file of readdirSync(path.join(cli, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) =>
   f.endsWith('.mjs'),
 )) {
   const full = path.join(cli, 'dist', file);
-  const text = readFileSync(full, 'utf8');
+  const text = eagerCommonJsBodies(readFileSync(full, 'utf8'), file);
   const rest = text.replace(`${REQUIRE_BANNER}\n`, '');
-  if (!/\brequire\b/.test(rest)) writeFileSync(full, rest);
+  writeFileSync(full, /\brequire\b/.test(rest) ? text : rest);
 }
 
 /** A package folder whose entry points re-export a bundle entry, so `import '@task-helper/…'` works from a team's config. */
